@@ -1,0 +1,110 @@
+/**
+ * Seeded pseudo-random numbers shared by every engine, so that initialisation and
+ * shuffling never depend on the engine: the same seed gives the same weights and the
+ * same batch order everywhere.
+ *
+ * Generator: SplitMix32-seeded sfc32 (Small Fast Counter, Doty-Humphrey), 32-bit state
+ * words, period ≥ 2^32. Normals: Box–Muller on two uniforms.
+ *
+ * @module
+ */
+
+/** A deterministic random stream. */
+export class Rng {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+  #spare: number | null = null;
+
+  /**
+   * @param seed Any integer; streams for different seeds are independent for our use.
+   * @param stream Optional sub-stream id, so one seed can derive several streams
+   *   (e.g. init vs shuffling) without them overlapping.
+   */
+  constructor(seed: number, stream = 0) {
+    let s = (Math.trunc(seed) ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0;
+    const next = () => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.#a = next();
+    this.#b = next();
+    this.#c = next();
+    this.#d = next();
+    for (let i = 0; i < 12; i++) this.nextUint32();
+  }
+
+  /** @returns a uniform integer in [0, 2^32). */
+  nextUint32(): number {
+    const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
+    this.#d = (this.#d + 1) >>> 0;
+    this.#a = this.#b ^ (this.#b >>> 9);
+    this.#b = (this.#c + (this.#c << 3)) >>> 0;
+    this.#c = ((this.#c << 21) | (this.#c >>> 11)) >>> 0;
+    this.#c = (this.#c + t) >>> 0;
+    return t;
+  }
+
+  /** @returns a uniform float in [0, 1) with 53 random bits. */
+  uniform(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** @returns a uniform float in [lo, hi). */
+  uniformIn(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.uniform();
+  }
+
+  /** @returns a standard normal sample (Box–Muller). */
+  normal(): number {
+    if (this.#spare !== null) {
+      const v = this.#spare;
+      this.#spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.uniform();
+    const v = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** @returns an integer uniform in [0, n), without modulo bias. */
+  below(n: number): number {
+    if (!Number.isInteger(n) || n <= 0 || n > 2 ** 32) {
+      throw new RangeError(`Cannot draw below ${n}: n must be an integer in [1, 2^32]`);
+    }
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    let x = this.nextUint32();
+    while (x >= limit) x = this.nextUint32();
+    return x % n;
+  }
+}
+
+/**
+ * A Fisher–Yates permutation of `0..n-1`.
+ * @param n how many indices
+ * @param rng the random stream to draw from
+ * @returns the permutation
+ */
+export function permutation(n: number, rng: Rng): Uint32Array {
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p;
+}
+
+/** Stream ids, so that init and shuffling of one seed never share random numbers. */
+export const STREAM = { init: 1, shuffle: 2, split: 3, dropout: 4 } as const;
