@@ -1,0 +1,232 @@
+/**
+ * The op set and the IR of recurrent cells: the one small file every lowering reads.
+ *
+ * A cell is written once as a typed function over {@linkcode CellOps}; tracing it yields a
+ * {@linkcode CellGraph}, a list of nodes in topological order. Backward graphs
+ * (see `grad.ts`) use the same node type with three more ops, so every lowering is a
+ * `Record<OpName, …>` and a missing op is a compile error.
+ *
+ * Dimension letters used in comments throughout the project:
+ * B batch, T timesteps (sequence length), L layers, E embedding size, V vocabulary size,
+ * I a layer's input size (E for layer 0, H above), H hidden size, K a matmul's inner size.
+ *
+ * @module
+ */
+
+/** `Omit` distributed over a union, so each node variant keeps its own fields. */
+export type NodeInit = Node extends infer N ? N extends Node ? Omit<N, "id"> : never : never;
+
+/** What a weight is: an input matrix `[I, H]`, a state matrix `[H, H]` or a bias `[H]`. */
+export type ParamKind = "input" | "hidden" | "bias";
+
+/** Every op a graph may hold, grouped by arity. */
+export const OPS = {
+  /** Leaves of a forward graph: the layer input `x [B, I]`, a state `[B, H]`, a scalar. */
+  leaf: ["input", "state", "const"],
+  /** Leaves of a backward graph: a saved forward value, the incoming gradient of a state. */
+  backwardLeaf: ["fwd", "gradIn"],
+  /** `matmul(a [B, K], W [K, H]) → [B, H]`; `addBias(a [B, H], b [H]) → [B, H]`. */
+  param: ["matmul", "addBias"],
+  /** Backward only: `matmulT(g [B, H], W [K, H]) = g Wᵀ → [B, K]`. */
+  paramT: ["matmulT"],
+  /** Elementwise on equal shapes, or with a `const` scalar on either side. */
+  binary: ["add", "sub", "mul"],
+  /** Elementwise activations. */
+  unary: ["sigmoid", "tanh"],
+} as const;
+
+/** The name of any op in a forward or backward graph. */
+export type OpName = (typeof OPS)[keyof typeof OPS][number];
+/** Ops of a forward cell graph. */
+export type ForwardOp = Exclude<OpName, "fwd" | "gradIn" | "matmulT">;
+/** Elementwise binary ops. */
+export type BinaryOp = (typeof OPS.binary)[number];
+/** Elementwise unary ops. */
+export type UnaryOp = (typeof OPS.unary)[number];
+
+/** One node of a graph; its `id` is its index in the graph's `nodes`. */
+export type Node =
+  | { op: "input"; id: number; size: "I" }
+  | { op: "state"; id: number; size: "H"; name: string }
+  | { op: "const"; id: number; size: "scalar"; value: number }
+  | { op: "fwd"; id: number; size: Size; ref: number }
+  | { op: "gradIn"; id: number; size: "H"; name: string }
+  | { op: "matmul"; id: number; size: "H"; a: number; param: string }
+  | { op: "matmulT"; id: number; size: Size; a: number; param: string }
+  | { op: "addBias"; id: number; size: "H"; a: number; param: string }
+  | { op: BinaryOp; id: number; size: Size; a: number; b: number }
+  | { op: UnaryOp; id: number; size: Size; a: number };
+
+/** The width of a node's value: the layer input (I), hidden (H), or a broadcast scalar. */
+export type Size = "I" | "H" | "scalar";
+
+/** A traced cell: what every lowering consumes. */
+export interface CellGraph {
+  /** Architecture name, e.g. "lstm". */
+  readonly name: string;
+  /** State names; the first is always "h", the state the next layer and the head read. */
+  readonly states: readonly string[];
+  /** Weights in declaration order (the order of the flat parameter layout). */
+  readonly params: readonly { readonly name: string; readonly kind: ParamKind }[];
+  /** Nodes in topological order; `nodes[i].id === i`. */
+  readonly nodes: readonly Node[];
+  /** The node holding each new state, by state name. */
+  readonly outputs: Readonly<Record<string, number>>;
+}
+
+/** An opaque handle to a traced value. */
+export interface Val {
+  readonly __val: number;
+}
+
+/** An opaque handle to a weight of a given kind. */
+export interface Param<K extends ParamKind> {
+  readonly __param: string;
+  readonly kind: K;
+}
+
+/** The ops a cell is written with. Each returns a new value `[B, H]` unless noted. */
+export interface CellOps {
+  /** `a [B, K] @ W [K, H]`: K is I when `a` is the layer input, H otherwise. */
+  matmul(a: Val, w: Param<"input" | "hidden">): Val;
+  /** `a [B, H] + b [H]`, broadcast over the batch. */
+  addBias(a: Val, b: Param<"bias">): Val;
+  /** Elementwise sum. */
+  add(a: Val | number, b: Val | number): Val;
+  /** Elementwise difference. */
+  sub(a: Val | number, b: Val | number): Val;
+  /** Elementwise product. */
+  mul(a: Val | number, b: Val | number): Val;
+  /** Logistic sigmoid. */
+  sigmoid(a: Val): Val;
+  /** Hyperbolic tangent. */
+  tanh(a: Val): Val;
+  /** Convenience, built from the ops above: `x Wx + h Wh + b`. */
+  affine(x: Val, wx: Param<"input" | "hidden">, h: Val, wh: Param<"hidden">, b: Param<"bias">): Val;
+}
+
+/** A cell written once: typed states and typed weights. */
+export interface CellSpec<S extends string, W extends Record<string, ParamKind>> {
+  /** Architecture name. */
+  readonly name: string;
+  /** State names, "h" first. */
+  readonly states: readonly ["h", ...S[]];
+  /** Weights and their kinds, in layout order. */
+  readonly weights: W;
+  /** One timestep: from the layer input and the previous states to the new states. */
+  step(
+    o: CellOps,
+    x: Val,
+    s: { readonly [K in "h" | S]: Val },
+    w: { readonly [K in keyof W]: Param<W[K]> },
+  ): { [K in "h" | S]: Val };
+}
+
+/**
+ * Traces a cell into its IR graph, checking every weight is used the way its kind says.
+ *
+ * @param spec the cell written with {@linkcode CellOps}
+ * @returns the traced graph
+ * @example
+ * ```ts
+ * import { trace } from "./ir.ts";
+ * import { rnn } from "./cells.ts";
+ * const g = trace(rnn);
+ * console.log(g.nodes.length);
+ * ```
+ */
+export function trace<S extends string, W extends Record<string, ParamKind>>(
+  spec: CellSpec<S, W>,
+): CellGraph {
+  const nodes: Node[] = [];
+  const used = new Set<string>();
+  const kinds = spec.weights as Record<string, ParamKind>;
+  const push = (n: NodeInit): Val => {
+    const id = nodes.length;
+    nodes.push({ ...n, id } as Node);
+    return { __val: id };
+  };
+  const node = (v: Val): Node => {
+    const n = nodes[v.__val];
+    if (n === undefined) throw new Error(`Cannot trace cell "${spec.name}": unknown value`);
+    return n;
+  };
+  const lift = (v: Val | number): Val =>
+    typeof v === "number" ? push({ op: "const", size: "scalar", value: v }) : v;
+  const ew = (op: BinaryOp, a: Val | number, b: Val | number): Val => {
+    const na = node(lift(a)), nb = node(lift(b));
+    if (na.size !== "scalar" && nb.size !== "scalar" && na.size !== nb.size) {
+      throw new Error(
+        `Cannot trace cell "${spec.name}": ${op} of values of sizes ${na.size} and ${nb.size}`,
+      );
+    }
+    const size = na.size === "scalar" ? nb.size : na.size;
+    return push({ op, size, a: na.id, b: nb.id });
+  };
+  const ops: CellOps = {
+    matmul(a, w) {
+      const na = node(a);
+      const want: ParamKind = na.size === "I" ? "input" : "hidden";
+      if (kinds[w.__param] !== want) {
+        throw new Error(
+          `Cannot trace cell "${spec.name}": weight "${w.__param}" is declared ` +
+            `"${kinds[w.__param]}" but multiplies a value of size ${na.size} (needs "${want}")`,
+        );
+      }
+      used.add(w.__param);
+      return push({ op: "matmul", size: "H", a: na.id, param: w.__param });
+    },
+    addBias(a, b) {
+      const na = node(a);
+      if (na.size !== "H") {
+        throw new Error(
+          `Cannot trace cell "${spec.name}": bias added to a value of size ${na.size}`,
+        );
+      }
+      used.add(b.__param);
+      return push({ op: "addBias", size: "H", a: na.id, param: b.__param });
+    },
+    add: (a, b) => ew("add", a, b),
+    sub: (a, b) => ew("sub", a, b),
+    mul: (a, b) => ew("mul", a, b),
+    sigmoid: (a) => push({ op: "sigmoid", size: node(a).size, a: a.__val }),
+    tanh: (a) => push({ op: "tanh", size: node(a).size, a: a.__val }),
+    affine(x, wx, h, wh, b) {
+      return ops.addBias(ops.add(ops.matmul(x, wx), ops.matmul(h, wh)), b);
+    },
+  };
+  const x = push({ op: "input", size: "I" });
+  const s: Record<string, Val> = {};
+  for (const name of spec.states) s[name] = push({ op: "state", size: "H", name });
+  const w: Record<string, Param<ParamKind>> = {};
+  for (const [name, kind] of Object.entries(kinds)) w[name] = { __param: name, kind };
+  const out = spec.step(
+    ops,
+    x,
+    s as { [K in "h" | S]: Val },
+    w as { [K in keyof W]: Param<W[K]> },
+  ) as Record<string, Val>;
+  const outputs: Record<string, number> = {};
+  for (const name of spec.states) {
+    const v = out[name];
+    if (v === undefined) {
+      throw new Error(`Cannot trace cell "${spec.name}": step() returned no state "${name}"`);
+    }
+    if (node(v).size !== "H") {
+      throw new Error(`Cannot trace cell "${spec.name}": state "${name}" is not of size H`);
+    }
+    outputs[name] = v.__val;
+  }
+  for (const name of Object.keys(kinds)) {
+    if (!used.has(name)) {
+      throw new Error(`Cannot trace cell "${spec.name}": weight "${name}" is declared but unused`);
+    }
+  }
+  return {
+    name: spec.name,
+    states: [...spec.states],
+    params: Object.entries(kinds).map(([name, kind]) => ({ name, kind })),
+    nodes,
+    outputs,
+  };
+}

@@ -1,0 +1,152 @@
+import { ARCHS, cellGraph } from "./cells.ts";
+import { bceWithLogits } from "./classifier.ts";
+import { backward, GRAD_RULES } from "./grad.ts";
+import { interpret, referenceForward, referenceLossAndGrad } from "./reference.ts";
+import { assertClose, tinyBatch, tinyLayout, tinyParams } from "./_testing.ts";
+import type { ForwardOp } from "./ir.ts";
+import { Rng } from "./rng.ts";
+
+const B = 5, T = 7;
+
+for (const arch of ARCHS) {
+  Deno.test(`reference gradient of ${arch} matches central finite differences on every parameter`, () => {
+    const layout = tinyLayout(arch);
+    const p = tinyParams(layout);
+    const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
+    const { grad } = referenceLossAndGrad(layout, p, ids, labels, T);
+    const lossAt = (q: Float64Array) =>
+      bceWithLogits(referenceForward(layout, q, ids, B, T).logits, labels).loss;
+    const h = 1e-6;
+    for (const t of layout.tensors) {
+      const fd = new Float64Array(t.size);
+      for (let i = 0; i < t.size; i++) {
+        const q = p.slice();
+        q[t.offset + i]! += h;
+        const up = lossAt(q);
+        q[t.offset + i]! -= 2 * h;
+        fd[i] = (up - lossAt(q)) / (2 * h);
+      }
+      assertClose(`${arch} d/d${t.name}`, grad.subarray(t.offset, t.offset + t.size), fd, {
+        atol: 1e-8,
+        rtol: 1e-5,
+      });
+    }
+  });
+
+  Deno.test(`reference logits of ${arch} depend on the input at test scale`, () => {
+    const layout = tinyLayout(arch);
+    const { ids } = tinyBatch(B, T, layout.config.vocabSize);
+    const { logits } = referenceForward(layout, tinyParams(layout), ids, B, T);
+    const spread = Math.max(...logits) - Math.min(...logits);
+    if (!(spread > 1e-3)) throw new Error(`logits barely differ: spread ${spread}`);
+  });
+}
+
+Deno.test("backward() keeps only the forward values its rules read", () => {
+  const bw = backward(cellGraph("lstm"));
+  const ops = new Set(bw.saved.map((id) => bw.forward.nodes[id]!.op));
+  if (ops.has("const")) throw new Error("a constant was saved");
+  if (bw.dx === null || bw.dStates["h"] === null || bw.dStates["c"] === null) {
+    throw new Error("lstm backward lost dx, dh or dc");
+  }
+  // 12 weights: 8 matrices (outer) + 4 biases (rowsum).
+  if (bw.paramGrads.length !== 12) {
+    throw new Error(`want 12 param grads, got ${bw.paramGrads.length}`);
+  }
+});
+
+// Each gradient rule on its own, checked against finite differences at a few points: a
+// one-op graph whose output is the only state, so dState_out = gradIn.
+Deno.test("every gradient rule matches finite differences at a few points", () => {
+  const rng = new Rng(11);
+  const unaryOps: ForwardOp[] = ["sigmoid", "tanh"];
+  const binaryOps: ForwardOp[] = ["add", "sub", "mul"];
+  const rules = Object.keys(GRAD_RULES) as ForwardOp[];
+  for (const op of rules) {
+    if (op === "input" || op === "state" || op === "const") continue;
+    for (let trial = 0; trial < 4; trial++) {
+      const a = rng.uniformIn(-2, 2), b = rng.uniformIn(-2, 2), w = rng.uniformIn(-2, 2);
+      const gOut = rng.uniformIn(-1, 1);
+      // y(a, b, w) for one scalar element; matmul/addBias use a 1×1 weight.
+      const f = (av: number, bv: number, wv: number): number => {
+        const g = {
+          name: "t",
+          states: ["h"],
+          params: [{ name: "W", kind: "hidden" as const }],
+          nodes: [
+            { op: "state" as const, id: 0, size: "H" as const, name: "h" },
+            ...(binaryOps.includes(op)
+              ? [{ op: "state" as const, id: 1, size: "H" as const, name: "k" }]
+              : [{ op: "const" as const, id: 1, size: "scalar" as const, value: 0 }]),
+            unaryOps.includes(op)
+              ? { op: op as "tanh", id: 2, size: "H" as const, a: 0 }
+              : binaryOps.includes(op)
+              ? { op: op as "add", id: 2, size: "H" as const, a: 0, b: 1 }
+              : { op: op as "matmul", id: 2, size: "H" as const, a: 0, param: "W" },
+          ],
+          outputs: { h: 2 },
+        };
+        const vals = interpret(g.nodes, {
+          B: 1,
+          x: new Float64Array(0),
+          states: { h: Float64Array.of(av), k: Float64Array.of(bv) },
+          gradIn: {},
+          saved: [],
+          weight: () => ({ data: Float64Array.of(wv), rows: 1, cols: 1 }),
+        });
+        return vals[2]![0]!;
+      };
+      const h = 1e-6;
+      const fdA = (f(a + h, b, w) - f(a - h, b, w)) / (2 * h) * gOut;
+      const fdB = (f(a, b + h, w) - f(a, b - h, w)) / (2 * h) * gOut;
+      const fdW = (f(a, b, w + h) - f(a, b, w - h)) / (2 * h) * gOut;
+      // Apply the rule through backward() on the same one-op graph.
+      const fwdGraph = {
+        name: "t",
+        states: binaryOps.includes(op) ? ["h", "k"] : ["h"],
+        params: [{ name: "W", kind: "hidden" as const }],
+        nodes: [
+          { op: "state" as const, id: 0, size: "H" as const, name: "h" },
+          ...(binaryOps.includes(op)
+            ? [{ op: "state" as const, id: 1, size: "H" as const, name: "k" }]
+            : [{ op: "const" as const, id: 1, size: "scalar" as const, value: 0 }]),
+          unaryOps.includes(op)
+            ? { op: op as "tanh", id: 2, size: "H" as const, a: 0 }
+            : binaryOps.includes(op)
+            ? { op: op as "add", id: 2, size: "H" as const, a: 0, b: 1 }
+            : { op: op as "matmul", id: 2, size: "H" as const, a: 0, param: "W" },
+        ],
+        outputs: binaryOps.includes(op) ? { h: 2, k: 1 } : { h: 2 },
+      };
+      const bw = backward(fwdGraph);
+      const saved = interpret(fwdGraph.nodes, {
+        B: 1,
+        x: new Float64Array(0),
+        states: { h: Float64Array.of(a), k: Float64Array.of(b) },
+        gradIn: {},
+        saved: [],
+        weight: () => ({ data: Float64Array.of(w), rows: 1, cols: 1 }),
+      });
+      const vals = interpret(bw.nodes, {
+        B: 1,
+        x: new Float64Array(0),
+        states: {},
+        gradIn: { h: Float64Array.of(gOut), k: Float64Array.of(0) },
+        saved,
+        weight: () => ({ data: Float64Array.of(w), rows: 1, cols: 1 }),
+      });
+      const dA = vals[bw.dStates["h"]!]![0]!;
+      assertClose(`${op} d/da`, [dA], [fdA], { atol: 1e-8, rtol: 1e-6 });
+      if (binaryOps.includes(op)) {
+        // k is also an output with zero incoming gradient, so dk is the rule's db alone.
+        const dB = vals[bw.dStates["k"]!]![0]!;
+        assertClose(`${op} d/db`, [dB], [fdB], { atol: 1e-8, rtol: 1e-6 });
+      }
+      for (const pg of bw.paramGrads) {
+        const contrib = pg.kind === "outer" ? vals[pg.a]![0]! * vals[pg.g]![0]! : vals[pg.g]![0]!;
+        const fd = op === "addBias" ? gOut : fdW;
+        assertClose(`${op} d/d${pg.param}`, [contrib], [fd], { atol: 1e-8, rtol: 1e-6 });
+      }
+    }
+  }
+});
