@@ -1,0 +1,88 @@
+/**
+ * The interface every training engine implements (tfjs, native C, CUDA). The training
+ * loop, checkpoints and tests talk only to this. Initialisation and shuffling are NOT
+ * the engine's business: the loop hands every engine the same float64 initial
+ * parameters (from `models/classifier.ts`) and the same batches.
+ *
+ * Letters: B batch, T = maxLen timesteps.
+ *
+ * @module
+ */
+import type { AdamConfig } from "../../models/adam.ts";
+import type { ModelConfig, ParamLayout } from "../../models/classifier.ts";
+
+/** One batch. */
+export interface Batch {
+  /** Token ids `[size, T]`, row-major. */
+  readonly ids: Int32Array;
+  /** Labels `[size]` in {0, 1}. */
+  readonly labels: Float32Array;
+  /** Number of sequences (≤ the configured batch size; the last batch may be short). */
+  readonly size: number;
+}
+
+/** What an engine is built from. */
+export interface EngineOptions {
+  /** The model shape. */
+  readonly model: ModelConfig;
+  /** The parameter layout of `model` (flat order shared by every engine). */
+  readonly layout: ParamLayout;
+  /** Sequence length T. */
+  readonly maxLen: number;
+  /** Largest batch the engine will see. */
+  readonly batchSize: number;
+  /** Adam's hyperparameters (the learning rate may change later, see `setLearningRate`). */
+  readonly optimizer: AdamConfig;
+  /** Clip the global gradient L2 norm to this before Adam; null = no clipping. */
+  readonly gradClip: number | null;
+  /** CPU threads to use; null = all cores. */
+  readonly threads: number | null;
+}
+
+/** Adam's state in layout order, for checkpoints. */
+export interface OptimizerState {
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  readonly step: number;
+}
+
+/** A training engine. All arrays are in the flat layout order of `paramLayout`. */
+export interface Engine {
+  /** Short id recorded in results: "tfjs-cpu", "tfjs-wasm", "tfjs-tensorflow", "native", "cuda". */
+  readonly name: string;
+  /** Human description: backend, compiler and flags, threads, device. */
+  readonly detail: string;
+  /** Loads parameters and resets the optimizer state to zero. */
+  setParams(params: Float64Array | Float32Array): void;
+  /** The current parameters, float32. */
+  getParams(): Float32Array;
+  /** Adam's moments and step count. */
+  getOptimizerState(): OptimizerState;
+  /** Restores Adam's moments and step count. */
+  setOptimizerState(state: OptimizerState): void;
+  /** Changes the learning rate for the following steps (schedules). */
+  setLearningRate(lr: number): void;
+  /**
+   * Forward, backward and one Adam step on a batch.
+   * @returns the logits `[size]` of the forward pass BEFORE the update
+   */
+  trainStep(batch: Batch): Promise<Float32Array>;
+  /**
+   * Forward only.
+   * @returns logits `[size]`
+   */
+  predict(ids: Int32Array, size: number): Promise<Float32Array>;
+  /**
+   * Mean BCE loss and the full parameter gradient at the current parameters, without
+   * updating anything (tests compare it with the float64 reference).
+   */
+  lossAndGrad(batch: Batch): Promise<{ loss: number; grad: Float32Array }>;
+  /** Frees native memory, tensors, workers. Safe to call twice. */
+  dispose(): void;
+}
+
+/** Whether an engine can run here, and if not, why (for `--engine auto` and errors). */
+export type Availability = { readonly ok: true; readonly detail: string } | {
+  readonly ok: false;
+  readonly reason: string;
+};
