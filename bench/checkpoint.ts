@@ -1,0 +1,145 @@
+/**
+ * Checkpoints: after every epoch, a run's parameters, Adam state and partial results are
+ * written atomically, so `bench --resume` continues an interrupted invocation from the
+ * last completed epoch and ends with the same numbers as an uninterrupted run.
+ *
+ * File format (little-endian): magic "RNNBCKPT" (8 bytes), version u32, header length
+ * u32, header JSON (UTF-8), then three float32 arrays of `paramCount` each: parameters,
+ * Adam m, Adam v. Regenerate: any `bench` run writes them under `<out>/.state/`.
+ *
+ * @module
+ */
+import { writeFileAtomic } from "./atomic.ts";
+import type { EpochResult, TimeToAccuracy } from "./results/schema.ts";
+
+/** The magic bytes at the start of a checkpoint. */
+export const CHECKPOINT_MAGIC = "RNNBCKPT";
+/** The checkpoint format version this code reads and writes. */
+export const CHECKPOINT_VERSION = 1;
+
+/** What a checkpoint's header holds besides the arrays. */
+export interface CheckpointHeader {
+  /** The run it belongs to. */
+  runId: string;
+  /** Must match the run's resolved config, or the checkpoint is refused. */
+  configKey: string;
+  /** Completed epochs (0 = only the evaluation before training). */
+  epoch: number;
+  /** Results of epochs 0..epoch. */
+  epochs: EpochResult[];
+  /** Time to accuracy, if already reached. */
+  timeToAccuracy: TimeToAccuracy | null;
+  /** Adam's step count. */
+  step: number;
+  /** Number of parameters. */
+  paramCount: number;
+}
+
+/** A checkpoint: header and arrays. */
+export interface Checkpoint {
+  header: CheckpointHeader;
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** Raised for a checkpoint that cannot be used; names the file and why. */
+export class CheckpointError extends Error {
+  constructor(path: string, why: string) {
+    super(`Cannot read checkpoint "${path}": ${why}`);
+  }
+}
+
+/** Serialises a checkpoint. */
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const n = c.header.paramCount;
+  if (c.params.length !== n || c.m.length !== n || c.v.length !== n) {
+    throw new RangeError(`Checkpoint arrays must all have ${n} elements`);
+  }
+  const head = new TextEncoder().encode(JSON.stringify(c.header));
+  const pre = 8 + 4 + 4 + head.length;
+  const pad = (4 - (pre % 4)) % 4;
+  const out = new Uint8Array(pre + pad + 3 * 4 * n);
+  out.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(8, CHECKPOINT_VERSION, true);
+  dv.setUint32(12, head.length + pad, true);
+  out.set(head, 16);
+  out.fill(0x20, 16 + head.length, pre + pad); // JSON-safe padding (spaces)
+  let off = pre + pad;
+  for (const a of [c.params, c.m, c.v]) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
+    off += a.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Parses and validates a checkpoint.
+ * @throws CheckpointError naming the file and what is wrong
+ */
+export function decodeCheckpoint(path: string, bytes: Uint8Array): Checkpoint {
+  if (bytes.length < 16) throw new CheckpointError(path, `only ${bytes.length} bytes (truncated)`);
+  const magic = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (magic !== CHECKPOINT_MAGIC) throw new CheckpointError(path, "not an rnnbench checkpoint");
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(8, true);
+  if (version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(
+      path,
+      `format version ${version}, this rnnbench reads ${CHECKPOINT_VERSION}`,
+    );
+  }
+  const headLen = dv.getUint32(12, true);
+  if (16 + headLen > bytes.length) {
+    throw new CheckpointError(path, "header runs past the end (truncated)");
+  }
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headLen)));
+  } catch (e) {
+    throw new CheckpointError(path, `header is not JSON (${(e as Error).message})`);
+  }
+  const n = header?.paramCount;
+  if (
+    typeof header !== "object" || !Number.isInteger(n) || n < 0 ||
+    typeof header.runId !== "string" || !Number.isInteger(header.epoch) ||
+    !Array.isArray(header.epochs) || header.epochs.length !== header.epoch + 1 ||
+    !Number.isInteger(header.step)
+  ) {
+    throw new CheckpointError(path, "header fields are missing or inconsistent");
+  }
+  const start = 16 + headLen;
+  if (bytes.length !== start + 12 * n) {
+    throw new CheckpointError(
+      path,
+      `expected ${start + 12 * n} bytes for ${n} parameters, found ${bytes.length} (truncated?)`,
+    );
+  }
+  const copy = (i: number) =>
+    new Float32Array(bytes.slice(start + i * 4 * n, start + (i + 1) * 4 * n).buffer);
+  const params = copy(0), m = copy(1), v = copy(2);
+  for (const a of [params, m, v]) {
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]!)) throw new CheckpointError(path, `non-finite value at ${i}`);
+    }
+  }
+  return { header, params, m, v };
+}
+
+/** Writes a checkpoint atomically. */
+export async function writeCheckpoint(path: string, c: Checkpoint): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(c));
+}
+
+/** Reads a checkpoint, or null when there is none. @throws CheckpointError if unusable */
+export async function readCheckpoint(path: string): Promise<Checkpoint | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new CheckpointError(path, (e as Error).message);
+  }
+  return decodeCheckpoint(path, bytes);
+}

@@ -1,0 +1,126 @@
+import { parseBenchArgs } from "./cli.ts";
+import { PROFILES } from "./profiles.ts";
+import { resolveProfile, runMatrix } from "./run.ts";
+
+const main = new URL("./main.ts", import.meta.url).pathname;
+
+async function bench(args: string[], cwd: string) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const cases: [string[], RegExp][] = [
+  [["--profile", "nope"], /smoke.*original.*original-labels/s],
+  [["--arch", "lstm,transformer"], /rnn, gru, lstm/],
+  [["--engine", "gpu"], /auto.*cuda.*native.*tfjs/s],
+  [["--labels", "maybe"], /correct.*original/s],
+  [["--epochs", "abc"], /--epochs must be an integer ≥ 0/],
+  [["--epochs", "-1"], /--epochs must be an integer ≥ 0/],
+  [["--seed", "1.5"], /--seed must be an integer/],
+  [["--limit-batches", "0"], /--limit-batches must be an integer ≥ 1/],
+  [["--target-accuracy", "2"], /--target-accuracy must be a number in \(0, 1\]/],
+  [["--shard", "4/3"], /--shard must be i\/n/],
+  [["--batch-sizes", "1,x"], /every batch size must be an integer/],
+  [["--bogus"], /unknown option/],
+];
+
+Deno.test("bench rejects bad flags with the valid values, exits non-zero, writes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [args, want] of cases) {
+      const r = await bench([...args, "--out", `${dir}/out`], dir);
+      if (r.code === 0) throw new Error(`${args.join(" ")}: exit code 0`);
+      if (!want.test(r.stderr)) {
+        throw new Error(`${args.join(" ")}: message lacks ${want}:\n${r.stderr}`);
+      }
+      const entries = [...Deno.readDirSync(dir)];
+      if (entries.length !== 0) {
+        throw new Error(`${args.join(" ")}: wrote ${entries.map((e) => e.name)}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bench --help documents every flag with its default", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "--help"],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stdout);
+  for (
+    const flag of [
+      "--profile",
+      "--arch",
+      "--engine",
+      "--epochs",
+      "--labels",
+      "--seed",
+      "--limit-batches",
+      "--out",
+      "--threads",
+      "--shard",
+      "--resume",
+    ]
+  ) {
+    if (!text.includes(flag)) throw new Error(`--help lacks ${flag}`);
+  }
+  for (const d of ['default: "original"', 'default: "auto"', 'default: "results"']) {
+    if (!text.includes(d)) throw new Error(`--help lacks ${d}`);
+  }
+});
+
+Deno.test("--profile original resolves to exactly the report's hyperparameters", () => {
+  const args = parseBenchArgs([]);
+  const p = resolveProfile("original", args);
+  const want = {
+    dataSource: "imdb",
+    embedDim: 64,
+    hiddenSize: 8,
+    layers: 25,
+    maxLen: 200,
+    padding: "end",
+    batchSize: 1000,
+    epochs: 5,
+    learningRate: { rnn: 1e-7, lstm: 1e-10, gru: 1e-9 },
+    labels: "correct",
+    gradClip: null,
+    vocabMaxSize: null,
+  };
+  for (const [k, v] of Object.entries(want)) {
+    const got = (p as unknown as Record<string, unknown>)[k];
+    if (JSON.stringify(got) !== JSON.stringify(v)) {
+      throw new Error(`original.${k}: got ${JSON.stringify(got)}, want ${JSON.stringify(v)}`);
+    }
+  }
+  const ol = resolveProfile("original-labels", args);
+  if (ol.labels !== "original") throw new Error("original-labels must use the original labels");
+  if (
+    JSON.stringify({ ...ol, name: "", description: "", labels: "" }) !==
+      JSON.stringify({ ...PROFILES.original, name: "", description: "", labels: "" })
+  ) {
+    throw new Error("original-labels must differ from original only in labels");
+  }
+});
+
+Deno.test("flags override the profile, and shards partition the run matrix", () => {
+  const args = parseBenchArgs(["--profile", "smoke,original", "--epochs", "2", "--seeds", "3"]);
+  if (resolveProfile("original", args).epochs !== 2) throw new Error("--epochs not applied");
+  const all = runMatrix(args).map((s) => `${s.profile.name}/${s.arch}/${s.seed}`);
+  if (all.length !== 2 * 3 * 3) throw new Error(`matrix has ${all.length} cells`);
+  const shards = [1, 2, 3].flatMap((i) =>
+    runMatrix({ ...args, shard: { index: i, count: 3 } }).map((s) =>
+      `${s.profile.name}/${s.arch}/${s.seed}`
+    )
+  );
+  if (JSON.stringify([...shards].sort()) !== JSON.stringify([...all].sort())) {
+    throw new Error("shards 1/3, 2/3, 3/3 do not partition the matrix");
+  }
+});

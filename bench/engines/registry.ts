@@ -1,0 +1,98 @@
+/**
+ * Engine selection: `--engine auto|cuda|native|tfjs|tfjs-cpu|tfjs-wasm|tfjs-tensorflow`.
+ * `auto` takes the fastest engine that works here (cuda, then native, then tfjs-cpu) and
+ * says which and why.
+ *
+ * @module
+ */
+import type { Availability, Engine, EngineOptions } from "./engine.ts";
+import { createNativeEngine, nativeAvailability } from "./native.ts";
+import { createTfjsEngine, tfjsAvailability } from "./tfjs.ts";
+import { createCudaEngine, cudaAvailability } from "./cuda.ts";
+
+/** Engine names accepted by `--engine`. */
+export const ENGINE_CHOICES = [
+  "auto",
+  "cuda",
+  "native",
+  "tfjs",
+  "tfjs-cpu",
+  "tfjs-wasm",
+  "tfjs-tensorflow",
+] as const;
+/** An `--engine` value. */
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+/** A concrete engine. */
+export type EngineKind = Exclude<EngineChoice, "auto" | "tfjs">;
+
+/** Extra engine options from the CLI. */
+export interface EngineExtras {
+  /** CUDA device index. */
+  readonly device: number;
+}
+
+/** Whether a concrete engine can run here. */
+export function availability(kind: EngineKind, extras: EngineExtras): Promise<Availability> {
+  switch (kind) {
+    case "cuda":
+      return cudaAvailability(extras.device);
+    case "native":
+      return nativeAvailability();
+    case "tfjs-cpu":
+      return tfjsAvailability("cpu");
+    case "tfjs-wasm":
+      return tfjsAvailability("wasm");
+    case "tfjs-tensorflow":
+      return tfjsAvailability("tensorflow");
+  }
+}
+
+/** The engine `--engine` resolves to, and why. */
+export interface Resolved {
+  readonly kind: EngineKind;
+  /** One line for the user: what was picked and why. */
+  readonly reason: string;
+}
+
+/**
+ * Resolves `--engine` to a concrete engine that works here.
+ * @throws Error naming what is missing when an explicitly requested engine cannot run
+ */
+export async function resolveEngine(choice: EngineChoice, extras: EngineExtras): Promise<Resolved> {
+  if (choice === "auto") {
+    const skipped: string[] = [];
+    for (const kind of ["cuda", "native", "tfjs-cpu"] as const) {
+      const a = await availability(kind, extras);
+      if (a.ok) {
+        const why = skipped.length ? ` (${skipped.join("; ")})` : "";
+        return { kind, reason: `engine auto → ${kind}: ${a.detail}${why}` };
+      }
+      skipped.push(`${kind} unavailable: ${a.reason}`);
+    }
+    throw new Error(`Cannot pick an engine: ${skipped.join("; ")}`);
+  }
+  const kind: EngineKind = choice === "tfjs" ? "tfjs-cpu" : choice;
+  const a = await availability(kind, extras);
+  if (!a.ok) throw new Error(`Cannot use engine ${kind}: ${a.reason}`);
+  return { kind, reason: `engine ${kind}: ${a.detail}` };
+}
+
+/** Creates a concrete engine. */
+export function createEngine(
+  kind: EngineKind,
+  opts: EngineOptions,
+  extras: EngineExtras,
+): Promise<Engine> {
+  switch (kind) {
+    case "cuda":
+      return createCudaEngine(opts, extras.device);
+    case "native":
+      return createNativeEngine(opts);
+    case "tfjs-cpu":
+      return createTfjsEngine(opts, "cpu");
+    case "tfjs-wasm":
+      return createTfjsEngine(opts, "wasm");
+    case "tfjs-tensorflow":
+      return createTfjsEngine(opts, "tensorflow");
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * `deno task bench`: train, export, measure, write a results file. See `--help`.
+ * Ctrl-C stops after the current batch; every finished epoch is kept and
+ * `deno task bench --resume <id>` continues.
+ *
+ * @module
+ */
+import { parseBenchArgs } from "./cli.ts";
+import { stderrProgress } from "./progress.ts";
+import { runBench } from "./run.ts";
+import { InterruptedError } from "./train.ts";
+
+if (import.meta.main) {
+  const args = parseBenchArgs(Deno.args);
+  let stop = false;
+  const onSigint = () => {
+    if (stop) Deno.exit(130);
+    stop = true;
+    console.error("\nStopping after the current batch (Ctrl-C again to quit at once)…");
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  try {
+    const { ok } = await runBench(args, stderrProgress(), { shouldStop: () => stop });
+    if (!ok) {
+      console.error("Some runs failed: see the failure entries in the results file.");
+      Deno.exit(1);
+    }
+  } catch (e) {
+    if (e instanceof InterruptedError) {
+      console.error(
+        `${e.message}. Every finished epoch is saved (see the resume command above).`,
+      );
+      Deno.exit(130);
+    }
+    console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+}

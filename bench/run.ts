@@ -1,0 +1,382 @@
+/**
+ * One `bench` invocation: resolve the run matrix (profile × architecture × seed, or one
+ * shard of it), load and encode each profile's data once, train each run on the chosen
+ * engine with a checkpoint after every epoch, export and measure it in ONNX Runtime, and
+ * write ONE results file, rewritten atomically after every run so that nothing already
+ * computed is lost. An interrupted invocation continues with `--resume`.
+ *
+ * Files under `--out`:
+ * - `<id>.json` — the results file (finished runs only);
+ * - `<runId>.onnx` — exported models;
+ * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
+ *   when the invocation completes.
+ *
+ * @module
+ */
+import { adamConfig } from "../models/adam.ts";
+import type { Arch } from "../models/cells.ts";
+import { initParams, type ModelConfig, paramLayout } from "../models/classifier.ts";
+import { writeFileAtomic } from "./atomic.ts";
+import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import type { BenchArgs } from "./cli.ts";
+import { applyLabelMode } from "./data/batches.ts";
+import { type EncodedDataset, loadDataset, positiveFraction } from "./data/dataset.ts";
+import { createEngine, type EngineKind, resolveEngine } from "./engines/registry.ts";
+import { gitRevision, machineInfo } from "./machine.ts";
+import { exportAndMeasure } from "./onnx_step.ts";
+import { getProfile, type Profile } from "./profiles.ts";
+import type { ProgressSink } from "./progress.ts";
+import { readResultsFile, writeResultsFile } from "./results/io.ts";
+import { type ResultsFile, type Run, SCHEMA_VERSION } from "./results/schema.ts";
+import { InterruptedError, NonFiniteError, trainAndEvaluate } from "./train.ts";
+
+/** The suite's version, recorded in results and ONNX metadata. */
+export const SUITE_VERSION = "0.1.0";
+
+/** One cell of the run matrix. */
+export interface RunSpec {
+  readonly profile: Profile;
+  readonly arch: Arch;
+  readonly seed: number;
+}
+
+/** A profile with the command line's overrides applied. */
+export function resolveProfile(name: string, args: BenchArgs): Profile {
+  const p = getProfile(name);
+  const lr = args.lr;
+  return {
+    ...p,
+    epochs: args.epochs ?? p.epochs,
+    labels: args.labels ?? p.labels,
+    learningRate: lr === null ? p.learningRate : { rnn: lr, gru: lr, lstm: lr },
+  };
+}
+
+/**
+ * The run matrix in order (profiles as given, then architectures, then seeds ascending),
+ * or the shard `i/n` of it: every n-th cell starting at the i-th, so each shard gets a mix.
+ */
+export function runMatrix(args: BenchArgs): RunSpec[] {
+  const all: RunSpec[] = [];
+  for (const name of args.profiles) {
+    const profile = resolveProfile(name, args);
+    for (const arch of args.archs) {
+      for (let i = 0; i < args.seeds; i++) all.push({ profile, arch, seed: args.seed + i });
+    }
+  }
+  if (args.shard === null) return all;
+  const { index, count } = args.shard;
+  return all.filter((_, i) => i % count === index - 1);
+}
+
+/** The id of a run: stable across shards and resumes of the same invocation. */
+export function runId(invocation: string, s: RunSpec): string {
+  return `${invocation}-${s.profile.name}-${s.arch}-s${s.seed}`;
+}
+
+function newInvocationId(args: BenchArgs): string {
+  const t = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const r = [...crypto.getRandomValues(new Uint8Array(3))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const shard = args.shard ? `-shard${args.shard.index}of${args.shard.count}` : "";
+  return `${t}-${r}${shard}`;
+}
+
+/** Loads the data a profile needs. */
+export function loadProfileData(p: Profile, log: (s: string) => void): Promise<EncodedDataset> {
+  return loadDataset({
+    source: p.dataSource,
+    maxLen: p.maxLen,
+    padding: p.padding,
+    ...(p.vocabMaxSize === null ? {} : { vocabMaxSize: p.vocabMaxSize }),
+    cacheDir: ".cache/data",
+  }, log);
+}
+
+/** What `.state/<id>/invocation.json` holds. */
+interface InvocationState {
+  version: 1;
+  id: string;
+  args: BenchArgs;
+  createdAt: string;
+}
+
+const stateDir = (out: string, id: string) => `${out}/.state/${id}`;
+
+/** Finds the saved state of an interrupted invocation from its id or results file. */
+async function loadInvocation(ref: string, out: string): Promise<InvocationState> {
+  const m = ref.match(/([^/]+?)(\.json)?$/);
+  const id = m?.[1] ?? ref;
+  const dir = ref.endsWith(".json") ? ref.slice(0, ref.lastIndexOf("/") + 1) || "./" : `${out}/`;
+  const path = `${dir}.state/${id}/invocation.json`;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    throw new Error(
+      `Cannot resume "${ref}": no saved state at ${path} (the invocation finished, or ` +
+        `--out differs; pass the results file path, or the id with the same --out)`,
+    );
+  }
+  try {
+    const s = JSON.parse(text) as InvocationState;
+    if (s.version !== 1 || s.id !== id || typeof s.args !== "object") throw new Error("bad fields");
+    return { ...s, args: { ...s.args, out: dir.replace(/\/$/, "") || ".", resume: null } };
+  } catch (e) {
+    throw new Error(`Cannot resume "${ref}": ${path} is damaged (${(e as Error).message})`);
+  }
+}
+
+/** Hooks for tests and the CLI. */
+export interface BenchHooks {
+  /** Polled between batches; true stops cleanly after the last checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * Runs a whole `bench` invocation, or resumes one.
+ * @returns the results file's path, whether every run succeeded, and the results
+ * @throws InterruptedError when stopped by `hooks.shouldStop` (state is saved)
+ */
+export async function runBench(
+  argsIn: BenchArgs,
+  progress: ProgressSink,
+  hooks: BenchHooks = {},
+): Promise<{ path: string; ok: boolean; results: ResultsFile; id: string }> {
+  let args = argsIn, id: string;
+  let results: ResultsFile | null = null;
+  if (argsIn.resume !== null) {
+    const s = await loadInvocation(argsIn.resume, argsIn.out);
+    args = s.args;
+    id = s.id;
+    try {
+      results = await readResultsFile(`${args.out}/${id}.json`);
+    } catch (e) {
+      if (!(e instanceof Error && /does not exist|NotFound|No such file/i.test(e.message))) throw e;
+    }
+    progress.log(`resuming ${id}: ${results?.runs.length ?? 0} run(s) already finished`);
+  } else {
+    id = newInvocationId(args);
+  }
+  const matrix = runMatrix(args);
+  if (matrix.length === 0) throw new Error("Nothing to run: this shard of the run matrix is empty");
+  const resolved = await resolveEngine(args.engine, { device: args.device });
+  progress.log(resolved.reason);
+  const dir = stateDir(args.out, id);
+  await Deno.mkdir(dir, { recursive: true });
+  if (argsIn.resume === null) {
+    const state: InvocationState = { version: 1, id, args, createdAt: new Date().toISOString() };
+    await writeFileAtomic(
+      `${dir}/invocation.json`,
+      new TextEncoder().encode(JSON.stringify(state, null, 2)),
+    );
+  }
+  const path = `${args.out}/${id}.json`;
+  results ??= {
+    schemaVersion: SCHEMA_VERSION,
+    suiteVersion: SUITE_VERSION,
+    createdAt: new Date().toISOString(),
+    invocation: [...Deno.args],
+    gitRevision: await gitRevision(),
+    machine: await machineInfo(args.machine ?? undefined),
+    runs: [],
+  };
+  const done = new Set(results.runs.map((r) => r.runId));
+  const data = new Map<string, EncodedDataset>();
+  let ok = results.runs.every((r) => r.status === "ok");
+  for (const spec of matrix) {
+    const rid = runId(id, spec);
+    if (done.has(rid)) continue;
+    const p = spec.profile;
+    const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.vocabMaxSize]);
+    let ds = data.get(key);
+    if (ds === undefined) {
+      ds = await loadProfileData(p, (s) => progress.log(s));
+      progress.log(
+        `data: ${ds.source}, ${ds.train.n} train / ${ds.test.n} test reviews, ` +
+          `vocabulary ${ds.vocabSize}, maxLen ${ds.maxLen}, padding ${ds.padding}, ` +
+          `hash ${ds.datasetHash}`,
+      );
+      data.set(key, ds);
+    }
+    let run: Run;
+    try {
+      run = await oneRun(rid, spec, resolved.kind, ds, args, dir, progress, hooks);
+    } catch (e) {
+      if (e instanceof InterruptedError) {
+        progress.log(`continue with: deno task bench --resume ${id} --out ${args.out}`);
+      }
+      throw e;
+    }
+    if (run.status !== "ok") ok = false;
+    results.runs.push(run);
+    await writeResultsFile(path, results);
+    if (run.status === "ok") await Deno.remove(`${dir}/${rid}.ckpt`).catch(() => {});
+  }
+  if (ok) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
+  progress.log(`results: ${path}`);
+  return { path, ok, results, id };
+}
+
+async function oneRun(
+  rid: string,
+  spec: RunSpec,
+  kind: EngineKind,
+  data: EncodedDataset,
+  args: BenchArgs,
+  dir: string,
+  progress: ProgressSink,
+  hooks: BenchHooks,
+): Promise<Run> {
+  const profile = spec.profile;
+  const model: ModelConfig = {
+    arch: spec.arch,
+    vocabSize: data.vocabSize,
+    embedDim: profile.embedDim,
+    hiddenSize: profile.hiddenSize,
+    layers: profile.layers,
+  };
+  const layout = paramLayout(model);
+  const lr = profile.learningRate[spec.arch];
+  const trainLabels = applyLabelMode(data.train.labels, profile.labels);
+  const testLabels = applyLabelMode(data.test.labels, profile.labels);
+  const engine = await createEngine(kind, {
+    model,
+    layout,
+    maxLen: profile.maxLen,
+    batchSize: profile.batchSize,
+    optimizer: adamConfig(lr),
+    gradClip: profile.gradClip,
+    threads: args.threads,
+  }, { device: args.device });
+  const label = `${spec.arch} ${profile.name} ${engine.name} seed ${spec.seed}`;
+  const run: Run = {
+    runId: rid,
+    arch: spec.arch,
+    profile: profile.name,
+    engine: engine.name,
+    engineDetail: engine.detail,
+    seed: spec.seed,
+    config: {
+      learningRate: lr,
+      epochs: profile.epochs,
+      batchSize: profile.batchSize,
+      hiddenSize: profile.hiddenSize,
+      layers: profile.layers,
+      embedDim: profile.embedDim,
+      maxLen: profile.maxLen,
+      padding: profile.padding,
+      labels: profile.labels,
+      vocabMaxSize: profile.vocabMaxSize,
+      limitBatches: args.limitBatches,
+      threads: args.threads,
+      gradClip: profile.gradClip,
+      lrSchedule: null,
+      dataSource: data.source,
+    },
+    data: {
+      datasetHash: data.datasetHash,
+      vocabSize: data.vocabSize,
+      trainSize: data.train.n,
+      testSize: data.test.n,
+      trainPositiveFraction: positiveFraction(trainLabels),
+      testPositiveFraction: positiveFraction(testLabels),
+      validationSize: null,
+    },
+    epochs: [],
+    status: "ok",
+    failure: null,
+    timeToAccuracy: null,
+    onnx: null,
+    inference: [],
+  };
+  const configKey = JSON.stringify([run.config, run.data.datasetHash, engine.name, spec.seed]);
+  const ckptPath = `${dir}/${rid}.ckpt`;
+  try {
+    let resumeFrom: Parameters<typeof trainAndEvaluate>[0]["resumeFrom"];
+    const ckpt = await readCheckpoint(ckptPath);
+    if (ckpt !== null) {
+      if (ckpt.header.configKey !== configKey || ckpt.header.paramCount !== layout.total) {
+        throw new CheckpointError(ckptPath, "it was written for a different configuration");
+      }
+      engine.setParams(ckpt.params);
+      engine.setOptimizerState({ m: ckpt.m, v: ckpt.v, step: ckpt.header.step });
+      resumeFrom = { epochs: ckpt.header.epochs, timeToAccuracy: ckpt.header.timeToAccuracy };
+      run.epochs.push(...ckpt.header.epochs);
+      progress.log(`${label}: resuming after epoch ${ckpt.header.epoch}`);
+    } else {
+      engine.setParams(initParams(layout, spec.seed));
+    }
+    const r = await trainAndEvaluate({
+      engine,
+      train: data.train,
+      test: data.test,
+      trainLabels,
+      testLabels,
+      maxLen: profile.maxLen,
+      batchSize: profile.batchSize,
+      epochs: profile.epochs,
+      seed: spec.seed,
+      limitBatches: args.limitBatches,
+      targetAccuracy: args.targetAccuracy,
+      label,
+      progress,
+      ...(resumeFrom ? { resumeFrom } : {}),
+      ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
+      onEpoch: async (epochs, tta) => {
+        run.epochs = [...epochs];
+        const opt = engine.getOptimizerState();
+        await writeCheckpoint(ckptPath, {
+          header: {
+            runId: rid,
+            configKey,
+            epoch: epochs.length - 1,
+            epochs: [...epochs],
+            timeToAccuracy: tta,
+            step: opt.step,
+            paramCount: layout.total,
+          },
+          params: engine.getParams(),
+          m: opt.m,
+          v: opt.v,
+        });
+      },
+    });
+    run.timeToAccuracy = r.timeToAccuracy;
+    if (args.onnx !== "none") {
+      const m = await exportAndMeasure({
+        engine,
+        layout,
+        style: args.onnx,
+        dir: args.out,
+        runId: rid,
+        profile: profile.name,
+        datasetHash: data.datasetHash,
+        suiteVersion: SUITE_VERSION,
+        test: data.test,
+        maxLen: profile.maxLen,
+        batchSizes: args.batchSizes,
+        workers: args.workers ?? navigator.hardwareConcurrency,
+        progress,
+      });
+      run.onnx = m.onnx;
+      run.inference = m.inference;
+    }
+  } catch (e) {
+    if (e instanceof InterruptedError || e instanceof CheckpointError || !(e instanceof Error)) {
+      throw e;
+    }
+    const epoch = e instanceof NonFiniteError ? e.epoch : run.epochs.length;
+    const batch = e instanceof NonFiniteError ? e.batch : null;
+    run.status = "failed";
+    run.failure = { epoch, batch, message: e.message };
+    progress.log(
+      `${label}: FAILED: ${e.message}` +
+        (run.epochs.length > 0 ? ` (last good checkpoint: epoch ${run.epochs.length - 1})` : ""),
+    );
+  } finally {
+    engine.dispose();
+  }
+  return run;
+}
