@@ -171,7 +171,9 @@ export function* batches(
       const row = order[from + b]!;
       if (row >= split.n) {
         throw new RangeError(
-          `Cannot make batches: order[${from + b}] = ${row} is outside a split of ${split.n} reviews`,
+          `Cannot make batches: order[${
+            from + b
+          }] = ${row} is outside a split of ${split.n} reviews`,
         );
       }
       ids.set(split.ids.subarray(row * maxLen, (row + 1) * maxLen), b * maxLen);

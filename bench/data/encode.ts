@@ -46,7 +46,9 @@ export function encodeTokens(
   }
   if (!Number.isInteger(offset) || offset < 0 || offset + maxLen > out.length) {
     throw new RangeError(
-      `Cannot encode tokens: row [${offset}, ${offset + maxLen}) does not fit in an array of ${out.length}`,
+      `Cannot encode tokens: row [${offset}, ${
+        offset + maxLen
+      }) does not fit in an array of ${out.length}`,
     );
   }
   const len = Math.min(tokens.length, maxLen);

@@ -183,7 +183,9 @@ export async function readFixtureBytes(path: string | URL): Promise<Uint8Array> 
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound ? "the file does not exist" : errorText(e);
     throw new Error(
-      `Cannot read fixture "${pathText(path)}": ${why}; regenerate it with \`${FIXTURE_REGENERATE}\``,
+      `Cannot read fixture "${
+        pathText(path)
+      }": ${why}; regenerate it with \`${FIXTURE_REGENERATE}\``,
       { cause: e },
     );
   }
@@ -226,7 +228,9 @@ export function parseFixture(bytes: Uint8Array, where: string): Splits {
   }
   if (data.version !== FIXTURE_VERSION) {
     return fail(
-      `format version ${JSON.stringify(data.version)} is not supported (this code reads ${FIXTURE_VERSION})`,
+      `format version ${
+        JSON.stringify(data.version)
+      } is not supported (this code reads ${FIXTURE_VERSION})`,
     );
   }
   const split = (name: "train" | "test"): Review[] => {

@@ -61,7 +61,9 @@ export function carveValidation(
   seed: number,
 ): { train: EncodedSplit; validation: EncodedSplit } {
   if (!(fraction > 0 && fraction < 1)) {
-    throw new RangeError(`Cannot carve a validation split: fraction must be in (0, 1), got ${fraction}`);
+    throw new RangeError(
+      `Cannot carve a validation split: fraction must be in (0, 1), got ${fraction}`,
+    );
   }
   const { trainRows, validationRows } = validationSplitRows(train, fraction, seed);
   if (trainRows.length === 0 || validationRows.length === 0) {

@@ -98,7 +98,9 @@ export function countTokens(counts: Map<string, number>, tokens: Iterable<string
 export function vocabFromCounts(counts: Map<string, number>, opts: VocabOptions = {}): Vocab {
   const { minFreq = 1, maxSize = Infinity } = opts;
   if (!(minFreq >= 1) || !Number.isInteger(minFreq)) {
-    throw new RangeError(`Cannot build a vocabulary: minFreq must be an integer ≥ 1, got ${minFreq}`);
+    throw new RangeError(
+      `Cannot build a vocabulary: minFreq must be an integer ≥ 1, got ${minFreq}`,
+    );
   }
   if (!(maxSize >= 2) || (maxSize !== Infinity && !Number.isInteger(maxSize))) {
     throw new RangeError(
