@@ -38,6 +38,8 @@ export interface Profile {
   readonly labels: LabelMode;
   /** Global gradient-norm clipping; null = none. */
   readonly gradClip: number | null;
+  /** Approximate seconds per timed repeat of the ONNX inference benchmark. */
+  readonly inferSeconds: number;
 }
 
 const original: Profile = {
@@ -56,6 +58,7 @@ const original: Profile = {
   learningRate: { rnn: 1e-7, lstm: 1e-10, gru: 1e-9 },
   labels: "correct",
   gradClip: null,
+  inferSeconds: 1,
 };
 
 /** Every profile, by name. */
@@ -75,6 +78,7 @@ export const PROFILES = {
     learningRate: { rnn: 3e-3, lstm: 1e-2, gru: 1e-2 },
     labels: "correct",
     gradClip: 5,
+    inferSeconds: 0.2,
   },
   original,
   "original-labels": {

@@ -1,6 +1,6 @@
 /**
  * Progress for long runs: a redrawn bar with rate and ETA on a terminal, plain lines
- * (one per ~10 % and per phase end) otherwise, so logs in CI stay readable.
+ * (at most one per 10 s, and one per phase end) otherwise, so logs in CI stay readable.
  *
  * @module
  */
@@ -18,6 +18,8 @@ export interface ProgressSink {
 }
 
 const enc = new TextEncoder();
+/** Without a terminal, a progress line at most this often (phase summaries always). */
+const PLAIN_INTERVAL_MS = 10_000;
 
 /** Formats seconds as `1h02m`, `3m05s` or `4.2s`. */
 export function formatDuration(s: number): string {
@@ -35,7 +37,7 @@ export function formatDuration(s: number): string {
  */
 export function stderrProgress(quiet = false): ProgressSink {
   const tty = Deno.stderr.isTerminal();
-  let label = "", total = 0, unit = "", t0 = 0, lastPct = -1;
+  let label = "", total = 0, unit = "", t0 = 0, lastLine = 0;
   const write = (s: string) => Deno.stderr.writeSync(enc.encode(s));
   return {
     start(l, n, u) {
@@ -43,23 +45,22 @@ export function stderrProgress(quiet = false): ProgressSink {
       total = n;
       unit = u;
       t0 = performance.now();
-      lastPct = -1;
+      lastLine = t0;
     },
     update(done, extra = "") {
       if (quiet) return;
       const el = (performance.now() - t0) / 1000;
       const rate = done / Math.max(el, 1e-9);
       const eta = (total - done) / Math.max(rate, 1e-12);
-      const pct = total > 0 ? Math.floor(100 * done / total) : 100;
       const info = `${done}/${total} ${unit} ${rate.toFixed(2)} ${unit}/s ` +
         `elapsed ${formatDuration(el)} ETA ${formatDuration(eta)}${extra ? " " + extra : ""}`;
       if (tty) {
         const w = 24, fill = Math.round(w * done / Math.max(total, 1));
         write(`\r\x1b[2K${label} [${"#".repeat(fill)}${".".repeat(w - fill)}] ${info}`);
-      } else if (Math.floor(pct / 10) !== Math.floor(lastPct / 10) || done === total) {
+      } else if (performance.now() - lastLine >= PLAIN_INTERVAL_MS && done < total) {
         write(`${label}: ${info}\n`);
+        lastLine = performance.now();
       }
-      lastPct = pct;
     },
     end(summary) {
       if (tty && !quiet) write("\r\x1b[2K");

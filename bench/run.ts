@@ -356,8 +356,10 @@ async function oneRun(
         suiteVersion: SUITE_VERSION,
         test: data.test,
         maxLen: profile.maxLen,
+        batchSize: profile.batchSize,
         batchSizes: args.batchSizes,
         workers: args.workers ?? navigator.hardwareConcurrency,
+        inferSeconds: profile.inferSeconds,
         progress,
       });
       run.onnx = m.onnx;
