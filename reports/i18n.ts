@@ -1,0 +1,59 @@
+/**
+ * Chart text in English and in the original report's Russian. The figure titles and axis
+ * labels of `--lang ru` are the original's own, word for word.
+ *
+ * @module
+ */
+
+/** Languages of chart text. */
+export const LANGS = ["en", "ru"] as const;
+/** A language of chart text. */
+export type Lang = typeof LANGS[number];
+
+/** The text drawn on charts. */
+export interface ChartText {
+  /** Title of the accuracy-per-epoch figure. */
+  accuracyTitle: string;
+  /** Title of the loss-per-epoch figure. */
+  lossTitle: string;
+  /** X axis of the per-epoch figures. */
+  epochAxis: string;
+  /** Y axis of the accuracy figure. */
+  accuracyAxis: string;
+  /** Y axis of the loss figure. */
+  lossAxis: string;
+  /** Subtitle naming profile and engine. */
+  profileEngine: (profile: string, engine: string) => string;
+  /** Title of the relative-speed bar chart. */
+  relativeSpeedTitle: (baseline: string) => string;
+  /** Y axis of the relative-speed bar chart. */
+  relativeSpeedAxis: string;
+  /** X axis of the relative-speed bar chart. */
+  configurationAxis: string;
+}
+
+/** Chart text per language. */
+export const CHART_TEXT: Record<Lang, ChartText> = {
+  en: {
+    accuracyTitle: "Test accuracy per epoch by architecture",
+    lossTitle: "Test loss per epoch by architecture",
+    epochAxis: "Epoch",
+    accuracyAxis: "Test accuracy",
+    lossAxis: "Test loss",
+    profileEngine: (p, e) => `profile ${p}, engine ${e}`,
+    relativeSpeedTitle: (b) => `Training speed relative to ${b} (higher is faster)`,
+    relativeSpeedAxis: "Speed relative to the baseline (×)",
+    configurationAxis: "Architecture · profile · engine",
+  },
+  ru: {
+    accuracyTitle: "Графики зависимости точности моделей от выбранной архитектуры",
+    lossTitle: "Графики зависимости значения функции потерь от выбранной архитектуры",
+    epochAxis: "Номер эпохи",
+    accuracyAxis: "Точность модели",
+    lossAxis: "Значение функции потерь",
+    profileEngine: (p, e) => `профиль ${p}, движок ${e}`,
+    relativeSpeedTitle: (b) => `Скорость обучения относительно ${b} (больше — быстрее)`,
+    relativeSpeedAxis: "Скорость относительно базовой машины (×)",
+    configurationAxis: "Архитектура · профиль · движок",
+  },
+};

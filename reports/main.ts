@@ -1,0 +1,66 @@
+/**
+ * `deno task report [FILES or DIRS …] [--out DIR] [--baseline MACHINE] [--lang en|ru]`:
+ * merges results files into `report.md`, `charts/*.png` and a self-contained
+ * `report.html`. Exits with status 1, writing nothing, when any input is bad.
+ *
+ * @module
+ */
+
+import { Command, Option } from "commander";
+import { generateReport, ReportInputError } from "./generate.ts";
+import { type Lang, LANGS } from "./i18n.ts";
+
+/** Builds the command-line interface. */
+export function command(): Command {
+  return new Command()
+    .name("deno task report")
+    .description(
+      "Merge rnnbench results files into a Markdown report with PNG charts and one " +
+        "self-contained HTML file.",
+    )
+    .argument("[inputs...]", "results files, or folders whose *.json files are read", ["results/"])
+    .addOption(new Option("--out <dir>", "folder to write report.md, report.html and charts/ to")
+      .default("report"))
+    .addOption(
+      new Option(
+        "--baseline <machine>",
+        "machine name that relative speeds refer to (default: the first machine name " +
+          "alphabetically)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--lang <lang>",
+        "language of chart titles and axis labels ('ru': the " +
+          "original report's Russian)",
+      )
+        .choices(LANGS)
+        .default("en"),
+    )
+    .showHelpAfterError();
+}
+
+if (import.meta.main) {
+  const program = command();
+  program.parse(Deno.args, { from: "user" });
+  const opts = program.opts<{ out: string; baseline?: string; lang: Lang }>();
+  try {
+    const result = await generateReport({
+      inputs: program.processedArgs[0] as string[],
+      outDir: opts.out,
+      baseline: opts.baseline ?? null,
+      lang: opts.lang,
+    });
+    for (const warning of result.warnings) console.warn(`Warning: ${warning}`);
+    const charts = result.written.filter((p) => p.endsWith(".png")).length;
+    const docs = result.written.filter((p) => !p.endsWith(".png"));
+    console.log(
+      `Wrote ${docs.join(" and ")} with ${charts} chart${charts === 1 ? "" : "s"} from ` +
+        `${result.inputs.length} results file${result.inputs.length === 1 ? "" : "s"}.`,
+    );
+  } catch (error) {
+    if (!(error instanceof ReportInputError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  }
+}
