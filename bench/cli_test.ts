@@ -72,7 +72,7 @@ Deno.test("bench --help documents every flag with its default", async () => {
   ) {
     if (!text.includes(flag)) throw new Error(`--help lacks ${flag}`);
   }
-  for (const d of ['default: "original"', 'default: "auto"', 'default: "results"']) {
+  for (const d of ["default: original", 'default: "auto"', 'default: "results"']) {
     if (!text.includes(d)) throw new Error(`--help lacks ${d}`);
   }
 });

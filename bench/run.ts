@@ -21,6 +21,7 @@ import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.t
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, loadDataset, positiveFraction } from "./data/dataset.ts";
+import type { Engine } from "./engines/engine.ts";
 import { createEngine, type EngineKind, resolveEngine } from "./engines/registry.ts";
 import { gitRevision, machineInfo } from "./machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
@@ -131,6 +132,8 @@ async function loadInvocation(ref: string, out: string): Promise<InvocationState
 export interface BenchHooks {
   /** Polled between batches; true stops cleanly after the last checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
+  /** Wraps each engine after creation (tests inject faults with it). */
+  wrapEngine?: (engine: Engine) => Engine;
 }
 
 /**
@@ -241,7 +244,7 @@ async function oneRun(
   const lr = profile.learningRate[spec.arch];
   const trainLabels = applyLabelMode(data.train.labels, profile.labels);
   const testLabels = applyLabelMode(data.test.labels, profile.labels);
-  const engine = await createEngine(kind, {
+  const created = await createEngine(kind, {
     model,
     layout,
     maxLen: profile.maxLen,
@@ -250,6 +253,7 @@ async function oneRun(
     gradClip: profile.gradClip,
     threads: args.threads,
   }, { device: args.device });
+  const engine = hooks.wrapEngine ? hooks.wrapEngine(created) : created;
   const label = `${spec.arch} ${profile.name} ${engine.name} seed ${spec.seed}`;
   const run: Run = {
     runId: rid,

@@ -1,0 +1,219 @@
+// End-to-end tests of `bench` on the smoke fixture with the native CPU engine: resume
+// after SIGKILL, determinism, a forced NaN, shards, and the original-labels mechanism.
+import { parseBenchArgs } from "./cli.ts";
+import type { Engine } from "./engines/engine.ts";
+import { memoryProgress } from "./progress.ts";
+import { readResultsFile } from "./results/io.ts";
+import type { ResultsFile, Run } from "./results/schema.ts";
+import { runBench } from "./run.ts";
+
+const main = new URL("./main.ts", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+
+/** The measured numbers of a run without its timings, for exact comparison. */
+function numbers(r: Run) {
+  return {
+    key: `${r.profile}/${r.arch}/${r.seed}/${r.engine}`,
+    status: r.status,
+    epochs: r.epochs.map((
+      e,
+    ) => [e.epoch, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy]),
+  };
+}
+const sameNumbers = (a: ResultsFile, b: ResultsFile) =>
+  JSON.stringify(a.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key))) ===
+    JSON.stringify(b.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key)));
+
+const smoke = (out: string, extra: string[] = []) =>
+  parseBenchArgs([
+    "--profile",
+    "smoke",
+    "--engine",
+    "native",
+    "--threads",
+    "2",
+    "--onnx",
+    "none",
+    "--out",
+    out,
+    ...extra,
+  ]);
+
+async function withTemp(f: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(root); // the data cache lives in the project's .cache/
+  try {
+    await f(dir);
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("two smoke runs with the same seed give bitwise identical numbers (native)", async () => {
+  await withTemp(async (dir) => {
+    const a = await runBench(smoke(`${dir}/a`, ["--arch", "gru"]), memoryProgress());
+    const b = await runBench(smoke(`${dir}/b`, ["--arch", "gru"]), memoryProgress());
+    if (!sameNumbers(a.results, b.results)) {
+      throw new Error(
+        `runs differ:\n${JSON.stringify(a.results.runs.map(numbers))}\n` +
+          JSON.stringify(b.results.runs.map(numbers)),
+      );
+    }
+  });
+});
+
+Deno.test("a forced NaN stops the run naming epoch and batch, keeping the last good checkpoint", async () => {
+  await withTemp(async (dir) => {
+    let epochCalls = 0;
+    const poison = (e: Engine): Engine => ({
+      ...e,
+      name: e.name,
+      detail: e.detail,
+      setParams: (p) => e.setParams(p),
+      getParams: () => e.getParams(),
+      getOptimizerState: () => e.getOptimizerState(),
+      setOptimizerState: (s) => e.setOptimizerState(s),
+      setLearningRate: (lr) => e.setLearningRate(lr),
+      predict: (ids, n) => e.predict(ids, n),
+      lossAndGrad: (b) => e.lossAndGrad(b),
+      dispose: () => e.dispose(),
+      trainStep: async (b) => {
+        const logits = await e.trainStep(b);
+        // 8 batches per smoke epoch: the 11th train step is epoch 2, batch 2 (index 2).
+        if (++epochCalls === 11) logits[0] = NaN;
+        return logits;
+      },
+    });
+    const r = await runBench(smoke(dir, ["--arch", "rnn"]), memoryProgress(), {
+      wrapEngine: poison,
+    });
+    const run = r.results.runs[0]!;
+    if (r.ok || run.status !== "failed") throw new Error("the run did not fail");
+    if (run.failure?.epoch !== 2 || run.failure?.batch !== 2) {
+      throw new Error(`failure names ${JSON.stringify(run.failure)}, want epoch 2 batch 2`);
+    }
+    if (!/not finite/.test(run.failure.message)) throw new Error(run.failure.message);
+    if (run.epochs.length !== 2) throw new Error(`kept ${run.epochs.length} epochs, want 0 and 1`);
+    const ckpt = `${dir}/.state/${r.id}/${run.runId}.ckpt`;
+    await Deno.stat(ckpt); // the last good checkpoint is still there
+    const back = await readResultsFile(r.path);
+    if (back.runs[0]?.status !== "failed") throw new Error("results file does not record it");
+  });
+});
+
+Deno.test("a run killed with SIGKILL mid-training and resumed equals an uninterrupted run", async () => {
+  await withTemp(async (dir) => {
+    const flags = ["--arch", "lstm", "--epochs", "30"];
+    const ref = await runBench(smoke(`${dir}/ref`, flags), memoryProgress());
+    const out = `${dir}/killed`;
+    const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--threads", "2"];
+    args.push("--onnx", "none", "--out", out, ...flags);
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Kill as soon as a checkpoint after epoch ≥ 2 exists: training is then mid-way.
+    let id = "";
+    for (let i = 0; i < 6000 && id === ""; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      try {
+        for (const s of Deno.readDirSync(`${out}/.state`)) {
+          for (const f of Deno.readDirSync(`${out}/.state/${s.name}`)) {
+            if (f.name.endsWith(".ckpt")) {
+              const head = new TextDecoder().decode(
+                Deno.readFileSync(`${out}/.state/${s.name}/${f.name}`).subarray(16, 400),
+              );
+              if (/"epoch":([2-9]|\d\d)/.test(head)) id = s.name;
+            }
+          }
+        }
+      } catch { /* not yet */ }
+    }
+    child.kill("SIGKILL");
+    const status = await child.status;
+    if (id === "") throw new Error("no checkpoint appeared");
+    if (status.success) throw new Error("the run finished before it could be killed");
+    const resumed = await runBench(
+      { ...smoke(out), resume: id },
+      memoryProgress(),
+    );
+    if (!sameNumbers(ref.results, resumed.results)) {
+      throw new Error(
+        `resumed run differs:\n${JSON.stringify(ref.results.runs.map(numbers))}\n` +
+          JSON.stringify(resumed.results.runs.map(numbers)),
+      );
+    }
+    const left = [...Deno.readDirSync(out)].map((e) => e.name);
+    if (left.includes(".state") && [...Deno.readDirSync(`${out}/.state`)].length > 0) {
+      throw new Error("resume state left behind after completion");
+    }
+  });
+});
+
+Deno.test("shards 1/3, 2/3, 3/3 together equal one unsharded run", async () => {
+  await withTemp(async (dir) => {
+    const flags = ["--epochs", "1", "--seeds", "2", "--arch", "rnn,gru"];
+    const whole = await runBench(smoke(`${dir}/whole`, flags), memoryProgress());
+    const parts: Run[] = [];
+    for (const i of [1, 2, 3]) {
+      const r = await runBench(
+        smoke(`${dir}/shards`, [...flags, "--shard", `${i}/3`]),
+        memoryProgress(),
+      );
+      parts.push(...r.results.runs);
+    }
+    const merged = { ...whole.results, runs: parts };
+    if (parts.length !== 4 || !sameNumbers(whole.results, merged)) {
+      throw new Error("the shards' runs do not equal the unsharded runs");
+    }
+  });
+});
+
+Deno.test("under original-labels the accuracy is the share predicted negative; correct labels stay 50/50", async () => {
+  await withTemp(async (dir) => {
+    const r = await runBench(
+      parseBenchArgs([
+        "--profile",
+        "smoke",
+        "--engine",
+        "native",
+        "--onnx",
+        "none",
+        "--epochs",
+        "1",
+        "--labels",
+        "original",
+        "--out",
+        `${dir}/o`,
+      ]),
+      memoryProgress(),
+    );
+    for (const run of r.results.runs) {
+      if (run.data.trainPositiveFraction !== 0 || run.data.testPositiveFraction !== 0) {
+        throw new Error(`${run.arch}: labels are not all 0 under --labels original`);
+      }
+      for (const e of run.epochs) {
+        if (e.testAccuracy !== e.testPredictedNegativeFraction) {
+          throw new Error(
+            `${run.arch} epoch ${e.epoch}: accuracy ${e.testAccuracy} != predicted negative ` +
+              `${e.testPredictedNegativeFraction}`,
+          );
+        }
+      }
+    }
+    const c = await runBench(
+      smoke(`${dir}/c`, ["--epochs", "0", "--arch", "rnn"]),
+      memoryProgress(),
+    );
+    const d = c.results.runs[0]!.data;
+    if (d.trainPositiveFraction !== 0.5 || d.testPositiveFraction !== 0.5) {
+      throw new Error(
+        `correct labels are not 50/50: ${d.trainPositiveFraction}, ${d.testPositiveFraction}`,
+      );
+    }
+  });
+});
