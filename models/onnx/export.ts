@@ -1,0 +1,780 @@
+/**
+ * ONNX lowering of the stacked classifier, from the same cell IR as every other engine.
+ *
+ * Two graph styles, both taking int64 token ids `ids [batch, T]` (dynamic batch) and
+ * returning `logits [batch]`:
+ *
+ * - `"scan"` (default): ONE `Scan` over the T timesteps whose body runs all L layers for
+ *   one timestep. The body is built by lowering the traced cell graph once per layer with
+ *   {@linkcode ONNX_OPS} (one entry per IR op, so a missing op is a compile error) and that
+ *   layer's weights as body initializers. By default the gates are fused (`gemm: "group"`,
+ *   see `_affine.ts`: one `Gemm` per group of pre-activations that read the same operands,
+ *   then `Split`) and layer 0's input projection is hoisted out of the loop: with
+ *   `hoist: "table"` the embedding and layer 0's input weights and biases are folded, in
+ *   float64, into one lookup table `[V, Σ gate columns]` that replaces the embedding in the
+ *   file, so layer 0 needs no input matmul at all; `"matmul"` keeps the embedding and does
+ *   one `MatMul` over all timesteps before the loop. Small batches pay mostly per-op
+ *   overhead (T · L small layer bodies), so by default (`schedule: "auto"`) the graph also
+ *   holds a WAVEFRONT `Scan` (step s runs layer l on timestep s − l: layers 1…L−1 become one
+ *   batch of ops on `[L−1, B, ·]` tensors, T + L − 1 steps), and an `If` on the batch size
+ *   runs it below {@linkcode WAVEFRONT_BELOW} sequences. These defaults were the fastest
+ *   forms measured (bench/NOTES.md).
+ * - `"native"`: per layer one standard `RNN` / `GRU` / `LSTM` operator, weights reordered
+ *   into ONNX's gate order by {@linkcode NATIVE_MAPPING} (GRU: z negated, see DESIGN.md §1;
+ *   `linear_before_reset = 0`).
+ *
+ * Letters: B batch, T timesteps, L layers, V vocabulary, E embedding, H hidden, I a layer's
+ * input size, N a fused group's output columns.
+ *
+ * @module
+ */
+import { type Arch, cellGraph } from "../cells.ts";
+import type { ParamLayout } from "../classifier.ts";
+import type { ForwardOp, Node } from "../ir.ts";
+import { type AffinePlan, affinePlan, type AffineRoot } from "./_affine.ts";
+import { GraphBuilder } from "./_builder.ts";
+import { type AttrValue, encodeModel, type ModelDef, type ValueInfo } from "./proto.ts";
+
+/** The ONNX opset the exported graphs import (ONNX Runtime 1.30 accepts ≤ 26). */
+export const ONNX_OPSET = 21;
+/** The ONNX IR version declared in exported files (ONNX Runtime 1.30 accepts ≤ 13). */
+export const ONNX_IR_VERSION = 10;
+/** Name of the graph input: int64 token ids `[batch, T]`. */
+export const ONNX_INPUT_NAME = "ids";
+/** Name of the graph output: float32 logits `[batch]`. */
+export const ONNX_OUTPUT_NAME = "logits";
+/** Graph styles. */
+export const ONNX_STYLES = ["scan", "native"] as const;
+/** A graph style: one `Scan` over all layers, or the standard recurrent operators. */
+export type OnnxStyle = (typeof ONNX_STYLES)[number];
+/** Where layer 0's input projection is computed in the `scan` style. */
+export const ONNX_HOISTS = ["table", "matmul", "none"] as const;
+/** `table`: folded into the embedding; `matmul`: one MatMul before the loop; `none`: in the loop. */
+export type OnnxHoist = (typeof ONNX_HOISTS)[number];
+/** How the `scan` style turns pre-activations into matmuls (see {@linkcode ScanOptions}). */
+export const ONNX_GEMMS = ["group", "gate", "none"] as const;
+/** See {@linkcode ScanOptions.gemm}. */
+export type OnnxGemm = (typeof ONNX_GEMMS)[number];
+/** Orders of work in the `scan` style (see {@linkcode ScanOptions}). */
+export const ONNX_SCHEDULES = ["auto", "timestep", "wavefront"] as const;
+/** See {@linkcode ScanOptions.schedule}. */
+export type OnnxSchedule = (typeof ONNX_SCHEDULES)[number];
+/** Default batch size from which schedule "auto" runs the timestep form (measured). */
+export const WAVEFRONT_BELOW = 192;
+/** Metadata keys the exporter fills in itself from the layout and options. */
+export const ONNX_METADATA_KEYS = [
+  "architecture",
+  "exportStyle",
+  "maxLen",
+  "vocabSize",
+  "embedDim",
+  "hiddenSize",
+  "layers",
+] as const;
+
+/** Tuning of the `scan` style; the defaults are the fastest measured form. */
+export interface ScanOptions {
+  /**
+   * How pre-activations become matmuls: `"group"`, one `Gemm` per group of pre-activations
+   * that read the same operands, then `Split`; `"gate"`, one `Gemm` per pre-activation
+   * (ONNX Runtime fuses it with the activation); `"none"`, one ONNX op per IR op.
+   * @default {"group"}
+   */
+  readonly gemm?: OnnxGemm;
+  /**
+   * Where layer 0's input projection goes (needs gemm "group" or "gate").
+   * @default {"table"}
+   */
+  readonly hoist?: OnnxHoist;
+  /**
+   * `"timestep"`: each `Scan` step runs all L layers for one timestep (T steps of L small
+   * layer bodies). `"wavefront"`: step s runs layer l on timestep s − l, so layers 1…L−1
+   * run as one batch of ops on `[L−1, B, ·]` tensors (T + L − 1 steps, far fewer ops;
+   * needs gemm "group"). `"auto"`: both, and an `If` on the batch size runs the wavefront
+   * below `wavefrontBelow` sequences and the timestep form from there on.
+   * @default {"auto"}
+   */
+  readonly schedule?: OnnxSchedule;
+  /**
+   * With schedule "auto": batches smaller than this run the wavefront form.
+   * @default {WAVEFRONT_BELOW}
+   */
+  readonly wavefrontBelow?: number;
+}
+
+/** Options of {@linkcode exportOnnx}. */
+export interface OnnxExportOptions {
+  /** Graph style. */
+  readonly style: OnnxStyle;
+  /** Sequence length T the model is declared for (the `ids` input is `[batch, maxLen]`). */
+  readonly maxLen: number;
+  /**
+   * Extra metadata properties, e.g. `profile`, `vocabHash`, `suiteVersion`. Keys in
+   * {@linkcode ONNX_METADATA_KEYS} are filled in by the exporter and may not differ.
+   */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Tuning of the `scan` style (ignored by `native`). */
+  readonly scan?: ScanOptions;
+}
+
+/** What an op lowering reads and writes while one layer of the cell is emitted. */
+export interface OnnxLowerContext {
+  /** The graph being built (the `Scan` body). */
+  readonly b: GraphBuilder;
+  /** The layer input `x [B, I]`. */
+  readonly input: string;
+  /** Previous states `[B, H]` by name. */
+  readonly states: Readonly<Record<string, string>>;
+  /** Value names computed so far, by node id. */
+  readonly values: readonly string[];
+  /** The initializer holding one of this layer's weights (`[I, H]`, `[H, H]` or `[H]`). */
+  weight(param: string): string;
+}
+
+/** An IR node narrowed to one op. */
+export type NodeOf<K extends ForwardOp> = Node & { readonly op: K };
+
+const binary = (op: string) => (n: { a: number; b: number }, c: OnnxLowerContext) =>
+  c.b.op(op, [c.values[n.a]!, c.values[n.b]!]);
+const unary = (op: string) => (n: { a: number }, c: OnnxLowerContext) =>
+  c.b.op(op, [c.values[n.a]!]);
+
+/** One ONNX lowering per forward IR op: returns the name of the value it defines. */
+export const ONNX_OPS: {
+  readonly [K in ForwardOp]: (n: NodeOf<K>, c: OnnxLowerContext) => string;
+} = {
+  input: (_n, c) => c.input,
+  state: (n, c) => c.states[n.name]!,
+  const: (n, c) => c.b.scalar(n.value),
+  matmul: (n, c) => c.b.op("MatMul", [c.values[n.a]!, c.weight(n.param)]),
+  addBias: (n, c) => c.b.op("Add", [c.values[n.a]!, c.weight(n.param)]),
+  add: binary("Add"),
+  sub: binary("Sub"),
+  mul: binary("Mul"),
+  sigmoid: unary("Sigmoid"),
+  tanh: unary("Tanh"),
+};
+
+/** Lowers one forward node with {@linkcode ONNX_OPS}; backward-only ops are refused. */
+function lowerNode(n: Node, c: OnnxLowerContext): string {
+  if (n.op === "fwd" || n.op === "gradIn" || n.op === "matmulT") {
+    throw new Error(`Cannot lower op "${n.op}" to ONNX: it only occurs in backward graphs`);
+  }
+  return (ONNX_OPS[n.op] as (n: Node, c: OnnxLowerContext) => string)(n, c);
+}
+
+/**
+ * How a cell's weights map onto ONNX's recurrent operator for that architecture: gates in
+ * ONNX's order, each with its input weight, state weight and bias, and whether to negate
+ * them. Checked against the cell's declared weights at export time.
+ */
+export const NATIVE_MAPPING: Readonly<
+  Record<Arch, {
+    readonly op: "RNN" | "GRU" | "LSTM";
+    readonly gates: readonly { x: string; h: string; b: string; negate: boolean }[];
+    readonly attrs: Readonly<Record<string, AttrValue>>;
+  }>
+> = {
+  // h' = tanh(x W + h R + Wb + Rb); default activation Tanh.
+  rnn: { op: "RNN", gates: [{ x: "W_xh", h: "W_hh", b: "b_h", negate: false }], attrs: {} },
+  // Gate order z, r, h. ONNX: h' = (1 − z) h~ + z h, so its z is the original's 1 − z:
+  // σ(−a) = 1 − σ(a), hence the negated z weights and bias. r applies to h BEFORE the
+  // matmul, as in the original: linear_before_reset = 0.
+  gru: {
+    op: "GRU",
+    gates: [
+      { x: "W_xz", h: "W_hz", b: "b_z", negate: true },
+      { x: "W_xr", h: "W_hr", b: "b_r", negate: false },
+      { x: "W_xH", h: "W_rH", b: "b_H", negate: false },
+    ],
+    attrs: { linear_before_reset: { i: 0 } },
+  },
+  // Gate order i, o, f, c; default activations Sigmoid, Tanh, Tanh; no peepholes.
+  lstm: {
+    op: "LSTM",
+    gates: [
+      { x: "W_xi", h: "W_hi", b: "b_i", negate: false },
+      { x: "W_xo", h: "W_ho", b: "b_o", negate: false },
+      { x: "W_xf", h: "W_hf", b: "b_f", negate: false },
+      { x: "W_xC", h: "W_hC", b: "b_C", negate: false },
+    ],
+    attrs: {},
+  },
+};
+
+type Params = Float32Array | Float64Array;
+
+/**
+ * Builds the ONNX model of a classifier (see the module doc for the two styles).
+ *
+ * @param layout the parameter layout
+ * @param params flat parameters in layout order
+ * @param opts style, sequence length, metadata
+ * @returns the model, ready for {@linkcode encodeModel}
+ */
+export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportOptions): ModelDef {
+  const cfg = layout.config;
+  const what = `Cannot export the ${cfg.arch} model to ONNX`;
+  if (params.length !== layout.total) {
+    throw new RangeError(`${what}: params has ${params.length} values, the layout ${layout.total}`);
+  }
+  if (!Number.isInteger(opts.maxLen) || opts.maxLen < 1) {
+    throw new RangeError(`${what}: maxLen must be a positive integer, got ${opts.maxLen}`);
+  }
+  if (!(ONNX_STYLES as readonly string[]).includes(opts.style)) {
+    throw new RangeError(
+      `${what}: unknown style "${opts.style}" (valid: ${ONNX_STYLES.join(", ")})`,
+    );
+  }
+  const own: Record<string, string> = {
+    architecture: cfg.arch,
+    exportStyle: opts.style,
+    maxLen: String(opts.maxLen),
+    vocabSize: String(cfg.vocabSize),
+    embedDim: String(cfg.embedDim),
+    hiddenSize: String(cfg.hiddenSize),
+    layers: String(cfg.layers),
+  };
+  for (const [k, v] of Object.entries(opts.metadata)) {
+    if (k in own && own[k] !== v) {
+      throw new Error(`${what}: metadata "${k}" is "${v}" but the model says "${own[k]}"`);
+    }
+  }
+  const b = new GraphBuilder("");
+  const idsT = b.op("Transpose", [ONNX_INPUT_NAME], { perm: { ints: [1, 0] } }); // [T, B]
+  const topH = opts.style === "scan"
+    ? lowerScan(layout, params, b, idsT, opts.maxLen, opts.scan ?? {})
+    : lowerNative(layout, params, b, idsT);
+  // Head: [B, H] @ W_hy [H, 1] + b_y → [B, 1] → [B].
+  const H = cfg.hiddenSize;
+  const logit = b.op("Gemm", [
+    topH,
+    b.init("head.W_hy", [H, 1], slice(layout, params, "head.W_hy")),
+    b.init("head.b_y", [1], slice(layout, params, "head.b_y")),
+  ]);
+  b.node("Reshape", [logit, b.int64s([-1])], {}, [ONNX_OUTPUT_NAME]);
+  const inputs: ValueInfo[] = [{
+    name: ONNX_INPUT_NAME,
+    elemType: "int64",
+    dims: ["batch", opts.maxLen],
+  }];
+  const outputs: ValueInfo[] = [{ name: ONNX_OUTPUT_NAME, elemType: "float", dims: ["batch"] }];
+  return {
+    irVersion: ONNX_IR_VERSION,
+    opset: ONNX_OPSET,
+    producerName: "rnnbench",
+    producerVersion: opts.metadata["suiteVersion"] ?? "",
+    docString:
+      `rnnbench ${cfg.arch} classifier: ${ONNX_INPUT_NAME} int64 [batch, ${opts.maxLen}] → ` +
+      `${ONNX_OUTPUT_NAME} float32 [batch]; ${cfg.layers} layers of hidden size ${H}; ` +
+      `graph style "${opts.style}"`,
+    graph: b.graph(`rnnbench_${cfg.arch}`, inputs, outputs),
+    metadata: { ...opts.metadata, ...own },
+  };
+}
+
+/**
+ * Exports a classifier to an ONNX file's bytes.
+ *
+ * @param layout the parameter layout
+ * @param params flat parameters in layout order (float32 or float64; stored as float32)
+ * @param opts style, sequence length, metadata, scan tuning
+ * @returns the bytes of the `.onnx` file
+ * @example
+ * ```ts
+ * import { exportOnnx } from "./export.ts";
+ * import { initParams, paramLayout } from "../classifier.ts";
+ * const layout = paramLayout({ arch: "lstm", vocabSize: 100, embedDim: 8, hiddenSize: 4, layers: 2 });
+ * const bytes = exportOnnx(layout, initParams(layout, 1), {
+ *   style: "scan",
+ *   maxLen: 20,
+ *   metadata: { profile: "smoke" },
+ * });
+ * console.log(`${bytes.length} bytes`); // write with Deno.writeFile("model.onnx", bytes)
+ * ```
+ */
+export function exportOnnx(
+  layout: ParamLayout,
+  params: Params,
+  opts: OnnxExportOptions,
+): Uint8Array {
+  return encodeModel(onnxModel(layout, params, opts));
+}
+
+function slice(layout: ParamLayout, params: Params, name: string): Float32Array {
+  const t = layout.get(name);
+  return Float32Array.from(params.subarray(t.offset, t.offset + t.size));
+}
+
+/** A zero tensor `[B, …dims]` for the current batch size B. */
+function zeroState(b: GraphBuilder, dims: readonly number[]): string {
+  const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
+  const shape = dims.length === 1
+    ? b.op("Concat", [batch, b.int64s(dims)], { axis: { i: 0 } })
+    : b.op("Concat", [b.int64s(dims.slice(0, -1)), batch, b.int64s(dims.slice(-1))], {
+      axis: { i: 0 },
+    });
+  return b.op("ConstantOfShape", [shape], {
+    value: { t: { name: "zero", dims: [1], data: Float32Array.of(0) } },
+  });
+}
+
+function lowerScan(
+  layout: ParamLayout,
+  params: Params,
+  b: GraphBuilder,
+  idsT: string,
+  maxLen: number,
+  scan: ScanOptions,
+): string {
+  const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
+  const gemm = scan.gemm ?? "group";
+  if (!(ONNX_GEMMS as readonly string[]).includes(gemm)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown gemm "${gemm}" (valid: ${ONNX_GEMMS.join(", ")})`,
+    );
+  }
+  const fuse = gemm !== "none";
+  const hoist = scan.hoist ?? (fuse ? "table" : "none");
+  if (!(ONNX_HOISTS as readonly string[]).includes(hoist)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown hoist "${hoist}" (valid: ${ONNX_HOISTS.join(", ")})`,
+    );
+  }
+  if (hoist !== "none" && !fuse) {
+    throw new RangeError(
+      `Cannot export to ONNX with hoist "${hoist}": hoisting needs gemm "group" or "gate"`,
+    );
+  }
+  const wavefrontBelow = scan.wavefrontBelow ?? WAVEFRONT_BELOW;
+  const schedule = scan.schedule ?? (gemm === "group" ? "auto" : "timestep");
+  if (!(ONNX_SCHEDULES as readonly string[]).includes(schedule)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown schedule "${schedule}" (valid: ${ONNX_SCHEDULES.join(", ")})`,
+    );
+  }
+  if (schedule !== "timestep" && gemm !== "group") {
+    throw new RangeError(
+      `Cannot export to ONNX with schedule "${schedule}": it needs gemm "group", got "${gemm}"`,
+    );
+  }
+  if (!Number.isInteger(wavefrontBelow) || wavefrontBelow < 1) {
+    throw new RangeError(`Cannot export to ONNX: wavefrontBelow must be a positive integer`);
+  }
+  const g = cellGraph(arch);
+  const plan = fuse ? affinePlan(g) : null;
+  const inputId = g.nodes.find((n) => n.op === "input")!.id;
+  const weights = (l: number, name: string) => {
+    const t = layout.get(`layers.${l}.${name}`);
+    return params.subarray(t.offset, t.offset + t.size);
+  };
+  const emb = layout.get("embedding");
+  const embData = params.subarray(emb.offset, emb.offset + emb.size);
+
+  // Layer 0's hoisted input projection: the groups that read x, side by side.
+  const hoisted = plan === null || hoist === "none"
+    ? []
+    : plan.groups.flatMap((grp, gi) => grp.operands.includes(inputId) ? [gi] : []);
+  const cols = (gi: number) => plan!.groups[gi]!.roots.length * H;
+  const hoistN = hoisted.reduce((s, gi) => s + cols(gi), 0);
+  const wx0 = new Float64Array(E * hoistN), bx0 = new Float64Array(hoistN);
+  {
+    let c0 = 0;
+    for (const gi of hoisted) {
+      plan!.groups[gi]!.roots.forEach((r, ri) => {
+        const c = c0 + ri * H;
+        for (const p of r.terms.get(inputId) ?? []) {
+          const w = weights(0, p);
+          for (let e = 0; e < E; e++) {
+            for (let j = 0; j < H; j++) wx0[e * hoistN + c + j]! += w[e * H + j]!;
+          }
+        }
+        for (const p of r.biases) {
+          const w = weights(0, p);
+          for (let j = 0; j < H; j++) bx0[c + j]! += w[j]!;
+        }
+      });
+      c0 += cols(gi);
+    }
+  }
+  let xs: string, xWidth: number;
+  if (hoist === "table") {
+    // table[v] = emb[v] W_x0 + b_0, in float64, rounded once.
+    const table = new Float32Array(V * hoistN);
+    const row = new Float64Array(hoistN);
+    for (let v = 0; v < V; v++) {
+      row.set(bx0);
+      for (let e = 0; e < E; e++) {
+        const x = embData[v * E + e]!;
+        for (let j = 0; j < hoistN; j++) row[j]! += x * wx0[e * hoistN + j]!;
+      }
+      table.set(row, v * hoistN);
+    }
+    xs = b.op("Gather", [b.init("layer0.input_table", [V, hoistN], table), idsT], {
+      axis: { i: 0 },
+    });
+    xWidth = hoistN;
+  } else {
+    const embName = b.init("embedding", [V, E], Float32Array.from(embData));
+    const x = b.op("Gather", [embName, idsT], { axis: { i: 0 } }); // [T, B, E]
+    if (hoist === "matmul") {
+      const proj = b.op("MatMul", [x, b.init("layer0.W_x", [E, hoistN], Float32Array.from(wx0))]);
+      xs = b.op("Add", [proj, b.init("layer0.b", [hoistN], Float32Array.from(bx0))]);
+      xWidth = hoistN;
+    } else {
+      xs = x;
+      xWidth = E;
+    }
+  }
+
+  /** Builds one `Scan` (and what it needs) into `outer`; returns the top layer's last h. */
+  const build = (outer: GraphBuilder, sched: "timestep" | "wavefront"): string => {
+    const body = new GraphBuilder(`${outer.prefix}s/`);
+    const P = body.prefix;
+    const xt = `${P}x_t`;
+    // Layer 0's share of x_t: per group (gemm "group") or per root (gemm "gate").
+    const pieces = hoisted.flatMap((gi) =>
+      gemm === "gate" ? plan!.groups[gi]!.roots.map(() => ({ gi, n: H })) : [{ gi, n: cols(gi) }]
+    );
+    const parts = pieces.length <= 1 ? [xt] : body.node(
+      "Split",
+      [xt, body.int64s(pieces.map((p) => p.n))],
+      { axis: { i: -1 } },
+      pieces.length,
+    );
+    const hoistedSlices = new Map<number, string[]>();
+    pieces.forEach((p, k) =>
+      hoistedSlices.set(p.gi, [...hoistedSlices.get(p.gi) ?? [], parts[k]!])
+    );
+
+    /** Lowers the cell once; fused groups are emitted by `group`, other nodes by ONNX_OPS. */
+    const cell = (
+      l: number | null,
+      input: string,
+      states: Record<string, string>,
+      group: (gi: number, values: readonly string[]) => string[],
+    ): string[] => {
+      const inits = new Map<string, string>();
+      const values: string[] = [];
+      const ctx: OnnxLowerContext = {
+        b: body,
+        input,
+        states,
+        values,
+        weight(p) {
+          if (l === null) throw new Error(`Cannot lower weight "${p}": no single layer here`);
+          let name = inits.get(p);
+          if (name === undefined) {
+            const t = layout.get(`layers.${l}.${p}`);
+            name = body.init(`${P}l${l}.${p}`, t.shape, Float32Array.from(weights(l, p)));
+            inits.set(p, name);
+          }
+          return name;
+        },
+      };
+      const groupOut = new Map<number, string[]>();
+      for (const n of g.nodes) {
+        if (plan !== null && plan.absorbed.has(n.id)) continue;
+        const at = plan?.rootAt.get(n.id);
+        if (at === undefined) {
+          values[n.id] = lowerNode(n, ctx);
+          continue;
+        }
+        let outs = groupOut.get(at.group);
+        if (outs === undefined) groupOut.set(at.group, outs = group(at.group, values));
+        values[n.id] = outs[at.index]!;
+      }
+      return values;
+    };
+    const layerGroup = (l: number) => (gi: number, values: readonly string[]) =>
+      emitGroup(
+        plan!,
+        gi,
+        l,
+        l === 0 ? E : H,
+        H,
+        body,
+        values,
+        weights,
+        inputId,
+        g.nodes,
+        l === 0 ? hoistedSlices.get(gi) ?? null : null,
+        gemm as "group" | "gate",
+      );
+    // Body inputs and outputs; an output must be a value of its own (not an input, not
+    // another output), else it goes through an Identity.
+    const bodyIn: ValueInfo[] = [], bodyOut: ValueInfo[] = [];
+    const input = (name: string, dims: (number | string)[]) => {
+      bodyIn.push({ name, elemType: "float", dims });
+      return name;
+    };
+    const output = (v: string, dims: (number | string)[]) => {
+      if (bodyIn.some((i) => i.name === v) || bodyOut.some((o) => o.name === v)) {
+        v = body.op("Identity", [v]);
+      }
+      bodyOut.push({ name: v, elemType: "float", dims });
+    };
+
+    if (sched === "timestep" || L === 1) {
+      // The body runs all layers for one timestep.
+      // Inputs, outputs and the Scan's state operands all in the order (layer, state).
+      const stateIn = Array.from(
+        { length: L },
+        (_, l) =>
+          Object.fromEntries(g.states.map((s) => [s, input(`${P}l${l}_${s}`, ["batch", H])])),
+      );
+      input(xt, ["batch", xWidth]);
+      let x = xt;
+      for (let l = 0; l < L; l++) {
+        const values = cell(l, x, stateIn[l]!, layerGroup(l));
+        for (const s of g.states) output(values[g.outputs[s]!]!, ["batch", H]);
+        x = values[g.outputs["h"]!]!;
+      }
+      const zeros = zeroState(outer, [H]);
+      const finals = Array.from(
+        { length: L },
+        (_, l) => g.states.map((s) => `${outer.prefix}final_l${l}_${s}`),
+      )
+        .flat();
+      outer.node("Scan", [...finals.map(() => zeros), xs], {
+        body: { g: body.graph(`${arch}_step`, bodyIn, bodyOut) },
+        num_scan_inputs: { i: 1 },
+      }, finals);
+      return `${outer.prefix}final_l${L - 1}_h`;
+    }
+
+    // Wavefront: at step s, layer l runs timestep s − l, so layers 1…L−1 all read values of
+    // the previous step and run as ONE batch of ops on [L−1, B, ·] tensors (stacked weights,
+    // batched MatMul); layer 0 runs on its own (it reads the hoisted input). S = T + L − 1
+    // steps; layer l's new states are multiplied by mask[s][l] = (s ≥ l), so it starts from
+    // zeros at timestep 0; what lower layers compute past timestep T − 1 never reaches the
+    // top layer's last step.
+    const R = L - 1, S = maxLen + R;
+    const l0 = Object.fromEntries(g.states.map((s) => [s, input(`${P}l0_${s}`, ["batch", H])]));
+    const rest = Object.fromEntries(
+      g.states.map((s) => [s, input(`${P}rest_${s}`, [R, "batch", H])]),
+    );
+    input(xt, ["batch", xWidth]);
+    const maskT = input(`${P}mask_t`, [R, 1, 1]);
+    const v0 = cell(0, xt, l0, layerGroup(0));
+    for (const s of g.states) output(v0[g.outputs[s]!]!, ["batch", H]);
+    // Layer l ≥ 1 reads layer l − 1's h of the previous step: [h0; rest_h[0 … R−2]].
+    const h0 = body.op("Unsqueeze", [l0["h"]!, body.int64s([0])]);
+    const below = R === 1 ? h0 : body.op("Concat", [
+      h0,
+      body.op("Slice", [rest["h"]!, body.int64s([0]), body.int64s([R - 1]), body.int64s([0])]),
+    ], { axis: { i: 0 } });
+    const vR = cell(
+      null,
+      below,
+      rest,
+      (gi, values) => emitStackedGroup(plan!, gi, L, H, body, values, weights),
+    );
+    for (const s of g.states) output(body.op("Mul", [vR[g.outputs[s]!]!, maskT]), [R, "batch", H]);
+    const mask = new Float32Array(S * R);
+    for (let s = 0; s < S; s++) for (let l = 1; l < L; l++) mask[s * R + l - 1] = s >= l ? 1 : 0;
+    const xsPad = outer.op("Pad", [xs, outer.int64s([0, 0, 0, R, 0, 0])]);
+    const finals = [
+      ...g.states.map((s) => `${outer.prefix}final_l0_${s}`),
+      ...g.states.map((s) => `${outer.prefix}final_rest_${s}`),
+    ];
+    const zeros0 = zeroState(outer, [H]), zerosR = zeroState(outer, [R, H]);
+    outer.node("Scan", [
+      ...g.states.map(() => zeros0),
+      ...g.states.map(() => zerosR),
+      xsPad,
+      outer.init(`${outer.prefix}wavefront_mask`, [S, R, 1, 1], mask),
+    ], {
+      body: { g: body.graph(`${arch}_wavefront_step`, bodyIn, bodyOut) },
+      num_scan_inputs: { i: 2 },
+    }, finals);
+    return outer.op("Gather", [
+      `${outer.prefix}final_rest_h`,
+      outer.init(`${outer.prefix}top_layer_index`, [], BigInt64Array.of(BigInt(R - 1))),
+    ], { axis: { i: 0 } });
+  };
+  if (schedule !== "auto") return build(b, schedule);
+  // auto: an If on the batch size picks the wavefront for small batches, where the
+  // per-op overhead of L small layer bodies per timestep dominates.
+  const top = (name: string): ValueInfo[] => [{ name, elemType: "float", dims: ["batch", H] }];
+  const wb = new GraphBuilder("w/"), tb = new GraphBuilder("t/");
+  const wTop = build(wb, "wavefront"), tTop = build(tb, "timestep");
+  const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
+  const small = b.op("Less", [batch, b.int64s([wavefrontBelow])]);
+  return b.op("If", [small], {
+    then_branch: { g: wb.graph("wavefront", [], top(wTop)) },
+    else_branch: { g: tb.graph("timestep", [], top(tTop)) },
+  });
+}
+
+/**
+ * Stacks the weights and biases that one fused group needs in a layer: `W [K, N]` with the
+ * operands' row blocks in `ops` order and the roots' column blocks side by side, `bias [N]`
+ * (null when the group has none).
+ */
+function stackGroup(
+  roots: readonly AffineRoot[],
+  ops: readonly number[],
+  width: (operand: number) => number,
+  H: number,
+  weight: (name: string) => Float32Array | Float64Array,
+): { K: number; N: number; W: Float32Array; bias: Float32Array | null } {
+  const K = ops.reduce((s, o) => s + width(o), 0), N = roots.length * H;
+  const W = new Float64Array(K * N), bias = new Float64Array(N);
+  let r0 = 0;
+  for (const o of ops) {
+    roots.forEach((root, ri) => {
+      for (const p of root.terms.get(o) ?? []) {
+        const w = weight(p);
+        for (let i = 0; i < width(o); i++) {
+          for (let j = 0; j < H; j++) W[(r0 + i) * N + ri * H + j]! += w[i * H + j]!;
+        }
+      }
+    });
+    r0 += width(o);
+  }
+  roots.forEach((root, ri) => {
+    for (const p of root.biases) {
+      const w = weight(p);
+      for (let j = 0; j < H; j++) bias[ri * H + j]! += w[j]!;
+    }
+  });
+  const hasBias = roots.some((r) => r.biases.length > 0);
+  return { K, N, W: Float32Array.from(W), bias: hasBias ? Float32Array.from(bias) : null };
+}
+
+/**
+ * Emits one fused group for layers 1…L−1 at once (wavefront): operands `[L−1, B, ·]`
+ * concatenated, one batched `MatMul` with the layers' stacked weights `[L−1, K, N]`, the
+ * stacked biases `[L−1, 1, N]`, then `Split` into the roots.
+ */
+function emitStackedGroup(
+  plan: AffinePlan,
+  gi: number,
+  L: number,
+  H: number,
+  b: GraphBuilder,
+  values: readonly string[],
+  weights: (l: number, name: string) => Float32Array | Float64Array,
+): string[] {
+  const grp = plan.groups[gi]!;
+  const per = Array.from(
+    { length: L - 1 },
+    (_, k) => stackGroup(grp.roots, grp.operands, () => H, H, (p) => weights(k + 1, p)),
+  );
+  const { K, N } = per[0]!;
+  const W = new Float32Array((L - 1) * K * N);
+  per.forEach((x, k) => W.set(x.W, k * K * N));
+  const A = grp.operands.length === 1
+    ? values[grp.operands[0]!]!
+    : b.op("Concat", grp.operands.map((o) => values[o]!), { axis: { i: -1 } });
+  let out = b.op("MatMul", [A, b.init(`${b.prefix}rest.g${gi}.W`, [L - 1, K, N], W)]);
+  if (per[0]!.bias !== null) {
+    const bias = new Float32Array((L - 1) * N);
+    per.forEach((x, k) => bias.set(x.bias!, k * N));
+    out = b.op("Add", [out, b.init(`${b.prefix}rest.g${gi}.b`, [L - 1, 1, N], bias)]);
+  }
+  const R = grp.roots.length;
+  return R === 1 ? [out] : b.node("Split", [out, b.int64s(grp.roots.map(() => H))], {
+    axis: { i: -1 },
+  }, R);
+}
+
+/**
+ * Emits one fused group. `gemm: "group"`: one `Gemm([operands…], W_stacked, C)` then
+ * `Split` into its roots; `"gate"`: the operands concatenated once, then one `Gemm` per root
+ * (which ONNX Runtime fuses with the activation that follows). `C` is the hoisted layer-0
+ * slice (which already holds x W_x + b) or the stacked biases.
+ */
+function emitGroup(
+  plan: AffinePlan,
+  gi: number,
+  l: number,
+  I: number,
+  H: number,
+  b: GraphBuilder,
+  values: readonly string[],
+  weights: (l: number, name: string) => Float32Array | Float64Array,
+  inputId: number,
+  nodes: readonly Node[],
+  hoisted: readonly string[] | null,
+  gemm: "group" | "gate",
+): string[] {
+  const grp = plan.groups[gi]!;
+  const ops = grp.operands.filter((o) => !(hoisted !== null && o === inputId));
+  const width = (o: number) => nodes[o]!.size === "I" ? I : H;
+  const A = ops.length === 0
+    ? null
+    : ops.length === 1
+    ? values[ops[0]!]!
+    : b.op("Concat", ops.map((o) => values[o]!), { axis: { i: -1 } });
+  const affine = (roots: readonly AffineRoot[], c: string | null, tag: string): string => {
+    if (A === null) return c!; // everything was hoisted
+    const { K, N, W, bias } = stackGroup(roots, ops, width, H, (p) => weights(l, p));
+    const inputs = [A, b.init(`${b.prefix}l${l}.${tag}.W`, [K, N], W)];
+    if (c !== null) inputs.push(c);
+    else if (bias !== null) inputs.push(b.init(`${b.prefix}l${l}.${tag}.b`, [N], bias));
+    return b.op("Gemm", inputs);
+  };
+  if (gemm === "gate") {
+    return grp.roots.map((r, ri) => affine([r], hoisted?.[ri] ?? null, `g${gi}r${ri}`));
+  }
+  const out = affine(grp.roots, hoisted?.[0] ?? null, `g${gi}`);
+  const R = grp.roots.length;
+  return R === 1 ? [out] : b.node("Split", [out, b.int64s(grp.roots.map(() => H))], {
+    axis: { i: 1 },
+  }, R);
+}
+
+function lowerNative(layout: ParamLayout, params: Params, b: GraphBuilder, idsT: string): string {
+  const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
+  const map = NATIVE_MAPPING[arch];
+  const declared = cellGraph(arch).params.map((p) => p.name).sort();
+  const mapped = map.gates.flatMap((gt) => [gt.x, gt.h, gt.b]).sort();
+  if (declared.join() !== mapped.join()) {
+    throw new Error(
+      `Cannot export the ${arch} model with native ONNX ops: the ${map.op} mapping covers ` +
+        `[${mapped}] but the cell declares [${declared}]; update NATIVE_MAPPING`,
+    );
+  }
+  const G = map.gates.length;
+  const embName = b.init("embedding", [V, E], slice(layout, params, "embedding"));
+  let x = b.op("Gather", [embName, idsT], { axis: { i: 0 } }); // [T, B, E]
+  let last = "";
+  for (let l = 0; l < L; l++) {
+    const I = l === 0 ? E : H;
+    const get = (name: string) => {
+      const t = layout.get(`layers.${l}.${name}`);
+      return params.subarray(t.offset, t.offset + t.size);
+    };
+    // W [1, G·H, I] and R [1, G·H, H] hold each gate's matrix transposed; B [1, 2·G·H] is
+    // [Wb, Rb] with the cell's one bias in Wb and Rb = 0.
+    const W = new Float32Array(G * H * I), R = new Float32Array(G * H * H);
+    const B = new Float32Array(2 * G * H);
+    map.gates.forEach((gt, gi) => {
+      const s = gt.negate ? -1 : 1;
+      const wx = get(gt.x), wh = get(gt.h), bias = get(gt.b);
+      for (let j = 0; j < H; j++) {
+        for (let i = 0; i < I; i++) W[(gi * H + j) * I + i] = s * wx[i * H + j]!;
+        for (let i = 0; i < H; i++) R[(gi * H + j) * H + i] = s * wh[i * H + j]!;
+        B[gi * H + j] = s * bias[j]!;
+      }
+    });
+    const inputs = [
+      x,
+      b.init(`l${l}.W`, [1, G * H, I], W),
+      b.init(`l${l}.R`, [1, G * H, H], R),
+      b.init(`l${l}.B`, [1, 2 * G * H], B),
+    ];
+    const attrs = { hidden_size: { i: H }, ...map.attrs };
+    if (l < L - 1) {
+      const [y] = b.node(map.op, inputs, attrs, 1); // Y [T, 1, B, H]
+      x = b.op("Squeeze", [y!, b.int64s([1])]); // [T, B, H]
+    } else {
+      const yh = b.fresh("y_h");
+      b.node(map.op, inputs, attrs, ["", yh]); // Y_h [1, B, H]
+      last = b.op("Squeeze", [yh, b.int64s([0])]); // [B, H]
+    }
+  }
+  return last;
+}

@@ -1,0 +1,199 @@
+import * as ort from "onnxruntime-node";
+import { ARCHS, cellGraph } from "../cells.ts";
+import { referenceForward } from "../reference.ts";
+import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../_testing.ts";
+import {
+  exportOnnx,
+  NATIVE_MAPPING,
+  ONNX_INPUT_NAME,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+  ONNX_OUTPUT_NAME,
+  type OnnxExportOptions,
+  onnxModel,
+} from "./export.ts";
+import { type GraphDef, readModelInfo } from "./proto.ts";
+
+const T = 7;
+
+async function runOnnx(bytes: Uint8Array, ids: Int32Array, B: number): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "all" });
+  try {
+    const feed = new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [B, T]);
+    const out = await s.run({ [ONNX_INPUT_NAME]: feed });
+    return out[ONNX_OUTPUT_NAME]!.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metadata"> }[] = [
+  { label: "scan (default: auto schedule, fused gates, input table)", opts: { style: "scan" } },
+  {
+    label: "scan, auto switching at batch 4 (B=5 timestep, B=3 wavefront)",
+    opts: { style: "scan", scan: { wavefrontBelow: 4 } },
+  },
+  { label: "scan, timestep", opts: { style: "scan", scan: { schedule: "timestep" } } },
+  {
+    label: "scan, timestep, hoisted input matmul",
+    opts: { style: "scan", scan: { schedule: "timestep", hoist: "matmul" } },
+  },
+  {
+    label: "scan, timestep, no hoisting",
+    opts: { style: "scan", scan: { schedule: "timestep", hoist: "none" } },
+  },
+  { label: "scan, one Gemm per gate", opts: { style: "scan", scan: { gemm: "gate" } } },
+  {
+    label: "scan, one Gemm per gate, hoisted matmul",
+    opts: { style: "scan", scan: { gemm: "gate", hoist: "matmul" } },
+  },
+  { label: "scan, wavefront", opts: { style: "scan", scan: { schedule: "wavefront" } } },
+  {
+    label: "scan, wavefront, no hoisting",
+    opts: { style: "scan", scan: { schedule: "wavefront", hoist: "none" } },
+  },
+  { label: "scan, one ONNX op per IR op", opts: { style: "scan", scan: { gemm: "none" } } },
+  { label: "native", opts: { style: "native" } },
+];
+
+for (const arch of ARCHS) {
+  for (const { label, opts } of VARIANTS) {
+    Deno.test(`ONNX export of ${arch}, ${label}, matches the float64 reference at two batch sizes`, async () => {
+      const layout = tinyLayout(arch);
+      const p = tinyParams(layout);
+      const bytes = exportOnnx(layout, p, { ...opts, maxLen: T, metadata: { profile: "smoke" } });
+      for (const [B, seed] of [[5, 3], [3, 11]] as const) {
+        const { ids } = tinyBatch(B, T, layout.config.vocabSize, seed);
+        const want = referenceForward(layout, p, ids, B, T).logits;
+        const got = await runOnnx(bytes, ids, B);
+        assertClose(`${arch} ${label} logits (B=${B})`, got, want, { atol: 1e-5, rtol: 0 });
+        const spread = Math.max(...got) - Math.min(...got);
+        if (!(spread > 1e-3)) throw new Error(`logits barely differ between sequences: ${spread}`);
+      }
+    });
+  }
+}
+
+for (const layers of [1, 2]) {
+  Deno.test(`wavefront ONNX export of a ${layers}-layer lstm matches the reference`, async () => {
+    const layout = tinyLayout("lstm", { layers });
+    const p = tinyParams(layout);
+    const bytes = exportOnnx(layout, p, {
+      style: "scan",
+      maxLen: T,
+      metadata: {},
+      scan: { schedule: "wavefront" },
+    });
+    const { ids } = tinyBatch(4, T, layout.config.vocabSize);
+    const want = referenceForward(layout, p, ids, 4, T).logits;
+    assertClose(`${layers} layers`, await runOnnx(bytes, ids, 4), want, { atol: 1e-5, rtol: 0 });
+  });
+}
+
+Deno.test("ONNX export accepts float32 parameters like float64 ones", async () => {
+  const layout = tinyLayout("gru");
+  const p = tinyParams(layout);
+  const { ids } = tinyBatch(4, T, layout.config.vocabSize);
+  const a = await runOnnx(
+    exportOnnx(layout, p, { style: "scan", maxLen: T, metadata: {} }),
+    ids,
+    4,
+  );
+  const b = await runOnnx(
+    exportOnnx(layout, Float32Array.from(p), { style: "scan", maxLen: T, metadata: {} }),
+    ids,
+    4,
+  );
+  assertClose("float32 vs float64 params", a, b, { atol: 1e-6, rtol: 0 });
+});
+
+Deno.test("ONNX export declares IR version, opset, dynamic batch and metadata", () => {
+  const layout = tinyLayout("lstm");
+  const bytes = exportOnnx(layout, tinyParams(layout), {
+    style: "native",
+    maxLen: T,
+    metadata: { profile: "smoke", vocabHash: "abc123", suiteVersion: "0.1.0" },
+  });
+  const info = readModelInfo(bytes);
+  if (info.irVersion !== ONNX_IR_VERSION) throw new Error(`IR version ${info.irVersion}`);
+  if (info.opsets[0]?.version !== ONNX_OPSET || info.opsets[0].domain !== "") {
+    throw new Error(`opsets ${JSON.stringify(info.opsets)}`);
+  }
+  const want: Record<string, string> = {
+    profile: "smoke",
+    vocabHash: "abc123",
+    suiteVersion: "0.1.0",
+    architecture: "lstm",
+    exportStyle: "native",
+    maxLen: String(T),
+    vocabSize: "11",
+    layers: "3",
+  };
+  for (const [k, v] of Object.entries(want)) {
+    if (info.metadata[k] !== v) throw new Error(`metadata ${k} = ${info.metadata[k]}, want ${v}`);
+  }
+  if (info.producerName !== "rnnbench" || info.producerVersion !== "0.1.0") {
+    throw new Error(`producer ${info.producerName} ${info.producerVersion}`);
+  }
+  const input = JSON.stringify(info.inputs), output = JSON.stringify(info.outputs);
+  if (input !== JSON.stringify([{ name: "ids", elemType: 7, dims: ["batch", T] }])) {
+    throw new Error(`inputs ${input}`);
+  }
+  if (output !== JSON.stringify([{ name: "logits", elemType: 1, dims: ["batch"] }])) {
+    throw new Error(`outputs ${output}`);
+  }
+});
+
+Deno.test("ONNX export refuses metadata that contradicts the model", () => {
+  const layout = tinyLayout("rnn");
+  try {
+    exportOnnx(layout, tinyParams(layout), {
+      style: "scan",
+      maxLen: T,
+      metadata: { architecture: "lstm" },
+    });
+  } catch (e) {
+    if (!/metadata "architecture" is "lstm" but the model says "rnn"/.test((e as Error).message)) {
+      throw e;
+    }
+    return;
+  }
+  throw new Error("no error");
+});
+
+Deno.test("ONNX export refuses a parameter array of the wrong length", () => {
+  const layout = tinyLayout("rnn");
+  try {
+    exportOnnx(layout, new Float32Array(3), { style: "scan", maxLen: T, metadata: {} });
+  } catch (e) {
+    if (!/params has 3 values/.test((e as Error).message)) throw e;
+    return;
+  }
+  throw new Error("no error");
+});
+
+Deno.test("native mapping covers exactly the weights each cell declares", () => {
+  for (const arch of ARCHS) {
+    const declared = cellGraph(arch).params.map((p) => p.name).sort().join();
+    const mapped = NATIVE_MAPPING[arch].gates.flatMap((g) => [g.x, g.h, g.b]).sort().join();
+    if (declared !== mapped) throw new Error(`${arch}: ${mapped} vs ${declared}`);
+  }
+});
+
+Deno.test("fused scan body has fewer nodes than one ONNX op per IR op", () => {
+  const layout = tinyLayout("lstm");
+  const p = tinyParams(layout);
+  const count = (fuseGates: boolean) => {
+    const m = onnxModel(layout, p, {
+      style: "scan",
+      maxLen: T,
+      metadata: {},
+      scan: fuseGates ? { schedule: "timestep" } : { gemm: "none" },
+    });
+    const scan = m.graph.nodes.find((n) => n.op === "Scan")!;
+    const body = scan.attrs!["body"] as { g: GraphDef };
+    return body.g.nodes.length;
+  };
+  const fused = count(true), plain = count(false);
+  if (!(fused < plain)) throw new Error(`fused ${fused} nodes, plain ${plain}`);
+});
