@@ -12,6 +12,7 @@ import { fontWarning, renderCharts } from "./charts.ts";
 import { HtmlExporter } from "./html.ts";
 import type { Lang } from "./i18n.ts";
 import { MarkdownExporter } from "./markdown.ts";
+import { mergeProblems } from "./merge.ts";
 import { chartFileName, chartsOf } from "./model.ts";
 import { buildReport, type LoadedResults, ReportError } from "./tables.ts";
 
@@ -67,6 +68,7 @@ export async function loadResults(inputs: readonly string[]): Promise<LoadedResu
       problems.push(error.message);
     }
   }
+  if (problems.length === 0) problems.push(...mergeProblems(loaded));
   if (problems.length > 0) throw new ReportInputError(problems);
   return loaded;
 }
