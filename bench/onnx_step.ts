@@ -78,14 +78,20 @@ export async function exportAndMeasure(
     vocabSize: o.layout.config.vocabSize,
     minSeconds: o.inferSeconds,
     warmupSeconds: Math.min(0.3, o.inferSeconds),
-    onProgress: (line) => o.progress.log(line),
   });
+  const unavailable = new Set<string>();
   for (const r of inference) {
+    if (r.unavailable !== null) {
+      if (!unavailable.has(r.provider)) {
+        o.progress.log(`  ${r.provider}: unavailable: ${r.unavailable}`);
+      }
+      unavailable.add(r.provider);
+      continue;
+    }
     o.progress.log(
       `  ${r.provider} batch ${r.batchSize} × ${r.workers} workers: ` +
-        (r.unavailable ??
-          `${r.sequencesPerSecond?.toFixed(0)} seq/s` +
-            (r.latencyMs ? `, latency p50 ${r.latencyMs.p50.toFixed(2)} ms` : "")),
+        `${r.sequencesPerSecond?.toFixed(0)} seq/s` +
+        (r.latencyMs ? `, latency p50 ${r.latencyMs.p50.toFixed(2)} ms` : ""),
     );
   }
   return {
