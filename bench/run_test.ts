@@ -219,3 +219,73 @@ Deno.test("under original-labels the accuracy is the share predicted negative; c
     }
   });
 });
+
+Deno.test("two bench processes on one output folder keep their own files and share the cache safely", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--arch", "rnn"];
+    args.push("--epochs", "1", "--onnx", "none", "--out", "shared-out");
+    const spawn = () =>
+      new Deno.Command(Deno.execPath(), { args, cwd: dir, stdout: "null", stderr: "piped" })
+        .output();
+    const [a, b] = await Promise.all([spawn(), spawn()]);
+    for (const r of [a, b]) {
+      if (!r.success) throw new Error(new TextDecoder().decode(r.stderr));
+    }
+    const files = [...Deno.readDirSync(`${dir}/shared-out`)]
+      .filter((e) => e.name.endsWith(".json")).map((e) => e.name);
+    if (files.length !== 2) throw new Error(`want 2 results files, got ${files}`);
+    const [ra, rb] = await Promise.all(files.map((f) => readResultsFile(`${dir}/shared-out/${f}`)));
+    if (!sameNumbers(ra!, rb!)) throw new Error("the two processes' numbers differ");
+    const cache = [...Deno.readDirSync(`${dir}/.cache/data`)].map((e) => e.name);
+    if (cache.some((n) => n.endsWith(".lock") || n.endsWith(".tmp"))) {
+      throw new Error(`lock or temporary files left in the cache: ${cache}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two smoke runs with the same seed give bitwise identical numbers (tfjs-cpu)", async () => {
+  await withTemp(async (dir) => {
+    const flags = [
+      "--engine",
+      "tfjs-cpu",
+      "--arch",
+      "rnn",
+      "--epochs",
+      "2",
+      "--limit-batches",
+      "2",
+    ];
+    const a = await runBench(smoke(`${dir}/a`, flags), memoryProgress());
+    const b = await runBench(smoke(`${dir}/b`, flags), memoryProgress());
+    if (!sameNumbers(a.results, b.results)) throw new Error("tfjs-cpu runs differ");
+  });
+});
+
+Deno.test("--resume of an unknown or damaged invocation says where it looked and writes nothing", async () => {
+  await withTemp(async (dir) => {
+    const out = `${dir}/out`;
+    await runBench({ ...smoke(out), resume: "20990101T000000Z-abcdef" }, memoryProgress()).then(
+      () => {
+        throw new Error("resumed a missing invocation");
+      },
+      (e) => {
+        if (!/no saved state at .*invocation\.json/.test((e as Error).message)) throw e;
+      },
+    );
+    await Deno.mkdir(`${out}/.state/x1`, { recursive: true });
+    await Deno.writeTextFile(`${out}/.state/x1/invocation.json`, "{not json");
+    await runBench({ ...smoke(out), resume: "x1" }, memoryProgress()).then(
+      () => {
+        throw new Error("resumed a damaged invocation");
+      },
+      (e) => {
+        if (!/is damaged/.test((e as Error).message)) throw e;
+      },
+    );
+    const jsons = [...Deno.readDirSync(out)].filter((e) => e.name.endsWith(".json"));
+    if (jsons.length > 0) throw new Error("a results file was written");
+  });
+});

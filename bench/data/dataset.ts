@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withLock } from "../lock.ts";
 import { readCache, writeCache } from "./_cache.ts";
 import { TokenInterner } from "./_interner.ts";
 import { PAD_ID, type Padding } from "./encode.ts";
@@ -278,68 +279,71 @@ export async function loadDataset(
   const datasetHash = sha256Hex(JSON.stringify(key)).slice(0, 16);
   const cachePath = join(cacheDir, `${datasetHash}.bin`);
 
-  const cached = await readCache(cachePath, { datasetHash, maxLen, padding });
-  if (cached.kind === "ok") {
-    const { header: h, payload: p } = cached;
+  await Deno.mkdir(cacheDir, { recursive: true }).catch(() => {});
+  return await withLock(`${cachePath}.lock`, async () => {
+    const cached = await readCache(cachePath, { datasetHash, maxLen, padding });
+    if (cached.kind === "ok") {
+      const { header: h, payload: p } = cached;
+      log(
+        `Loaded dataset ${datasetHash} (${sourceName}) from cache "${cachePath}" in ${seconds()} s`,
+      );
+      return finish({
+        datasetHash,
+        source: sourceName,
+        vocabSize: h.vocabSize,
+        maxLen,
+        padding,
+        train: { ids: p.trainIds, labels: p.trainLabels, n: h.nTrain },
+        test: { ids: p.testIds, labels: p.testLabels, n: h.nTest },
+        fromCache: true,
+      });
+    }
+    if (cached.kind === "invalid") {
+      log(`Warning: cannot use cached dataset "${cachePath}": ${cached.why}; rebuilding it`);
+    }
+
+    const splits = source === "imdb"
+      ? parseImdbPackage(bytes, pathText(path))
+      : parseFixture(bytes, pathText(path));
     log(
-      `Loaded dataset ${datasetHash} (${sourceName}) from cache "${cachePath}" in ${seconds()} s`,
+      `Encoding ${sourceName}: ${splits.train.length} train and ${splits.test.length} test reviews, maxLen ${maxLen}, padding "${padding}"`,
     );
+    const encodeOpts: EncodeOptions = { maxLen, padding, vocabMinFreq };
+    if (vocabMaxSize !== undefined) encodeOpts.vocabMaxSize = vocabMaxSize;
+    const { vocab, train, test } = encodeSplits(splits, encodeOpts);
+    const vocabSize = vocab.itos.length;
+    log(`Built dataset ${datasetHash}: vocabulary of ${vocabSize} tokens, in ${seconds()} s`);
+
+    try {
+      await Deno.mkdir(cacheDir, { recursive: true });
+      await writeCache(
+        cachePath,
+        { datasetHash, vocabSize, maxLen, padding, nTrain: train.n, nTest: test.n },
+        {
+          trainIds: train.ids,
+          testIds: test.ids,
+          trainLabels: train.labels,
+          testLabels: test.labels,
+        },
+      );
+    } catch (e) {
+      log(
+        `Warning: cannot write the dataset cache "${cachePath}": ${
+          e instanceof Error ? e.message : e
+        }; the next load will encode again`,
+      );
+    }
     return finish({
       datasetHash,
       source: sourceName,
-      vocabSize: h.vocabSize,
+      vocabSize,
       maxLen,
       padding,
-      train: { ids: p.trainIds, labels: p.trainLabels, n: h.nTrain },
-      test: { ids: p.testIds, labels: p.testLabels, n: h.nTest },
-      fromCache: true,
+      train,
+      test,
+      fromCache: false,
     });
-  }
-  if (cached.kind === "invalid") {
-    log(`Warning: cannot use cached dataset "${cachePath}": ${cached.why}; rebuilding it`);
-  }
-
-  const splits = source === "imdb"
-    ? parseImdbPackage(bytes, pathText(path))
-    : parseFixture(bytes, pathText(path));
-  log(
-    `Encoding ${sourceName}: ${splits.train.length} train and ${splits.test.length} test reviews, maxLen ${maxLen}, padding "${padding}"`,
-  );
-  const encodeOpts: EncodeOptions = { maxLen, padding, vocabMinFreq };
-  if (vocabMaxSize !== undefined) encodeOpts.vocabMaxSize = vocabMaxSize;
-  const { vocab, train, test } = encodeSplits(splits, encodeOpts);
-  const vocabSize = vocab.itos.length;
-  log(`Built dataset ${datasetHash}: vocabulary of ${vocabSize} tokens, in ${seconds()} s`);
-
-  try {
-    await Deno.mkdir(cacheDir, { recursive: true });
-    await writeCache(
-      cachePath,
-      { datasetHash, vocabSize, maxLen, padding, nTrain: train.n, nTest: test.n },
-      {
-        trainIds: train.ids,
-        testIds: test.ids,
-        trainLabels: train.labels,
-        testLabels: test.labels,
-      },
-    );
-  } catch (e) {
-    log(
-      `Warning: cannot write the dataset cache "${cachePath}": ${
-        e instanceof Error ? e.message : e
-      }; the next load will encode again`,
-    );
-  }
-  return finish({
-    datasetHash,
-    source: sourceName,
-    vocabSize,
-    maxLen,
-    padding,
-    train,
-    test,
-    fromCache: false,
-  });
+  }, { log });
 }
 
 function finish(
