@@ -15,12 +15,12 @@ export interface AtomicHooks {
 /**
  * Writes `bytes` to `path` atomically.
  * @param path target file
- * @param bytes content
+ * @param bytes content, or its parts in order
  * @param hooks test hooks
  */
 export async function writeFileAtomic(
   path: string,
-  bytes: Uint8Array,
+  bytes: Uint8Array | readonly Uint8Array[],
   hooks: AtomicHooks = {},
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
@@ -30,8 +30,10 @@ export async function writeFileAtomic(
   try {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
     try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+        let written = 0;
+        while (written < part.length) written += await file.write(part.subarray(written));
+      }
       await file.sync();
     } finally {
       file.close();

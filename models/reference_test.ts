@@ -3,7 +3,7 @@ import { bceWithLogits } from "./classifier.ts";
 import { backward, GRAD_RULES } from "./grad.ts";
 import { interpret, referenceForward, referenceLossAndGrad } from "./reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "./_testing.ts";
-import type { ForwardOp } from "./ir.ts";
+import type { CellGraph, ForwardOp } from "./ir.ts";
 import { Rng } from "./rng.ts";
 
 const B = 5, T = 7;
@@ -55,12 +55,35 @@ Deno.test("backward() keeps only the forward values its rules read", () => {
   }
 });
 
+const UNARY: ForwardOp[] = ["sigmoid", "tanh"];
+const BINARY: ForwardOp[] = ["add", "sub", "mul"];
+
+/** A graph of one op: inputs are states h (and k for binary ops), output node 2. */
+function oneOpGraph(op: ForwardOp): CellGraph {
+  const binary = BINARY.includes(op);
+  return {
+    name: "t",
+    states: binary ? ["h", "k"] : ["h"],
+    params: [{ name: "W", kind: "hidden" }],
+    nodes: [
+      { op: "state", id: 0, size: "H", name: "h" },
+      binary
+        ? { op: "state", id: 1, size: "H", name: "k" }
+        : { op: "const", id: 1, size: "scalar", value: 0 },
+      UNARY.includes(op)
+        ? { op: op as "tanh", id: 2, size: "H", a: 0 }
+        : binary
+        ? { op: op as "add", id: 2, size: "H", a: 0, b: 1 }
+        : { op: op as "matmul", id: 2, size: "H", a: 0, param: "W" },
+    ],
+    outputs: binary ? { h: 2, k: 1 } : { h: 2 },
+  };
+}
+
 // Each gradient rule on its own, checked against finite differences at a few points: a
 // one-op graph whose output is the only state, so dState_out = gradIn.
 Deno.test("every gradient rule matches finite differences at a few points", () => {
   const rng = new Rng(11);
-  const unaryOps: ForwardOp[] = ["sigmoid", "tanh"];
-  const binaryOps: ForwardOp[] = ["add", "sub", "mul"];
   const rules = Object.keys(GRAD_RULES) as ForwardOp[];
   for (const op of rules) {
     if (op === "input" || op === "state" || op === "const") continue;
@@ -68,56 +91,21 @@ Deno.test("every gradient rule matches finite differences at a few points", () =
       const a = rng.uniformIn(-2, 2), b = rng.uniformIn(-2, 2), w = rng.uniformIn(-2, 2);
       const gOut = rng.uniformIn(-1, 1);
       // y(a, b, w) for one scalar element; matmul/addBias use a 1×1 weight.
-      const f = (av: number, bv: number, wv: number): number => {
-        const g = {
-          name: "t",
-          states: ["h"],
-          params: [{ name: "W", kind: "hidden" as const }],
-          nodes: [
-            { op: "state" as const, id: 0, size: "H" as const, name: "h" },
-            ...(binaryOps.includes(op)
-              ? [{ op: "state" as const, id: 1, size: "H" as const, name: "k" }]
-              : [{ op: "const" as const, id: 1, size: "scalar" as const, value: 0 }]),
-            unaryOps.includes(op)
-              ? { op: op as "tanh", id: 2, size: "H" as const, a: 0 }
-              : binaryOps.includes(op)
-              ? { op: op as "add", id: 2, size: "H" as const, a: 0, b: 1 }
-              : { op: op as "matmul", id: 2, size: "H" as const, a: 0, param: "W" },
-          ],
-          outputs: { h: 2 },
-        };
-        const vals = interpret(g.nodes, {
+      const fwdGraph = oneOpGraph(op);
+      const f = (av: number, bv: number, wv: number): number =>
+        interpret(fwdGraph.nodes, {
           B: 1,
           x: new Float64Array(0),
           states: { h: Float64Array.of(av), k: Float64Array.of(bv) },
           gradIn: {},
           saved: [],
           weight: () => ({ data: Float64Array.of(wv), rows: 1, cols: 1 }),
-        });
-        return vals[2]![0]!;
-      };
+        })[2]![0]!;
       const h = 1e-6;
       const fdA = (f(a + h, b, w) - f(a - h, b, w)) / (2 * h) * gOut;
       const fdB = (f(a, b + h, w) - f(a, b - h, w)) / (2 * h) * gOut;
       const fdW = (f(a, b, w + h) - f(a, b, w - h)) / (2 * h) * gOut;
       // Apply the rule through backward() on the same one-op graph.
-      const fwdGraph = {
-        name: "t",
-        states: binaryOps.includes(op) ? ["h", "k"] : ["h"],
-        params: [{ name: "W", kind: "hidden" as const }],
-        nodes: [
-          { op: "state" as const, id: 0, size: "H" as const, name: "h" },
-          ...(binaryOps.includes(op)
-            ? [{ op: "state" as const, id: 1, size: "H" as const, name: "k" }]
-            : [{ op: "const" as const, id: 1, size: "scalar" as const, value: 0 }]),
-          unaryOps.includes(op)
-            ? { op: op as "tanh", id: 2, size: "H" as const, a: 0 }
-            : binaryOps.includes(op)
-            ? { op: op as "add", id: 2, size: "H" as const, a: 0, b: 1 }
-            : { op: op as "matmul", id: 2, size: "H" as const, a: 0, param: "W" },
-        ],
-        outputs: binaryOps.includes(op) ? { h: 2, k: 1 } : { h: 2 },
-      };
       const bw = backward(fwdGraph);
       const saved = interpret(fwdGraph.nodes, {
         B: 1,
@@ -137,7 +125,7 @@ Deno.test("every gradient rule matches finite differences at a few points", () =
       });
       const dA = vals[bw.dStates["h"]!]![0]!;
       assertClose(`${op} d/da`, [dA], [fdA], { atol: 1e-8, rtol: 1e-6 });
-      if (binaryOps.includes(op)) {
+      if (BINARY.includes(op)) {
         // k is also an output with zero incoming gradient, so dk is the rule's db alone.
         const dB = vals[bw.dStates["k"]!]![0]!;
         assertClose(`${op} d/db`, [dB], [fdB], { atol: 1e-8, rtol: 1e-6 });

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { writeFileAtomic } from "../atomic.ts";
 import { createHash } from "node:crypto";
 import type { Padding } from "./encode.ts";
 
@@ -107,24 +108,7 @@ export async function writeCache(
   view.setUint32(12, json.length, true);
   prefix.set(json, PREFIX_BYTES);
 
-  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      for (const part of [prefix, ...parts]) await writeAll(file, part);
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+  await writeFileAtomic(path, [prefix, ...parts]);
 }
 
 /**

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
+import { writeFileAtomic } from "../atomic.ts";
 import type { z } from "zod";
 import { type ResultsFile, ResultsFileSchema, SCHEMA_VERSION } from "./schema.ts";
 
@@ -158,22 +159,9 @@ export async function writeResultsFile(path: string, data: ResultsFile): Promise
   const checked = checkResults(data);
   if (!checked.ok) throw new ResultsFileError("write", path, checked.reason);
   const bytes = new TextEncoder().encode(JSON.stringify(checked.data, null, 2) + "\n");
-  const temp = join(
-    dirname(path),
-    `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`,
-  );
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
+    await writeFileAtomic(path, bytes);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new ResultsFileError("write", path, errorMessage(error), { cause: error });
   }
 }
