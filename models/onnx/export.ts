@@ -17,8 +17,12 @@
  *   overhead (T · L small layer bodies), so by default (`schedule: "auto"`) the graph also
  *   holds a WAVEFRONT `Scan` (step s runs layer l on timestep s − l: layers 1…L−1 become one
  *   batch of ops on `[L−1, B, ·]` tensors, T + L − 1 steps), and an `If` on the batch size
- *   runs it below {@linkcode WAVEFRONT_BELOW} sequences. These defaults were the fastest
- *   forms measured (bench/NOTES.md).
+ *   runs it below {@linkcode WAVEFRONT_BELOW} sequences. Inside the loops every value is
+ *   FEATURE-MAJOR (`layout: "feature"`): `[H, B]` rather than `[B, H]`, matmuls as
+ *   `W^T · x`, so that concatenating a group's operands and splitting its output into gates
+ *   copy a few contiguous blocks instead of B small row pieces each (ONNX Runtime's
+ *   `Split`/`Concat` on the last axis of `[1000, 32]` cost as much as the `Gemm`). These
+ *   defaults were the fastest forms measured (bench/infer_bench_notes.md).
  * - `"native"`: per layer one standard `RNN` / `GRU` / `LSTM` operator, weights reordered
  *   into ONNX's gate order by {@linkcode NATIVE_MAPPING} (GRU: z negated, see DESIGN.md §1;
  *   `linear_before_reset = 0`).
@@ -59,8 +63,12 @@ export type OnnxGemm = (typeof ONNX_GEMMS)[number];
 export const ONNX_SCHEDULES = ["auto", "timestep", "wavefront"] as const;
 /** See {@linkcode ScanOptions.schedule}. */
 export type OnnxSchedule = (typeof ONNX_SCHEDULES)[number];
+/** Memory layouts of the values inside the `scan` style's loop (see {@linkcode ScanOptions}). */
+export const ONNX_LAYOUTS = ["feature", "batch"] as const;
+/** See {@linkcode ScanOptions.layout}. */
+export type OnnxLayout = (typeof ONNX_LAYOUTS)[number];
 /** Default batch size from which schedule "auto" runs the timestep form (measured). */
-export const WAVEFRONT_BELOW = 192;
+export const WAVEFRONT_BELOW = 384;
 /** Metadata keys the exporter fills in itself from the layout and options. */
 export const ONNX_METADATA_KEYS = [
   "architecture",
@@ -100,6 +108,14 @@ export interface ScanOptions {
    * @default {WAVEFRONT_BELOW}
    */
   readonly wavefrontBelow?: number;
+  /**
+   * Layout of the values inside the loop. `"feature"`: feature-major, `[H, B]` (matmuls as
+   * `W^T · x`, biases `[H, 1]`), so that splitting a fused group into its gates and
+   * concatenating operands copy whole contiguous blocks; `"batch"`: batch-major `[B, H]`,
+   * where each of those copies is B small row pieces.
+   * @default {"feature"}
+   */
+  readonly layout?: OnnxLayout;
 }
 
 /** Options of {@linkcode exportOnnx}. */
@@ -121,13 +137,18 @@ export interface OnnxExportOptions {
 export interface OnnxLowerContext {
   /** The graph being built (the `Scan` body). */
   readonly b: GraphBuilder;
-  /** The layer input `x [B, I]`. */
+  /** The layer input `x [B, I]` (feature-major: `[I, B]`). */
   readonly input: string;
-  /** Previous states `[B, H]` by name. */
+  /** Previous states `[B, H]` (feature-major: `[H, B]`) by name. */
   readonly states: Readonly<Record<string, string>>;
   /** Value names computed so far, by node id. */
   readonly values: readonly string[];
-  /** The initializer holding one of this layer's weights (`[I, H]`, `[H, H]` or `[H]`). */
+  /** Whether values are feature-major (`[features, B]`) rather than batch-major. */
+  readonly featureMajor: boolean;
+  /**
+   * The initializer holding one of this layer's weights: `[I, H]`, `[H, H]` or `[H]`
+   * batch-major; transposed `[H, I]`, `[H, H]` and `[H, 1]` feature-major.
+   */
   weight(param: string): string;
 }
 
@@ -146,7 +167,11 @@ export const ONNX_OPS: {
   input: (_n, c) => c.input,
   state: (n, c) => c.states[n.name]!,
   const: (n, c) => c.b.scalar(n.value),
-  matmul: (n, c) => c.b.op("MatMul", [c.values[n.a]!, c.weight(n.param)]),
+  matmul: (n, c) =>
+    c.b.op(
+      "MatMul",
+      c.featureMajor ? [c.weight(n.param), c.values[n.a]!] : [c.values[n.a]!, c.weight(n.param)],
+    ),
   addBias: (n, c) => c.b.op("Add", [c.values[n.a]!, c.weight(n.param)]),
   add: binary("Add"),
   sub: binary("Sub"),
@@ -306,10 +331,15 @@ function slice(layout: ParamLayout, params: Params, name: string): Float32Array 
   return Float32Array.from(params.subarray(t.offset, t.offset + t.size));
 }
 
-/** A zero tensor `[B, …dims]` for the current batch size B. */
-function zeroState(b: GraphBuilder, dims: readonly number[]): string {
+/**
+ * A zero state for the current batch size B: `[…lead, B, H]` for `dims = […lead, H]`, or
+ * feature-major `[…dims, B]`.
+ */
+function zeroState(b: GraphBuilder, dims: readonly number[], featureMajor: boolean): string {
   const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
-  const shape = dims.length === 1
+  const shape = featureMajor
+    ? b.op("Concat", [b.int64s(dims), batch], { axis: { i: 0 } })
+    : dims.length === 1
     ? b.op("Concat", [batch, b.int64s(dims)], { axis: { i: 0 } })
     : b.op("Concat", [b.int64s(dims.slice(0, -1)), batch, b.int64s(dims.slice(-1))], {
       axis: { i: 0 },
@@ -361,6 +391,18 @@ function lowerScan(
   if (!Number.isInteger(wavefrontBelow) || wavefrontBelow < 1) {
     throw new RangeError(`Cannot export to ONNX: wavefrontBelow must be a positive integer`);
   }
+  const valueLayout = scan.layout ?? "feature";
+  if (!(ONNX_LAYOUTS as readonly string[]).includes(valueLayout)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown layout "${valueLayout}" (valid: ${ONNX_LAYOUTS.join(", ")})`,
+    );
+  }
+  const fm = valueLayout === "feature";
+  /** Dims of a value with `n` features per sequence, in the chosen layout. */
+  const dimsOf = (
+    n: number,
+    lead: number[] = [],
+  ) => [...lead, ...(fm ? [n, "batch"] : ["batch", n])];
   const g = cellGraph(arch);
   const plan = fuse ? affinePlan(g) : null;
   const inputId = g.nodes.find((n) => n.op === "input")!.id;
@@ -427,6 +469,12 @@ function lowerScan(
     }
   }
 
+  // Feature-major: the per-step inputs [T, B, X] become [T, X, B] (one transpose).
+  if (fm) xs = b.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } });
+  /** The top layer's last h `[H, B]` or `[B, H]` as `[B, H]`, for the head. */
+  const batchMajor = (g: GraphBuilder, v: string) =>
+    fm ? g.op("Transpose", [v], { perm: { ints: [1, 0] } }) : v;
+
   /** Builds one `Scan` (and what it needs) into `outer`; returns the top layer's last h. */
   const build = (outer: GraphBuilder, sched: "timestep" | "wavefront"): string => {
     const body = new GraphBuilder(`${outer.prefix}s/`);
@@ -439,7 +487,7 @@ function lowerScan(
     const parts = pieces.length <= 1 ? [xt] : body.node(
       "Split",
       [xt, body.int64s(pieces.map((p) => p.n))],
-      { axis: { i: -1 } },
+      { axis: { i: fm ? 0 : -1 } },
       pieces.length,
     );
     const hoistedSlices = new Map<number, string[]>();
@@ -461,12 +509,22 @@ function lowerScan(
         input,
         states,
         values,
+        featureMajor: fm,
         weight(p) {
           if (l === null) throw new Error(`Cannot lower weight "${p}": no single layer here`);
           let name = inits.get(p);
           if (name === undefined) {
             const t = layout.get(`layers.${l}.${p}`);
-            name = body.init(`${P}l${l}.${p}`, t.shape, Float32Array.from(weights(l, p)));
+            const w = Float32Array.from(weights(l, p));
+            name = !fm
+              ? body.init(`${P}l${l}.${p}`, t.shape, w)
+              : t.shape.length === 1
+              ? body.init(`${P}l${l}.${p}`, [t.shape[0]!, 1], w)
+              : body.init(
+                `${P}l${l}.${p}`,
+                [t.shape[1]!, t.shape[0]!],
+                transpose(w, t.shape[0]!, t.shape[1]!),
+              );
             inits.set(p, name);
           }
           return name;
@@ -500,15 +558,16 @@ function lowerScan(
         g.nodes,
         l === 0 ? hoistedSlices.get(gi) ?? null : null,
         gemm as "group" | "gate",
+        fm,
       );
     // Body inputs and outputs; an output must be a value of its own (not an input, not
     // another output), else it goes through an Identity.
     const bodyIn: ValueInfo[] = [], bodyOut: ValueInfo[] = [];
-    const input = (name: string, dims: (number | string)[]) => {
+    const input = (name: string, dims: readonly (number | string)[]) => {
       bodyIn.push({ name, elemType: "float", dims });
       return name;
     };
-    const output = (v: string, dims: (number | string)[]) => {
+    const output = (v: string, dims: readonly (number | string)[]) => {
       if (bodyIn.some((i) => i.name === v) || bodyOut.some((o) => o.name === v)) {
         v = body.op("Identity", [v]);
       }
@@ -520,17 +579,16 @@ function lowerScan(
       // Inputs, outputs and the Scan's state operands all in the order (layer, state).
       const stateIn = Array.from(
         { length: L },
-        (_, l) =>
-          Object.fromEntries(g.states.map((s) => [s, input(`${P}l${l}_${s}`, ["batch", H])])),
+        (_, l) => Object.fromEntries(g.states.map((s) => [s, input(`${P}l${l}_${s}`, dimsOf(H))])),
       );
-      input(xt, ["batch", xWidth]);
+      input(xt, dimsOf(xWidth));
       let x = xt;
       for (let l = 0; l < L; l++) {
         const values = cell(l, x, stateIn[l]!, layerGroup(l));
-        for (const s of g.states) output(values[g.outputs[s]!]!, ["batch", H]);
+        for (const s of g.states) output(values[g.outputs[s]!]!, dimsOf(H));
         x = values[g.outputs["h"]!]!;
       }
-      const zeros = zeroState(outer, [H]);
+      const zeros = zeroState(outer, [H], fm);
       const finals = Array.from(
         { length: L },
         (_, l) => g.states.map((s) => `${outer.prefix}final_l${l}_${s}`),
@@ -540,7 +598,7 @@ function lowerScan(
         body: { g: body.graph(`${arch}_step`, bodyIn, bodyOut) },
         num_scan_inputs: { i: 1 },
       }, finals);
-      return `${outer.prefix}final_l${L - 1}_h`;
+      return batchMajor(outer, `${outer.prefix}final_l${L - 1}_h`);
     }
 
     // Wavefront: at step s, layer l runs timestep s − l, so layers 1…L−1 all read values of
@@ -550,14 +608,14 @@ function lowerScan(
     // zeros at timestep 0; what lower layers compute past timestep T − 1 never reaches the
     // top layer's last step.
     const R = L - 1, S = maxLen + R;
-    const l0 = Object.fromEntries(g.states.map((s) => [s, input(`${P}l0_${s}`, ["batch", H])]));
+    const l0 = Object.fromEntries(g.states.map((s) => [s, input(`${P}l0_${s}`, dimsOf(H))]));
     const rest = Object.fromEntries(
-      g.states.map((s) => [s, input(`${P}rest_${s}`, [R, "batch", H])]),
+      g.states.map((s) => [s, input(`${P}rest_${s}`, dimsOf(H, [R]))]),
     );
-    input(xt, ["batch", xWidth]);
+    input(xt, dimsOf(xWidth));
     const maskT = input(`${P}mask_t`, [R, 1, 1]);
     const v0 = cell(0, xt, l0, layerGroup(0));
-    for (const s of g.states) output(v0[g.outputs[s]!]!, ["batch", H]);
+    for (const s of g.states) output(v0[g.outputs[s]!]!, dimsOf(H));
     // Layer l ≥ 1 reads layer l − 1's h of the previous step: [h0; rest_h[0 … R−2]].
     const h0 = body.op("Unsqueeze", [l0["h"]!, body.int64s([0])]);
     const below = R === 1 ? h0 : body.op("Concat", [
@@ -568,9 +626,9 @@ function lowerScan(
       null,
       below,
       rest,
-      (gi, values) => emitStackedGroup(plan!, gi, L, H, body, values, weights),
+      (gi, values) => emitStackedGroup(plan!, gi, L, H, body, values, weights, fm),
     );
-    for (const s of g.states) output(body.op("Mul", [vR[g.outputs[s]!]!, maskT]), [R, "batch", H]);
+    for (const s of g.states) output(body.op("Mul", [vR[g.outputs[s]!]!, maskT]), dimsOf(H, [R]));
     const mask = new Float32Array(S * R);
     for (let s = 0; s < S; s++) for (let l = 1; l < L; l++) mask[s * R + l - 1] = s >= l ? 1 : 0;
     const xsPad = outer.op("Pad", [xs, outer.int64s([0, 0, 0, R, 0, 0])]);
@@ -578,7 +636,7 @@ function lowerScan(
       ...g.states.map((s) => `${outer.prefix}final_l0_${s}`),
       ...g.states.map((s) => `${outer.prefix}final_rest_${s}`),
     ];
-    const zeros0 = zeroState(outer, [H]), zerosR = zeroState(outer, [R, H]);
+    const zeros0 = zeroState(outer, [H], fm), zerosR = zeroState(outer, [R, H], fm);
     outer.node("Scan", [
       ...g.states.map(() => zeros0),
       ...g.states.map(() => zerosR),
@@ -588,10 +646,13 @@ function lowerScan(
       body: { g: body.graph(`${arch}_wavefront_step`, bodyIn, bodyOut) },
       num_scan_inputs: { i: 2 },
     }, finals);
-    return outer.op("Gather", [
-      `${outer.prefix}final_rest_h`,
-      outer.init(`${outer.prefix}top_layer_index`, [], BigInt64Array.of(BigInt(R - 1))),
-    ], { axis: { i: 0 } });
+    return batchMajor(
+      outer,
+      outer.op("Gather", [
+        `${outer.prefix}final_rest_h`,
+        outer.init(`${outer.prefix}top_layer_index`, [], BigInt64Array.of(BigInt(R - 1))),
+      ], { axis: { i: 0 } }),
+    );
   };
   if (schedule !== "auto") return build(b, schedule);
   // auto: an If on the batch size picks the wavefront for small batches, where the
@@ -656,6 +717,7 @@ function emitStackedGroup(
   b: GraphBuilder,
   values: readonly string[],
   weights: (l: number, name: string) => Float32Array | Float64Array,
+  featureMajor: boolean,
 ): string[] {
   const grp = plan.groups[gi]!;
   const per = Array.from(
@@ -663,20 +725,27 @@ function emitStackedGroup(
     (_, k) => stackGroup(grp.roots, grp.operands, () => H, H, (p) => weights(k + 1, p)),
   );
   const { K, N } = per[0]!;
+  // Batch-major [L−1, B, K] · [L−1, K, N]; feature-major [L−1, N, K] · [L−1, K, B].
+  const fm = featureMajor;
   const W = new Float32Array((L - 1) * K * N);
-  per.forEach((x, k) => W.set(x.W, k * K * N));
+  per.forEach((x, k) => W.set(fm ? transpose(x.W, K, N) : x.W, k * K * N));
+  const axis = fm ? 1 : -1;
   const A = grp.operands.length === 1
     ? values[grp.operands[0]!]!
-    : b.op("Concat", grp.operands.map((o) => values[o]!), { axis: { i: -1 } });
-  let out = b.op("MatMul", [A, b.init(`${b.prefix}rest.g${gi}.W`, [L - 1, K, N], W)]);
+    : b.op("Concat", grp.operands.map((o) => values[o]!), { axis: { i: axis } });
+  const Wname = b.init(`${b.prefix}rest.g${gi}.W`, fm ? [L - 1, N, K] : [L - 1, K, N], W);
+  let out = b.op("MatMul", fm ? [Wname, A] : [A, Wname]);
   if (per[0]!.bias !== null) {
     const bias = new Float32Array((L - 1) * N);
     per.forEach((x, k) => bias.set(x.bias!, k * N));
-    out = b.op("Add", [out, b.init(`${b.prefix}rest.g${gi}.b`, [L - 1, 1, N], bias)]);
+    out = b.op("Add", [
+      out,
+      b.init(`${b.prefix}rest.g${gi}.b`, fm ? [L - 1, N, 1] : [L - 1, 1, N], bias),
+    ]);
   }
   const R = grp.roots.length;
   return R === 1 ? [out] : b.node("Split", [out, b.int64s(grp.roots.map(() => H))], {
-    axis: { i: -1 },
+    axis: { i: axis },
   }, R);
 }
 
@@ -699,21 +768,29 @@ function emitGroup(
   nodes: readonly Node[],
   hoisted: readonly string[] | null,
   gemm: "group" | "gate",
+  featureMajor: boolean,
 ): string[] {
   const grp = plan.groups[gi]!;
+  const fm = featureMajor;
   const ops = grp.operands.filter((o) => !(hoisted !== null && o === inputId));
   const width = (o: number) => nodes[o]!.size === "I" ? I : H;
   const A = ops.length === 0
     ? null
     : ops.length === 1
     ? values[ops[0]!]!
-    : b.op("Concat", ops.map((o) => values[o]!), { axis: { i: -1 } });
+    : b.op("Concat", ops.map((o) => values[o]!), { axis: { i: fm ? 0 : -1 } });
   const affine = (roots: readonly AffineRoot[], c: string | null, tag: string): string => {
     if (A === null) return c!; // everything was hoisted
     const { K, N, W, bias } = stackGroup(roots, ops, width, H, (p) => weights(l, p));
-    const inputs = [A, b.init(`${b.prefix}l${l}.${tag}.W`, [K, N], W)];
+    // Batch-major [B, K] · [K, N] + C; feature-major [N, K] · [K, B] + C.
+    const Wname = fm
+      ? b.init(`${b.prefix}l${l}.${tag}.W`, [N, K], transpose(W, K, N))
+      : b.init(`${b.prefix}l${l}.${tag}.W`, [K, N], W);
+    const inputs = fm ? [Wname, A] : [A, Wname];
     if (c !== null) inputs.push(c);
-    else if (bias !== null) inputs.push(b.init(`${b.prefix}l${l}.${tag}.b`, [N], bias));
+    else if (bias !== null) {
+      inputs.push(b.init(`${b.prefix}l${l}.${tag}.b`, fm ? [N, 1] : [N], bias));
+    }
     return b.op("Gemm", inputs);
   };
   if (gemm === "gate") {
@@ -722,8 +799,15 @@ function emitGroup(
   const out = affine(grp.roots, hoisted?.[0] ?? null, `g${gi}`);
   const R = grp.roots.length;
   return R === 1 ? [out] : b.node("Split", [out, b.int64s(grp.roots.map(() => H))], {
-    axis: { i: 1 },
+    axis: { i: fm ? 0 : 1 },
   }, R);
+}
+
+/** The transpose `[cols, rows]` of a row-major `[rows, cols]` matrix. */
+function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j]!;
+  return t;
 }
 
 function lowerNative(layout: ParamLayout, params: Params, b: GraphBuilder, idsT: string): string {

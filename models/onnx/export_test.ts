@@ -35,6 +35,10 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
   },
   { label: "scan, timestep", opts: { style: "scan", scan: { schedule: "timestep" } } },
   {
+    label: "scan, batch-major, auto switching at batch 4",
+    opts: { style: "scan", scan: { wavefrontBelow: 4, layout: "batch" } },
+  },
+  {
     label: "scan, timestep, hoisted input matmul",
     opts: { style: "scan", scan: { schedule: "timestep", hoist: "matmul" } },
   },
@@ -53,6 +57,22 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
     opts: { style: "scan", scan: { schedule: "wavefront", hoist: "none" } },
   },
   { label: "scan, one ONNX op per IR op", opts: { style: "scan", scan: { gemm: "none" } } },
+  {
+    label: "scan, batch-major, timestep",
+    opts: { style: "scan", scan: { layout: "batch", schedule: "timestep" } },
+  },
+  {
+    label: "scan, batch-major, wavefront",
+    opts: { style: "scan", scan: { layout: "batch", schedule: "wavefront" } },
+  },
+  {
+    label: "scan, batch-major, one Gemm per gate, hoisted matmul",
+    opts: { style: "scan", scan: { layout: "batch", gemm: "gate", hoist: "matmul" } },
+  },
+  {
+    label: "scan, batch-major, one ONNX op per IR op",
+    opts: { style: "scan", scan: { layout: "batch", gemm: "none" } },
+  },
   { label: "native", opts: { style: "native" } },
 ];
 
@@ -196,4 +216,50 @@ Deno.test("fused scan body has fewer nodes than one ONNX op per IR op", () => {
   };
   const fused = count(true), plain = count(false);
   if (!(fused < plain)) throw new Error(`fused ${fused} nodes, plain ${plain}`);
+});
+
+Deno.test("default scan body is feature-major: states [H, batch], gates split on axis 0", () => {
+  const layout = tinyLayout("lstm");
+  const H = layout.config.hiddenSize;
+  const body = (opts: OnnxExportOptions["scan"]) => {
+    const m = onnxModel(layout, tinyParams(layout), {
+      style: "scan",
+      maxLen: T,
+      metadata: {},
+      scan: { schedule: "timestep", ...opts },
+    });
+    const scan = m.graph.nodes.find((n) => n.op === "Scan")!;
+    return (scan.attrs!["body"] as { g: GraphDef }).g;
+  };
+  const splitAxes = (g: GraphDef) =>
+    g.nodes.filter((n) => n.op === "Split").map((n) => (n.attrs!["axis"] as { i: number }).i);
+  const fm = body({}), bm = body({ layout: "batch" });
+  const dims = JSON.stringify(fm.inputs[0]!.dims);
+  if (dims !== JSON.stringify([H, "batch"])) throw new Error(`feature-major state dims ${dims}`);
+  if (JSON.stringify(bm.inputs[0]!.dims) !== JSON.stringify(["batch", H])) {
+    throw new Error(`batch-major state dims ${JSON.stringify(bm.inputs[0]!.dims)}`);
+  }
+  if (!splitAxes(fm).every((a) => a === 0) || splitAxes(fm).length === 0) {
+    throw new Error(`feature-major Split axes ${splitAxes(fm)}`);
+  }
+  if (splitAxes(bm).some((a) => a === 0)) {
+    throw new Error(`batch-major Split axes ${splitAxes(bm)}`);
+  }
+});
+
+Deno.test("ONNX export refuses an unknown layout", () => {
+  const layout = tinyLayout("lstm");
+  try {
+    exportOnnx(layout, tinyParams(layout), {
+      style: "scan",
+      maxLen: T,
+      metadata: {},
+      // deno-lint-ignore no-explicit-any
+      scan: { layout: "rows" as any },
+    });
+  } catch (e) {
+    if (!/unknown layout "rows"/.test((e as Error).message)) throw e;
+    return;
+  }
+  throw new Error("no error");
 });
