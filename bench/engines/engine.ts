@@ -11,6 +11,18 @@
 import type { AdamConfig } from "../../models/adam.ts";
 import type { ModelConfig, ParamLayout } from "../../models/classifier.ts";
 
+/**
+ * Where a batch's rows come from: the whole split and the batch's row indices into it, so
+ * an engine that keeps the split on its device (cuda) uploads the split once and each
+ * batch's indices only. The split must not change while an engine uses it.
+ */
+export interface BatchSource {
+  /** The split: `ids` is `[n, T]`, row-major. */
+  readonly split: { readonly ids: Int32Array; readonly n: number };
+  /** The batch's rows of the split, `[size]` (`ids` holds exactly these rows). */
+  readonly rows: Uint32Array;
+}
+
 /** One batch. */
 export interface Batch {
   /** Token ids `[size, T]`, row-major. */
@@ -19,6 +31,8 @@ export interface Batch {
   readonly labels: Float32Array;
   /** Number of sequences (≤ the configured batch size; the last batch may be short). */
   readonly size: number;
+  /** Optional: the split and rows `ids` was copied from (engines may ignore it). */
+  readonly source?: BatchSource;
 }
 
 /** What an engine is built from. */
@@ -69,9 +83,10 @@ export interface Engine {
   trainStep(batch: Batch): Promise<Float32Array>;
   /**
    * Forward only.
+   * @param source optional: the split and rows `ids` was copied from (see {@linkcode BatchSource})
    * @returns logits `[size]`
    */
-  predict(ids: Int32Array, size: number): Promise<Float32Array>;
+  predict(ids: Int32Array, size: number, source?: BatchSource): Promise<Float32Array>;
   /**
    * Mean BCE loss and the full parameter gradient at the current parameters, without
    * updating anything (tests compare it with the float64 reference).

@@ -1,0 +1,577 @@
+/**
+ * Tests of the CUDA engine that need no GPU: the generated kernels and the whole host side
+ * run on the CPU emulator (`cuda_emulator.ts`: a fake libcuda, the kernels compiled by g++
+ * with fibers for threads) and are compared with the float64 reference; availability
+ * messages, the registry's fallback, launch arithmetic and argument packing are checked
+ * directly. The same numerical checks run on a real GPU in `bench/gpu_check.ts`.
+ */
+import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
+import { type Arch, ARCHS } from "../../models/cells.ts";
+import { bceWithLogits, type ParamLayout } from "../../models/classifier.ts";
+import { cudaLayoutFor } from "../../models/codegen/cuda.ts";
+import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
+import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
+import { buildCudaEmulator, type CudaEmulator, cudaIncludeDir } from "./cuda_emulator.ts";
+import {
+  createCudaEngine,
+  cudaAvailability,
+  type CudaTuning,
+  deviceBuffers,
+  launchPlan,
+  packArgs,
+  TokenSorter,
+} from "./cuda.ts";
+import { CU } from "./cuda_driver.ts";
+import type { Batch, Engine } from "./engine.ts";
+import { resolveEngine } from "./registry.ts";
+
+const B = 5, T = 7;
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The emulator needs g++ and cc (fibers via ucontext: Linux). */
+async function canEmulate(): Promise<boolean> {
+  if (Deno.build.os !== "linux") return false;
+  for (const cmd of ["g++", "cc"]) {
+    try {
+      const out = await new Deno.Command(cmd, { args: ["--version"], stdout: "null" }).output();
+      if (!out.success) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+const EMULATE = await canEmulate();
+
+/** A test that runs on the CPU emulator; skipped, saying so, without g++. */
+function emuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test(name, async () => {
+    if (!EMULATE) {
+      console.log("skipped: the CUDA emulator needs Linux with g++ and cc");
+      return;
+    }
+    await fn();
+  });
+}
+
+let emulator: Promise<CudaEmulator> | null = null;
+async function tuning(): Promise<CudaTuning> {
+  emulator ??= buildCudaEmulator(`${ROOT}.cache/cuda-emulator`);
+  return { emulator: await emulator, cacheDir: `${ROOT}.cache/cuda-emulator/kernels` };
+}
+
+async function engineFor(
+  layout: ParamLayout,
+  over: { batchSize?: number; lr?: number; gradClip?: number | null; maxLen?: number } = {},
+): Promise<Engine> {
+  return await createCudaEngine(
+    {
+      model: layout.config,
+      layout,
+      maxLen: over.maxLen ?? T,
+      batchSize: over.batchSize ?? B,
+      optimizer: adamConfig(over.lr ?? 1e-2),
+      gradClip: over.gradClip ?? null,
+      threads: null,
+    },
+    0,
+    await tuning(),
+  );
+}
+
+function fixture(arch: Arch, size = B, t = T, over = {}) {
+  const layout = tinyLayout(arch, over);
+  const { ids, labels } = tinyBatch(size, t, layout.config.vocabSize);
+  const batch: Batch = { ids, labels: Float32Array.from(labels), size };
+  return { layout, params: tinyParams(layout), batch, labels };
+}
+
+/** Every tensor within 1e-4 relative (plus 1e-5 of the tensor's largest value). */
+function assertGradClose(name: string, layout: ParamLayout, got: Float32Array, want: Float64Array) {
+  for (const t of layout.tensors) {
+    const w = want.subarray(t.offset, t.offset + t.size);
+    const scale = w.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    assertClose(`${name} d/d${t.name}`, got.subarray(t.offset, t.offset + t.size), w, {
+      atol: 1e-5 * scale,
+      rtol: 1e-4,
+    });
+  }
+}
+
+for (const arch of ARCHS) {
+  emuTest(
+    `cuda (emulated) forward logits of ${arch} match the float64 reference within 1e-5`,
+    async () => {
+      const { layout, params, batch } = fixture(arch);
+      const engine = await engineFor(layout);
+      try {
+        engine.setParams(params);
+        const got = await engine.predict(batch.ids, B);
+        const want = referenceForward(layout, params, batch.ids, B, T).logits;
+        assertClose(`${arch} logits`, got, want, { atol: 1e-5, rtol: 0 });
+      } finally {
+        engine.dispose();
+      }
+    },
+  );
+
+  emuTest(
+    `cuda (emulated) gradient of ${arch} matches the float64 reference on every tensor`,
+    async () => {
+      const { layout, params, batch, labels } = fixture(arch);
+      const engine = await engineFor(layout);
+      try {
+        engine.setParams(params);
+        const { loss, grad } = await engine.lossAndGrad(batch);
+        const ref = referenceLossAndGrad(layout, params, batch.ids, labels, T);
+        assertClose(`${arch} loss`, [loss], [ref.loss], { atol: 1e-6, rtol: 0 });
+        assertGradClose(arch, layout, grad, ref.grad);
+      } finally {
+        engine.dispose();
+      }
+    },
+  );
+
+  emuTest(
+    `three cuda (emulated) Adam steps of ${arch} give the reference losses within 1e-4`,
+    async () => {
+      const { layout, params, batch, labels } = fixture(arch);
+      const engine = await engineFor(layout, { lr: 1e-2 });
+      try {
+        engine.setParams(params);
+        const cfg = adamConfig(1e-2);
+        const state = adamState(layout.total);
+        const p = params.slice();
+        for (let step = 0; step < 3; step++) {
+          const ref = referenceLossAndGrad(layout, p, batch.ids, labels, T);
+          const logits = await engine.trainStep(batch);
+          const got = bceWithLogits(logits, batch.labels).loss;
+          assertClose(`${arch} loss at step ${step + 1}`, [got], [ref.loss], {
+            atol: 1e-4,
+            rtol: 0,
+          });
+          adamStep(p, ref.grad, state, cfg);
+        }
+        const start = referenceLossAndGrad(layout, params, batch.ids, labels, T).loss;
+        const end = referenceLossAndGrad(layout, p, batch.ids, labels, T).loss;
+        if (!(Math.abs(end - start) > 1e-3)) {
+          throw new Error(`loss barely moved: ${start} → ${end}`);
+        }
+        assertClose(`${arch} parameters after 3 steps`, engine.getParams(), p, {
+          atol: 1e-5,
+          rtol: 1e-4,
+        });
+        if (engine.getOptimizerState().step !== 3) throw new Error("step count is not 3");
+      } finally {
+        engine.dispose();
+      }
+    },
+  );
+}
+
+emuTest(
+  "cuda (emulated) gradient over several blocks with a short last block matches the reference",
+  async () => {
+    for (const arch of ["lstm", "gru"] as const) {
+      const { layout, params, batch, labels } = fixture(arch, 21); // 6 blocks of 4 warps
+      const engine = await engineFor(layout, { batchSize: 24 });
+      try {
+        engine.setParams(params);
+        const { loss, grad } = await engine.lossAndGrad(batch);
+        const ref = referenceLossAndGrad(layout, params, batch.ids, labels, T);
+        assertClose(`${arch} B=21 loss`, [loss], [ref.loss], { atol: 1e-6, rtol: 0 });
+        assertGradClose(`${arch} B=21`, layout, grad, ref.grad);
+      } finally {
+        engine.dispose();
+      }
+    }
+  },
+);
+
+emuTest(
+  "cuda (emulated) at the original depth (25 layers, E 64, H 8) matches the reference",
+  async () => {
+    const t = 4;
+    const { layout, params, batch, labels } = fixture("lstm", 3, t, {
+      layers: 25,
+      embedDim: 64,
+      hiddenSize: 8,
+      vocabSize: 40,
+    });
+    const engine = await engineFor(layout, { batchSize: 3, maxLen: t });
+    try {
+      engine.setParams(params);
+      const logits = await engine.predict(batch.ids, 3);
+      const want = referenceForward(layout, params, batch.ids, 3, t).logits;
+      assertClose("25-layer logits", logits, want, { atol: 1e-5, rtol: 0 });
+      const { grad } = await engine.lossAndGrad(batch);
+      assertGradClose(
+        "25-layer",
+        layout,
+        grad,
+        referenceLossAndGrad(layout, params, batch.ids, labels, t).grad,
+      );
+    } finally {
+      engine.dispose();
+    }
+  },
+);
+
+emuTest(
+  "cuda (emulated) training is bitwise reproducible, and a resident split gives the same numbers",
+  async () => {
+    const layout = tinyLayout("gru");
+    const n = 13;
+    const { ids: splitIds, labels } = tinyBatch(n, T, layout.config.vocabSize, 5);
+    const split = { ids: splitIds, n };
+    const rows = Uint32Array.of(4, 11, 0, 7, 7, 2, 12, 9);
+    const ids = new Int32Array(rows.length * T);
+    rows.forEach((r, b) => ids.set(splitIds.subarray(r * T, (r + 1) * T), b * T));
+    const lab = Float32Array.from(rows, (r) => labels[r]!);
+    const params = tinyParams(layout);
+    const run = async (resident: boolean) => {
+      const engine = await engineFor(layout, { batchSize: 8, gradClip: 0.5 });
+      try {
+        engine.setParams(params);
+        const out: Float32Array[] = [];
+        for (let i = 0; i < 3; i++) {
+          out.push(
+            await engine.trainStep({
+              ids,
+              labels: lab,
+              size: rows.length,
+              ...(resident ? { source: { split, rows } } : {}),
+            }),
+          );
+        }
+        out.push(await engine.predict(ids, rows.length, resident ? { split, rows } : undefined));
+        return { params: engine.getParams(), out };
+      } finally {
+        engine.dispose();
+      }
+    };
+    const a = await run(false), b = await run(false), c = await run(true);
+    const same = (x: Float32Array, y: Float32Array) =>
+      x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
+    for (const [name, other] of [["second run", b], ["resident split", c]] as const) {
+      if (!same(a.params, other.params)) throw new Error(`parameters differ from the ${name}`);
+      a.out.forEach((l, i) => {
+        if (!same(l, other.out[i]!)) throw new Error(`logits of call ${i + 1} differ (${name})`);
+      });
+    }
+  },
+);
+
+emuTest("cuda (emulated) clipping scales the gradient to the clip norm before Adam", async () => {
+  const { layout, params, batch } = fixture("rnn");
+  const clip = 0.05;
+  const engine = await engineFor(layout, { gradClip: clip });
+  try {
+    engine.setParams(params);
+    const { grad } = await engine.lossAndGrad(batch);
+    const norm = Math.sqrt(grad.reduce((s, g) => s + g * g, 0));
+    if (!(norm > clip * 2)) throw new Error(`fixture gradient norm ${norm} is too small to clip`);
+    await engine.trainStep(batch);
+    const m = engine.getOptimizerState().m;
+    const want = Array.from(grad, (g) => 0.1 * g * clip / (norm + 1e-6));
+    assertClose("m after a clipped step", m, want, { atol: 1e-9, rtol: 1e-5 });
+  } finally {
+    engine.dispose();
+  }
+});
+
+emuTest(
+  "cuda (emulated) optimizer state round-trips, setParams resets it, the learning rate applies",
+  async () => {
+    const { layout, params, batch } = fixture("lstm");
+    const engine = await engineFor(layout);
+    try {
+      engine.setParams(params);
+      await engine.trainStep(batch);
+      const s = engine.getOptimizerState();
+      const p1 = engine.getParams();
+      engine.setParams(params);
+      const z = engine.getOptimizerState();
+      if (z.step !== 0 || z.m.some((x) => x !== 0) || z.v.some((x) => x !== 0)) {
+        throw new Error("setParams did not reset the optimizer state");
+      }
+      engine.setParams(p1);
+      engine.setOptimizerState(s);
+      const back = engine.getOptimizerState();
+      if (back.step !== 1 || back.m.some((x, i) => x !== s.m[i])) throw new Error("state lost");
+      engine.setLearningRate(0);
+      await engine.trainStep(batch);
+      if (engine.getParams().some((x, i) => x !== p1[i])) {
+        throw new Error("lr 0 changed parameters");
+      }
+    } finally {
+      engine.dispose();
+    }
+  },
+);
+
+emuTest("cuda (emulated) engine rejects bad input and is unusable after dispose", async () => {
+  const { layout, params, batch } = fixture("rnn");
+  const engine = await engineFor(layout);
+  engine.setParams(params);
+  const bad = batch.ids.slice();
+  bad[3] = layout.config.vocabSize;
+  let msg = "";
+  await engine.predict(bad, B).catch((e) => (msg = String(e)));
+  if (!msg.includes("outside [0, 11)")) throw new Error(`want an id range error, got "${msg}"`);
+  msg = "";
+  await engine.trainStep({ ...batch, ids: bad }).catch((e) => (msg = String(e)));
+  if (!msg.includes("outside [0, 11)")) throw new Error(`want an id range error, got "${msg}"`);
+  // A rejected step leaves the engine usable and its sort state clean.
+  const ok = await engine.lossAndGrad(batch);
+  if (!Number.isFinite(ok.loss)) throw new Error("the engine broke after a rejected batch");
+  msg = "";
+  await engine.predict(batch.ids, B + 1).catch((e) => (msg = String(e)));
+  if (!msg.includes("Batch size 6")) throw new Error(`want a batch size error, got "${msg}"`);
+  engine.dispose();
+  engine.dispose();
+  msg = "";
+  await engine.predict(batch.ids, B).catch((e) => (msg = String(e)));
+  if (!msg.includes("disposed")) throw new Error(`want a disposed error, got "${msg}"`);
+});
+
+emuTest("a failing driver call names the call, the kernel and the CUDA error", async () => {
+  const { layout, params, batch } = fixture("rnn");
+  const engine = await engineFor(layout);
+  try {
+    engine.setParams(params);
+    Deno.env.set("RNNBENCH_EMU_FAIL", "cuLaunchKernel:rb_train");
+    let msg = "";
+    await engine.trainStep(batch).catch((e) => (msg = String(e)));
+    Deno.env.delete("RNNBENCH_EMU_FAIL");
+    const want =
+      /Cannot launch kernel rb_train \(grid 2, block 128, .*\): cuLaunchKernel failed with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES \(too many resources requested for launch\)/;
+    if (!want.test(msg)) throw new Error(`unexpected message: ${msg}`);
+    // An asynchronous fault reported at the copy names the kernels launched before it.
+    Deno.env.set("RNNBENCH_EMU_FAIL", "cuMemcpyDtoH");
+    msg = "";
+    await engine.predict(batch.ids, B).catch((e) => (msg = String(e)));
+    Deno.env.delete("RNNBENCH_EMU_FAIL");
+    if (
+      !/cuMemcpyDtoH_v2 failed with CUDA_ERROR_LAUNCH_FAILED.*after kernels rb_pre0, rb_forward/
+        .test(msg)
+    ) {
+      throw new Error(`unexpected message: ${msg}`);
+    }
+  } finally {
+    Deno.env.delete("RNNBENCH_EMU_FAIL");
+    engine.dispose();
+  }
+});
+
+emuTest(
+  "cuda availability names the missing device, and the compiler when there is none",
+  async () => {
+    const t = await tuning();
+    const url = new URL("./cuda.ts", import.meta.url).href;
+    const probe = async (env: Record<string, string>, device: number) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { cudaAvailability } from "${url}";` +
+          `console.log(JSON.stringify(await cudaAvailability(${device}, ${JSON.stringify(t)})));`,
+        ],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      try {
+        return JSON.parse(text) as { ok: boolean; reason?: string; detail?: string };
+      } catch {
+        throw new Error(`no JSON from the probe: ${text} ${new TextDecoder().decode(out.stderr)}`);
+      }
+    };
+    const ok = await probe({}, 0);
+    if (!ok.ok || !/rnnbench CUDA emulator \(CPU\) \(sm_90, .*driver CUDA 13\.0/.test(ok.detail!)) {
+      throw new Error(`emulated device not available: ${JSON.stringify(ok)}`);
+    }
+    const none = await probe({ RNNBENCH_EMU_DEVICES: "0" }, 0);
+    if (none.ok || none.reason !== "no CUDA device (the driver reports none)") {
+      throw new Error(`unexpected: ${JSON.stringify(none)}`);
+    }
+    const third = await probe({}, 3);
+    if (third.ok || third.reason !== "no CUDA device 3 (the driver reports 1: use --device 0)") {
+      throw new Error(`unexpected: ${JSON.stringify(third)}`);
+    }
+    const init = await probe({ RNNBENCH_EMU_FAIL: "cuInit" }, 0);
+    if (init.ok || !init.reason!.startsWith("no CUDA device (cuInit:")) {
+      throw new Error(`unexpected: ${JSON.stringify(init)}`);
+    }
+  },
+);
+
+Deno.test("without a driver or a compiler, --engine cuda fails naming both, and auto falls back", async () => {
+  const url = new URL("./registry.ts", import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { resolveEngine } from "${url}";` +
+      `const auto = await resolveEngine("auto", { device: 0 });` +
+      `let msg = ""; try { await resolveEngine("cuda", { device: 0 }); } catch (e) { msg = e.message; }` +
+      `console.log(JSON.stringify({ auto, msg }));`,
+    ],
+    env: {
+      RNNBENCH_LIBCUDA: "libcuda-rnnbench-absent.so.1",
+      RNNBENCH_LIBNVRTC: "libnvrtc-rnnbench-absent.so",
+      NVCC: "rnnbench-no-such-nvcc",
+      PATH: "/usr/bin:/bin",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const r = JSON.parse(text) as { auto: { kind: string; reason: string }; msg: string };
+  const want =
+    "Cannot use engine cuda: no NVIDIA driver (libcuda-rnnbench-absent.so.1 not found); " +
+    "no CUDA compiler (nvcc is not on the PATH) and no NVRTC (libnvrtc.so not found)";
+  if (!r.msg.startsWith(want)) throw new Error(`unexpected message: ${r.msg}`);
+  if (r.auto.kind === "cuda" || !r.auto.reason.includes("cuda unavailable: no NVIDIA driver")) {
+    throw new Error(`auto did not fall back quietly: ${JSON.stringify(r.auto)}`);
+  }
+});
+
+Deno.test("on this machine --engine cuda either works or names what is missing; auto agrees", async () => {
+  const a = await cudaAvailability(0);
+  const auto = await resolveEngine("auto", { device: 0 });
+  if (a.ok) {
+    if (auto.kind !== "cuda") throw new Error(`auto picked ${auto.kind} although cuda works`);
+    return;
+  }
+  if (!/no NVIDIA driver|no CUDA device|no CUDA compiler|needs --allow/.test(a.reason)) {
+    throw new Error(`unclear reason: ${a.reason}`);
+  }
+  let msg = "";
+  await resolveEngine("cuda", { device: 0 }).catch((e) => (msg = String(e)));
+  if (!msg.includes(`Cannot use engine cuda: ${a.reason}`)) throw new Error(msg);
+  if (auto.kind === "cuda") throw new Error("auto picked an unavailable cuda");
+});
+
+Deno.test("launch geometry of the original shape fits an H100/H200 and covers every item", () => {
+  const lay = cudaLayoutFor({
+    arch: "lstm",
+    vocabSize: 121_000,
+    embedDim: 64,
+    hiddenSize: 8,
+    layers: 25,
+  });
+  const P = 121_000 * 64 + lay.NREST;
+  const plan = launchPlan(lay, 1000, 200, P);
+  // One warp per sequence, four per block; the weights of all layers in shared memory.
+  if (plan.train.grid !== 250 || plan.train.block !== 128) {
+    throw new Error(JSON.stringify(plan.train));
+  }
+  if (lay.WS % 2 !== 1 || lay.WS < lay.PN) throw new Error(`stride ${lay.WS} for ${lay.PN} words`);
+  if (plan.train.sharedBytes !== 25 * lay.WS * 4 || plan.train.sharedBytes > 227 * 1024) {
+    throw new Error(`shared memory ${plan.train.sharedBytes}`);
+  }
+  if (lay.PN !== 4 * (64 + 64 + 8) || lay.PH !== 32 || lay.stashStride !== 48) {
+    throw new Error(`layout ${JSON.stringify(lay)}`);
+  }
+  const covers = (c: { grid: number; block: number }, n: number) =>
+    c.grid * c.block >= n && (c.grid - 1) * c.block < n;
+  if (!covers(plan.pre0, 200_000) || !covers(plan.dx0, 200_000)) {
+    throw new Error("per-token kernels");
+  }
+  if (!covers(plan.adam, P) || !covers(plan.reduce, lay.PN * 32 + 9)) {
+    throw new Error("flat kernels");
+  }
+  if (plan.dw0.grid !== Math.ceil(200_000 / 256)) throw new Error("dw0 chunks");
+  if (!covers(plan.embSeg(3000), 3000 * 64) || plan.embRows(1).grid !== 1) throw new Error("emb");
+  const total = Object.values(deviceBuffers(lay, 1000, 200, P)).reduce((s, x) => s + x, 0);
+  if (!(total > 0.5e9 && total < 2e9)) throw new Error(`device memory ${total}`);
+});
+
+Deno.test("kernel arguments are packed in declaration order, one 8-byte slot each", () => {
+  const buf = packArgs("rb_adam", {
+    p: 0x1000n,
+    g: 0x2000n,
+    m: 0x3000n,
+    v: 0x4000n,
+    n: 77,
+    scale: 0x5000n,
+    beta1: 0.9,
+    beta2: 0.999,
+    omb1: 0.1,
+    omb2: 0.001,
+    eps: 1e-8,
+    stepSize: 0.5,
+    sqrtBc2: 0.25,
+  });
+  const d = new DataView(buf);
+  if (buf.byteLength !== 13 * 8) throw new Error(`size ${buf.byteLength}`);
+  if (d.getBigUint64(8, true) !== 0x2000n || d.getInt32(32, true) !== 77) throw new Error("order");
+  if (d.getFloat32(96, true) !== 0.25 || Math.fround(0.9) !== d.getFloat32(48, true)) {
+    throw new Error("floats");
+  }
+  let msg = "";
+  try {
+    packArgs("rb_dw0_reduce", { part: 1n, nchunks: 2.5, grest: 3n });
+  } catch (e) {
+    msg = String(e);
+  }
+  if (!msg.includes("nchunks = 2.5 is not a 32-bit int")) throw new Error(msg);
+});
+
+Deno.test("the token sorter groups positions by token, stably, in runs of at most 64", () => {
+  const N = 1000, V = 7;
+  const ids = new Int32Array(N);
+  for (let i = 0; i < N; i++) ids[i] = i % 3 === 0 ? 0 : (i * 7919) % V;
+  const s = new TokenSorter(V, N);
+  s.count(ids, N);
+  const ix = s.finish(ids);
+  const buf = s.buffer;
+  const order = [...buf.subarray(0, N)];
+  if ([...order].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new Error("not a permutation");
+  }
+  const seen = new Set<number>();
+  for (let u = 0; u < ix.nu; u++) {
+    const tok = buf[ix.uniqRow + u]!;
+    seen.add(tok);
+    for (let sg = buf[ix.uniqSeg + u]!; sg < buf[ix.uniqSeg + u + 1]!; sg++) {
+      const a = buf[ix.segStart + sg]!, b = buf[ix.segStart + sg + 1]!;
+      if (b - a < 1 || b - a > 64) throw new Error(`run of ${b - a}`);
+      for (let k = a; k < b; k++) {
+        if (ids[order[k]!] !== tok) throw new Error("a run mixes tokens");
+        if (k > a && order[k]! <= order[k - 1]!) throw new Error("not stable");
+      }
+    }
+  }
+  if (seen.size !== new Set(ids).size || buf[ix.segStart + ix.nseg] !== N) throw new Error("cover");
+});
+
+Deno.test("the driver enum values match the toolkit's cuda.h", async () => {
+  const inc = await cudaIncludeDir();
+  if (inc === null) {
+    console.log("skipped: no cuda.h (CUDA toolkit not installed)");
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-cuh-" });
+  try {
+    const names = Object.keys(CU);
+    await Deno.writeTextFile(
+      `${dir}/e.c`,
+      `#include <cuda.h>\n#include <stdio.h>\nint main(void) {\n${
+        names.map((n) => `  printf("%d\\n", (int)CU_${n});`).join("\n")
+      }\n  return 0;\n}\n`,
+    );
+    const cc = await new Deno.Command("cc", {
+      args: [`-I${inc}`, "-o", `${dir}/e`, `${dir}/e.c`],
+      stderr: "piped",
+    }).output();
+    if (!cc.success) throw new Error(new TextDecoder().decode(cc.stderr));
+    const out = await new Deno.Command(`${dir}/e`, { stdout: "piped" }).output();
+    const got = new TextDecoder().decode(out.stdout).trim().split("\n").map(Number);
+    names.forEach((n, i) => {
+      if (got[i] !== CU[n as keyof typeof CU]) throw new Error(`CU_${n} is ${got[i]} in cuda.h`);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,452 @@
+/**
+ * `deno task gpu-check`: the check to run first on a fresh GPU machine. No network is
+ * needed (run with `--cached-only`; the dataset comes from `.cache/data`).
+ *
+ * 1. Correctness, before anything is timed: the CUDA engine against the native CPU engine
+ *    (the float64 reference when no C compiler works) on small shapes, for rnn, gru and
+ *    lstm: logits within 1e-4, loss within 1e-5, every gradient tensor within 1e-3
+ *    relative, a bitwise-repeatable gradient, and three training steps with clipping
+ *    (logits within 1e-4) on the smaller shape.
+ *    A mismatch prints the first differing values and stops (exit 1).
+ * 2. One original-profile epoch per architecture on the full dataset (25,000 train and
+ *    25,000 test reviews, batch 1000, 25 × 8, embed 64): train and eval seconds.
+ * 3. When Python with torch and CUDA is present, the peers on the same data: the original
+ *    report's per-timestep PyTorch loop and cuDNN's nn.RNN/nn.GRU/nn.LSTM.
+ * Then one short table, and a JSON summary in `--out`.
+ *
+ * `--precompile sm_90` compiles every kernel it will need into `.cache/cuda` and exits;
+ * it needs nvcc but no GPU, so the device time is not spent compiling.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { adamConfig } from "../models/adam.ts";
+import { type Arch, ARCHS } from "../models/cells.ts";
+import {
+  initParams,
+  type ModelConfig,
+  type ParamLayout,
+  paramLayout,
+} from "../models/classifier.ts";
+import { generateCuda } from "../models/codegen/cuda.ts";
+import { referenceForward, referenceLossAndGrad } from "../models/reference.ts";
+import { assertClose, tinyBatch, tinyParams } from "../models/_testing.ts";
+import { batches, epochOrder } from "./data/batches.ts";
+import type { EncodedDataset } from "./data/dataset.ts";
+import { createCudaEngine, cudaAvailability } from "./engines/cuda.ts";
+import { type BuiltModule, nvccToolchain, nvccVersion } from "./engines/cuda_compiler.ts";
+import type { Batch, Engine, EngineOptions } from "./engines/engine.ts";
+import { createNativeEngine, loadNative, nativeAvailability } from "./engines/native.ts";
+import { exportNpy, loadProfileDataset } from "./peers/export_npy.ts";
+import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers/peers.ts";
+import { getProfile, type Profile } from "./profiles.ts";
+import { Meter } from "./train.ts";
+
+/**
+ * The small shapes of the correctness check. Training steps are compared on "small" only:
+ * at "deep" (the original depth with the test's enlarged weights) the gradients explode
+ * (≈ 9 in layer 0), and one Adam step turns float32 rounding into logit differences of
+ * 1e-2 between the native engine and the float64 reference themselves.
+ */
+export const CHECK_SHAPES = [
+  { name: "small", vocabSize: 50, embedDim: 16, hiddenSize: 8, layers: 3, T: 12, B: 37, steps: 3 },
+  { name: "deep", vocabSize: 300, embedDim: 64, hiddenSize: 8, layers: 25, T: 24, B: 11, steps: 0 },
+] as const;
+
+/** What one architecture's original-profile epoch measured. */
+export interface EpochTiming {
+  readonly arch: Arch;
+  readonly trainSeconds: number;
+  readonly evalSeconds: number;
+  readonly trainLoss: number;
+  readonly testAccuracy: number;
+}
+
+const log = (s: string) => console.log(s);
+
+function engineOptions(model: ModelConfig, layout: ParamLayout, T: number, B: number, lr: number) {
+  return {
+    model,
+    layout,
+    maxLen: T,
+    batchSize: B,
+    optimizer: adamConfig(lr),
+    gradClip: 1.0,
+    threads: null,
+  } satisfies EngineOptions;
+}
+
+/** Every tensor of a gradient within 1e-3 relative to the tensor's largest magnitude. */
+function gradClose(name: string, layout: ParamLayout, got: Float32Array, want: ArrayLike<number>) {
+  for (const t of layout.tensors) {
+    const w = Array.from({ length: t.size }, (_, i) => want[t.offset + i]!);
+    const scale = w.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    assertClose(`${name} d/d${t.name}`, got.subarray(t.offset, t.offset + t.size), w, {
+      atol: 1e-3 * scale,
+      rtol: 1e-3,
+    });
+  }
+}
+
+/**
+ * Checks the CUDA engine against the native engine (or the float64 reference) on one
+ * small shape. @throws Error with the first mismatches
+ */
+export async function checkShape(
+  arch: Arch,
+  shape: (typeof CHECK_SHAPES)[number],
+  device: number,
+  useNative: boolean,
+): Promise<void> {
+  const model: ModelConfig = {
+    arch,
+    vocabSize: shape.vocabSize,
+    embedDim: shape.embedDim,
+    hiddenSize: shape.hiddenSize,
+    layers: shape.layers,
+  };
+  const layout = paramLayout(model);
+  const { T, B } = shape;
+  const params = tinyParams(layout);
+  const { ids, labels } = tinyBatch(B, T, model.vocabSize);
+  const batch: Batch = { ids, labels: Float32Array.from(labels), size: B };
+  const opts = engineOptions(model, layout, T, B, 1e-2);
+  const cuda = await createCudaEngine(opts, device);
+  const native = useNative ? await createNativeEngine(opts) : null;
+  const what = `${arch} ${shape.name}`;
+  try {
+    cuda.setParams(params);
+    native?.setParams(params);
+    const logits = await cuda.predict(ids, B);
+    const want = native
+      ? await native.predict(ids, B)
+      : referenceForward(layout, params, ids, B, T).logits;
+    assertClose(`${what} logits`, logits, want, { atol: 1e-4, rtol: 0 });
+    const g = await cuda.lossAndGrad(batch);
+    const w = native
+      ? await native.lossAndGrad(batch)
+      : referenceLossAndGrad(layout, params, ids, labels, T);
+    assertClose(`${what} loss`, [g.loss], [w.loss], { atol: 1e-5, rtol: 0 });
+    gradClose(what, layout, g.grad, w.grad);
+    const again = await cuda.lossAndGrad(batch);
+    if (!again.grad.every((x, i) => Object.is(x, g.grad[i]))) {
+      throw new Error(`${what}: two gradients of the same batch differ (not reproducible)`);
+    }
+    if (native && shape.steps > 0) {
+      for (let step = 1; step <= shape.steps; step++) {
+        const a = await cuda.trainStep(batch), b = await native.trainStep(batch);
+        assertClose(`${what} logits before step ${step}`, a, b, { atol: 1e-4, rtol: 0 });
+      }
+      assertClose(
+        `${what} parameters after ${shape.steps} steps`,
+        cuda.getParams(),
+        native.getParams(),
+        {
+          atol: 1e-4,
+          rtol: 1e-3,
+        },
+      );
+    }
+  } finally {
+    cuda.dispose();
+    native?.dispose();
+  }
+}
+
+/**
+ * One original-profile epoch of an architecture on the CUDA engine: train on the shuffled
+ * train split, then evaluate the test split. The module is loaded and warmed on one batch
+ * first (not timed); the splits are uploaded inside the timed epoch.
+ */
+export async function timeEpoch(
+  arch: Arch,
+  ds: EncodedDataset,
+  device: number,
+  p: Profile = getProfile("original"),
+): Promise<EpochTiming> {
+  const model: ModelConfig = {
+    arch,
+    vocabSize: ds.vocabSize,
+    embedDim: p.embedDim,
+    hiddenSize: p.hiddenSize,
+    layers: p.layers,
+  };
+  const layout = paramLayout(model);
+  const engine: Engine = await createCudaEngine({
+    ...engineOptions(model, layout, p.maxLen, p.batchSize, p.learningRate[arch]),
+    gradClip: p.gradClip,
+  }, device);
+  try {
+    const init = initParams(layout, 1);
+    engine.setParams(init);
+    const warm = ds.train.ids.slice(0, p.batchSize * p.maxLen);
+    await engine.trainStep({
+      ids: warm,
+      labels: Float32Array.from(ds.train.labels.subarray(0, p.batchSize)),
+      size: p.batchSize,
+    });
+    await engine.predict(warm, p.batchSize);
+    engine.setParams(init);
+    const trainMeter = new Meter(), testMeter = new Meter();
+    const t0 = performance.now();
+    const order = epochOrder(ds.train.n, 1, 1, true);
+    for (const b of batches(ds.train, ds.train.labels, order, p.batchSize, p.maxLen)) {
+      trainMeter.add(await engine.trainStep(b), b.labels, b.size);
+    }
+    const t1 = performance.now();
+    const inOrder = epochOrder(ds.test.n, 0, 0, false);
+    for (const b of batches(ds.test, ds.test.labels, inOrder, p.batchSize, p.maxLen)) {
+      testMeter.add(await engine.predict(b.ids, b.size, b.source), b.labels, b.size);
+    }
+    const t2 = performance.now();
+    return {
+      arch,
+      trainSeconds: (t1 - t0) / 1000,
+      evalSeconds: (t2 - t1) / 1000,
+      trainLoss: trainMeter.stats().loss,
+      testAccuracy: testMeter.stats().accuracy,
+    };
+  } finally {
+    engine.dispose();
+  }
+}
+
+/**
+ * Compiles every kernel the check needs for `arch` into the cache, a few nvcc processes
+ * at a time (each original-shape compile takes 5–30 s of one core); no GPU needed.
+ * @param verbose print one line per module (else one summary line)
+ */
+async function precompile(arch: string, archs: readonly Arch[], verbose: boolean): Promise<void> {
+  const version = await nvccVersion();
+  if (version === null) {
+    if (verbose) throw new Error("Cannot precompile: nvcc is not on the PATH");
+    return; // NVRTC compiles on demand
+  }
+  const tc = nvccToolchain(arch, version);
+  const p = getProfile("original");
+  const unique = new Map<string, ModelConfig>();
+  for (const a of archs) {
+    for (const m of [...CHECK_SHAPES, { vocabSize: 1, ...p }]) {
+      const model = {
+        arch: a,
+        vocabSize: m.vocabSize,
+        embedDim: m.embedDim,
+        hiddenSize: m.hiddenSize,
+        layers: m.layers,
+      };
+      unique.set(generateCuda(model), model); // the vocabulary size is not in the source
+    }
+  }
+  const jobs = [...unique.entries()];
+  const built: BuiltModule[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++, [source, m] = jobs[i]!;
+      built[i] = await tc.build(
+        source,
+        `${m.arch} E=${m.embedDim} H=${m.hiddenSize} L=${m.layers}`,
+      );
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(8, navigator.hardwareConcurrency)) }, worker),
+  );
+  if (!verbose) {
+    const fresh = built.filter((b) => !b.cached).length;
+    log(
+      `kernels for ${arch} with ${tc.description}: ${built.length - fresh} cached, ${fresh} ` +
+        `compiled (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+    return;
+  }
+  built.forEach((b, i) => {
+    const m = jobs[i]![1];
+    const train =
+      /Function properties for rb_train\n[^\n]*?(\d+) bytes stack frame, (\d+) bytes spill stores[^\n]*\n[^\n]*Used (\d+) registers/
+        .exec(b.resourceUsage ?? "");
+    log(
+      `${m.arch} E=${m.embedDim} H=${m.hiddenSize} L=${m.layers}: ${
+        b.cached ? "cached" : `compiled in ${b.compileSeconds.toFixed(1)} s`
+      } for ${arch} (${b.path})` +
+        (train
+          ? `; rb_train: ${train[3]} registers, ${train[1]} B stack, ${train[2]} B spills`
+          : ""),
+    );
+  });
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      device: { type: "string", default: "0" },
+      arch: { type: "string", default: "rnn,lstm,gru" },
+      "skip-epochs": { type: "boolean", default: false },
+      peers: { type: "string", default: "auto" },
+      "peer-batches": { type: "string", default: "3" },
+      precompile: { type: "string" },
+      profile: { type: "string", default: "original" },
+      out: { type: "string", default: "results" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    log(
+      "deno task gpu-check [--device N] [--arch rnn,lstm,gru] [--skip-epochs] " +
+        "[--peers auto|none] [--peer-batches N (0: whole epoch)] [--profile original] [--out DIR]\n" +
+        "deno task gpu-check --precompile sm_90   (fill .cache/cuda with nvcc; no GPU needed)",
+    );
+    return 0;
+  }
+  const archs = values.arch!.split(",").map((s) => s.trim()) as Arch[];
+  for (const a of archs) {
+    if (!(ARCHS as readonly string[]).includes(a)) {
+      throw new Error(`Unknown architecture "${a}": valid values are ${ARCHS.join(", ")}`);
+    }
+  }
+  if (values.precompile !== undefined) {
+    await precompile(values.precompile, archs, true);
+    return 0;
+  }
+  const device = Number(values.device);
+  const peerBatches = Number(values["peer-batches"]);
+  if (!Number.isInteger(device) || device < 0) throw new Error(`--device must be an integer ≥ 0`);
+  if (!Number.isInteger(peerBatches) || peerBatches < 0) {
+    throw new Error(`--peer-batches must be an integer ≥ 0`);
+  }
+  const avail = await cudaAvailability(device);
+  if (!avail.ok) {
+    console.error(`gpu-check: Cannot use engine cuda: ${avail.reason}`);
+    return 1;
+  }
+  log(`gpu-check: ${avail.detail}`);
+  const arch = /\((sm_\d+),/.exec(avail.detail)?.[1];
+  if (arch && !Deno.env.get("RNNBENCH_CUDA_EMULATOR")) await precompile(arch, archs, false);
+  const summary: Record<string, unknown> = {
+    createdAt: new Date().toISOString(),
+    cuda: avail.detail,
+  };
+
+  // 1. Correctness first.
+  const nat = await nativeAvailability();
+  const against = nat.ok ? "the native CPU engine" : `the float64 reference (${nat.reason})`;
+  log(`\n1. correctness against ${against}`);
+  if (nat.ok) {
+    // Build the native libraries of every shape at once (their cache is per CPU model).
+    const t0 = performance.now();
+    await Promise.all(
+      archs.flatMap((a) => CHECK_SHAPES.map((sh) => loadNative({ arch: a, ...sh }))),
+    );
+    log(`  native libraries ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  for (const arch of archs) {
+    for (const shape of CHECK_SHAPES) {
+      const t0 = performance.now();
+      try {
+        await checkShape(arch, shape, device, nat.ok);
+      } catch (e) {
+        console.error(`FAILED ${arch} ${shape.name}: ${e instanceof Error ? e.message : e}`);
+        return 1;
+      }
+      log(
+        `  ok  ${arch} ${shape.name} (L=${shape.layers} E=${shape.embedDim} H=${shape.hiddenSize}` +
+          ` T=${shape.T} B=${shape.B}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
+    }
+  }
+  summary.correctness = { against, shapes: CHECK_SHAPES, archs, passed: true };
+  if (values["skip-epochs"]) return 0;
+
+  // 2. One epoch of the profile per architecture.
+  const profile = getProfile(values.profile!);
+  log(`\n2. one ${profile.name}-profile epoch per architecture (cuda)`);
+  const ds = await loadProfileDataset(profile, (s) => log(`  ${s}`));
+  const timings: EpochTiming[] = [];
+  for (const arch of archs) {
+    const t = await timeEpoch(arch, ds, device, profile);
+    timings.push(t);
+    log(
+      `  ${arch}: train ${t.trainSeconds.toFixed(3)} s + eval ${t.evalSeconds.toFixed(3)} s ` +
+        `(train loss ${t.trainLoss.toFixed(4)}, test accuracy ${t.testAccuracy.toFixed(4)})`,
+    );
+  }
+  summary.profile = profile.name;
+  summary.datasetHash = ds.datasetHash;
+  summary.epochs = timings;
+
+  // 3. Peers.
+  const rows: PeerRow[] = [];
+  let torchLine = "peers: not run (--peers none)";
+  if (values.peers !== "none") {
+    // RNNBENCH_PEERS_CPU=1 (tests only): run the peers on torch's CPU.
+    const cpu = Deno.env.get("RNNBENCH_PEERS_CPU") === "1";
+    const torch = await probeTorch(undefined, cpu);
+    if (!torch.ok) torchLine = `peers unavailable: ${torch.reason}`;
+    else {
+      const i = torch.info;
+      torchLine = `peers: torch ${i.torch} (CUDA ${i.cuda}, cuDNN ${i.cudnn}) via ${i.python}`;
+      log(`\n3. ${torchLine}`);
+      const dataDir = await exportNpy(ds);
+      const common = {
+        dataDir,
+        device: cpu ? "cpu" : String(device),
+        shape: {
+          embed: profile.embedDim,
+          hidden: profile.hiddenSize,
+          layers: profile.layers,
+          batchSize: profile.batchSize,
+        },
+      };
+      for (const t of timings) {
+        const lr = profile.learningRate[t.arch];
+        const shape = { ...common.shape, lr };
+        const loop = await runPeer("torch-loop", {
+          ...common,
+          shape,
+          arch: t.arch,
+          batches: peerBatches,
+        });
+        const cudnn = await runPeer("torch-cudnn", { ...common, shape, arch: t.arch, batches: 0 });
+        rows.push({ arch: t.arch, ours: t, loop, cudnn });
+        log(`  ${t.arch}: done`);
+      }
+    }
+  }
+  if (rows.length === 0) {
+    for (const t of timings) rows.push({ arch: t.arch, ours: t, loop: null, cudnn: null });
+  }
+  summary.peers = { note: torchLine, rows };
+  log(`\n${avail.detail}\n${torchLine}\n`);
+  log(peersTable("cuda", rows));
+  const lstm = rows.find((r) => r.arch === "lstm");
+  if (lstm?.ours && profile.name === "original") {
+    const ours = lstm.ours.trainSeconds + lstm.ours.evalSeconds;
+    const goal = (ok: boolean, text: string) => log(`  ${ok ? "met   " : "missed"}  ${text}`);
+    log(`\ngoals (H100/H200, LSTM, original profile):`);
+    goal(ours <= 0.2, `epoch ≤ 0.2 s (${ours.toFixed(3)} s)`);
+    if (lstm.loop?.ok) {
+      const r = lstm.loop.result.epochSeconds / ours;
+      goal(r >= 100, `≥ 100× faster than the original loop (${r.toFixed(1)}×)`);
+    }
+    if (lstm.cudnn?.ok) {
+      const r = lstm.cudnn.result.epochSeconds / ours;
+      goal(r >= 3, `≥ 3× faster than cuDNN (${r.toFixed(1)}×)`);
+    }
+  }
+  await Deno.mkdir(values.out!, { recursive: true });
+  const path = `${values.out}/gpu-check-${new Date().toISOString().replace(/[-:.]/g, "")}.json`;
+  await Deno.writeTextFile(path, JSON.stringify(summary, null, 2) + "\n");
+  log(`\nsummary: ${path}`);
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (e) {
+    console.error(`gpu-check: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `bench --peers torch`: after the runs of an invocation, times the PyTorch peers on the
+ * same data and shapes (per profile and architecture of the invocation) and prints them
+ * beside the suite's epoch: seconds per epoch of the original per-timestep loop and of
+ * cuDNN, and our ratio to each. The peers' raw results go to `<out>/<id>.peers.json`
+ * (print and sidecar only: the results file holds the suite's own runs). When Python with
+ * torch and CUDA is missing it says so — "peers unavailable: python3 with torch not found"
+ * — and records that instead; nothing is made up.
+ *
+ * @module
+ */
+import type { Arch } from "../../models/cells.ts";
+import type { BenchArgs } from "../cli.ts";
+import { getProfile, type Profile } from "../profiles.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { exportNpy, loadProfileDataset } from "./export_npy.ts";
+import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers.ts";
+
+/** What the sidecar holds. */
+export interface PeersSidecar {
+  readonly createdAt: string;
+  /** Why the peers did not run, or null. */
+  readonly unavailable: string | null;
+  readonly torch: string | null;
+  readonly tables: { profile: string; engine: string; rows: PeerRow[] }[];
+}
+
+/** The suite's epoch 1 of a profile and architecture in a results file, and its engine. */
+export function ourEpoch(
+  results: ResultsFile,
+  profile: string,
+  arch: Arch,
+): { engine: string; trainSeconds: number; evalSeconds: number } | null {
+  for (const r of results.runs) {
+    if (r.profile !== profile || r.arch !== arch || r.status !== "ok") continue;
+    const e = r.epochs.find((x) => x.epoch === 1);
+    if (e?.trainSeconds != null) {
+      return { engine: r.engine, trainSeconds: e.trainSeconds, evalSeconds: e.evalSeconds };
+    }
+  }
+  return null;
+}
+
+/**
+ * Runs the peers of `args.peers` for an invocation and prints the tables.
+ * @param results the invocation's results
+ * @param args its arguments
+ * @param id its id (names the sidecar)
+ * @param log where lines go
+ * @returns the sidecar's path
+ */
+export async function benchPeers(
+  results: ResultsFile,
+  args: BenchArgs,
+  id: string,
+  log: (s: string) => void,
+): Promise<string> {
+  const path = `${args.out}/${id}.peers.json`;
+  const torch = await probeTorch();
+  const tables: PeersSidecar["tables"] = [];
+  if (!torch.ok) {
+    log(`peers unavailable: ${torch.reason}`);
+  } else {
+    const t = torch.info;
+    log(`peers: torch ${t.torch} (CUDA ${t.cuda}, cuDNN ${t.cudnn}) on device ${args.device}`);
+    for (const name of args.profiles) {
+      const base = getProfile(name);
+      const p: Profile = args.lr === null
+        ? base
+        : { ...base, learningRate: { rnn: args.lr, gru: args.lr, lstm: args.lr } };
+      const ds = await loadProfileDataset(p, log);
+      const dataDir = await exportNpy(ds);
+      const rows: PeerRow[] = [];
+      let engine = "ours";
+      for (const arch of args.archs) {
+        const ours = ourEpoch(results, name, arch);
+        if (ours) engine = ours.engine;
+        const o = {
+          dataDir,
+          arch,
+          device: String(args.device),
+          shape: {
+            embed: p.embedDim,
+            hidden: p.hiddenSize,
+            layers: p.layers,
+            batchSize: p.batchSize,
+            lr: p.learningRate[arch],
+          },
+        };
+        log(`peers: ${name} ${arch}…`);
+        const loop = await runPeer("torch-loop", { ...o, batches: args.peerBatches ?? 3 });
+        const cudnn = await runPeer("torch-cudnn", { ...o, batches: 0 });
+        rows.push({ arch, ours, loop, cudnn });
+      }
+      tables.push({ profile: name, engine, rows });
+      log(`\npeers, profile ${name}:\n${peersTable(engine, rows)}\n`);
+    }
+  }
+  const sidecar: PeersSidecar = {
+    createdAt: new Date().toISOString(),
+    unavailable: torch.ok ? null : torch.reason,
+    torch: torch.ok ? torch.info.torch : null,
+    tables,
+  };
+  await Deno.mkdir(args.out, { recursive: true });
+  await Deno.writeTextFile(path, JSON.stringify(sidecar, null, 2) + "\n");
+  return path;
+}

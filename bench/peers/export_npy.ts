@@ -1,0 +1,101 @@
+/**
+ * Exports the suite's encoded IMDB splits as `.npy` files for the PyTorch peers, so they
+ * train on exactly the ids and labels the suite's engines see:
+ * `train_ids.npy` (int32 `[25000, 200]`), `train_labels.npy` (uint8 `[25000]`, 1 =
+ * positive), `test_ids.npy`, `test_labels.npy`, and `meta.json` (dataset hash, vocabulary
+ * size, maxLen, padding). Written atomically into `<dir>/<datasetHash>/`; an export that
+ * is already there is reused.
+ *
+ * Run: `deno run -A bench/peers/export_npy.ts [--profile original] [--out .cache/peers]`
+ * (prints the directory).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type EncodedDataset, loadDataset } from "../data/dataset.ts";
+import { getProfile, type Profile } from "../profiles.ts";
+import { encodeNpy } from "./npy.ts";
+
+/** What `meta.json` of an export holds. */
+export interface NpyExportMeta {
+  readonly datasetHash: string;
+  readonly source: string;
+  readonly vocabSize: number;
+  readonly maxLen: number;
+  readonly padding: string;
+  readonly trainSize: number;
+  readonly testSize: number;
+}
+
+/**
+ * Loads (from the cache in `.cache/data`, or by encoding) the data of a profile, as
+ * `bench` does, without importing the whole bench pipeline.
+ */
+export function loadProfileDataset(p: Profile, log: (s: string) => void): Promise<EncodedDataset> {
+  return loadDataset({
+    source: p.dataSource,
+    maxLen: p.maxLen,
+    padding: p.padding,
+    ...(p.vocabMaxSize === null ? {} : { vocabMaxSize: p.vocabMaxSize }),
+    cacheDir: ".cache/data",
+  }, log);
+}
+
+/** The default export directory: `.cache/peers` at the repository root. */
+export function defaultPeersDir(): string {
+  return new URL("../../.cache/peers", import.meta.url).pathname;
+}
+
+/**
+ * Writes a dataset's splits as `.npy` (once per dataset hash).
+ * @param ds the encoded dataset
+ * @param dir the parent directory @default defaultPeersDir()
+ * @returns the directory holding the files
+ */
+export async function exportNpy(ds: EncodedDataset, dir = defaultPeersDir()): Promise<string> {
+  const final = `${dir}/${ds.datasetHash}`;
+  try {
+    await Deno.stat(`${final}/meta.json`);
+    return final;
+  } catch { /* not yet */ }
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir, prefix: `.tmp-${ds.datasetHash}-` });
+  try {
+    const T = ds.maxLen;
+    await Deno.writeFile(`${tmp}/train_ids.npy`, encodeNpy(ds.train.ids, [ds.train.n, T]));
+    await Deno.writeFile(`${tmp}/train_labels.npy`, encodeNpy(ds.train.labels, [ds.train.n]));
+    await Deno.writeFile(`${tmp}/test_ids.npy`, encodeNpy(ds.test.ids, [ds.test.n, T]));
+    await Deno.writeFile(`${tmp}/test_labels.npy`, encodeNpy(ds.test.labels, [ds.test.n]));
+    const meta: NpyExportMeta = {
+      datasetHash: ds.datasetHash,
+      source: ds.source,
+      vocabSize: ds.vocabSize,
+      maxLen: T,
+      padding: ds.padding,
+      trainSize: ds.train.n,
+      testSize: ds.test.n,
+    };
+    await Deno.writeTextFile(`${tmp}/meta.json`, JSON.stringify(meta, null, 2) + "\n");
+    try {
+      await Deno.rename(tmp, final);
+    } catch (e) {
+      try {
+        await Deno.stat(`${final}/meta.json`); // another process finished first
+      } catch {
+        throw e;
+      }
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return final;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { profile: { type: "string", default: "original" }, out: { type: "string" } },
+  });
+  const ds = await loadProfileDataset(getProfile(values.profile!), (s) => console.error(s));
+  console.log(await exportNpy(ds, values.out ?? defaultPeersDir()));
+}

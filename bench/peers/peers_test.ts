@@ -1,0 +1,121 @@
+import { getProfile } from "../profiles.ts";
+import { exportNpy, loadProfileDataset } from "./export_npy.ts";
+import { decodeNpy } from "./npy.ts";
+import { type PeerResult, peersTable, probeTorch, runPeer } from "./peers.ts";
+
+Deno.test("without python3 and torch the peers are unavailable, and say so", async () => {
+  const none = await probeTorch("rnnbench-no-such-python");
+  if (none.ok || none.reason !== "rnnbench-no-such-python with torch not found") {
+    throw new Error(JSON.stringify(none));
+  }
+  // A Python that cannot import torch gives the same answer.
+  const python = await new Deno.Command("python3", { args: ["-c", "import torch"], stderr: "null" })
+    .output().catch(() => null);
+  if (python !== null && !python.success) {
+    const r = await probeTorch("python3");
+    if (r.ok || r.reason !== "python3 with torch not found") throw new Error(JSON.stringify(r));
+  }
+});
+
+Deno.test("the peers table shows seconds per epoch and our ratio to each peer", () => {
+  const peer = (name: "torch-loop" | "torch-cudnn", s: number, extrapolated: boolean) => ({
+    ok: true as const,
+    result: {
+      peer: name,
+      epochSeconds: s,
+      extrapolated,
+      timedTrainBatches: 3,
+      timedEvalBatches: 3,
+    } as PeerResult,
+  });
+  const table = peersTable("cuda", [
+    {
+      arch: "lstm",
+      ours: { trainSeconds: 0.08, evalSeconds: 0.02 },
+      loop: peer("torch-loop", 41.2, true),
+      cudnn: peer("torch-cudnn", 1.5, false),
+    },
+    { arch: "gru", ours: null, loop: { ok: false, error: "torch-loop: boom" }, cudnn: null },
+  ]);
+  const lines = table.split("\n");
+  if (!lines[0]!.startsWith("arch | cuda s/epoch (train+eval) | torch loop s/epoch")) {
+    throw new Error(table);
+  }
+  if (
+    !/^lstm \| 0\.100 \(0\.080\+0\.020\) +\| 41\.2 \(from 3\+3 batches\) \| 1\.50 +\| 412\.0× +\| 15\.0×$/
+      .test(lines[2]!)
+  ) {
+    throw new Error(table);
+  }
+  if (!lines[3]!.startsWith("gru  | -") || !table.includes("  gru: torch-loop: boom")) {
+    throw new Error(table);
+  }
+});
+
+Deno.test("the .npy export holds exactly the suite's encoded fixture splits", async () => {
+  const ds = await loadProfileDataset(getProfile("smoke"), () => {});
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
+  try {
+    const at = await exportNpy(ds, dir);
+    if (at !== `${dir}/${ds.datasetHash}`) throw new Error(at);
+    const ids = decodeNpy(await Deno.readFile(`${at}/train_ids.npy`));
+    if (ids.shape.join() !== `${ds.train.n},${ds.maxLen}`) throw new Error(`${ids.shape}`);
+    if (!ids.data.every((v, i) => v === ds.train.ids[i])) throw new Error("train ids differ");
+    const labels = decodeNpy(await Deno.readFile(`${at}/test_labels.npy`));
+    if (!labels.data.every((v, i) => v === ds.test.labels[i])) {
+      throw new Error("test labels differ");
+    }
+    const meta = JSON.parse(await Deno.readTextFile(`${at}/meta.json`));
+    if (meta.vocabSize !== ds.vocabSize || meta.datasetHash !== ds.datasetHash) {
+      throw new Error("meta");
+    }
+    if ((await exportNpy(ds, dir)) !== at) throw new Error("second export went elsewhere");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the peer scripts run on torch's CPU and report one JSON epoch (when a torch is given)", async () => {
+  const python = Deno.env.get("RNNBENCH_TEST_TORCH_PYTHON");
+  if (!python) {
+    console.log("skipped: set RNNBENCH_TEST_TORCH_PYTHON to a python with torch (CPU is enough)");
+    return;
+  }
+  const ds = await loadProfileDataset(getProfile("smoke"), () => {});
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
+  try {
+    const dataDir = await exportNpy(ds, dir);
+    for (const peer of ["torch-loop", "torch-cudnn"] as const) {
+      for (const arch of ["rnn", "gru", "lstm"]) {
+        const r = await runPeer(peer, {
+          dataDir,
+          arch,
+          device: "cpu",
+          batches: 1,
+          python,
+          shape: { embed: 16, hidden: 4, layers: 2, batchSize: 100, lr: 1e-3 },
+        });
+        if (!r.ok) throw new Error(r.error);
+        const x = r.result;
+        if (x.peer !== peer || x.arch !== arch || !(x.epochSeconds > 0) || !x.extrapolated) {
+          throw new Error(JSON.stringify(x));
+        }
+        if (x.trainBatches !== 8 || x.evalBatches !== 4 || x.datasetHash !== ds.datasetHash) {
+          throw new Error(JSON.stringify(x));
+        }
+      }
+    }
+    const bad = await runPeer("torch-loop", {
+      dataDir,
+      arch: "lstm",
+      device: "3",
+      batches: 1,
+      python,
+    });
+    if (bad.ok || !bad.error.includes("torch has no CUDA device")) {
+      throw new Error(JSON.stringify(bad));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
