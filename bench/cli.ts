@@ -12,7 +12,7 @@ import type { LabelMode } from "./data/batches.ts";
 
 /** The resolved command line of `bench`. */
 export interface BenchArgs {
-  /** Profiles to run, in order. @default ["original"] */
+  /** Profiles to run, in order. @default ["original-labels", "original", "fixed"] */
   profiles: string[];
   /** Run only part `index` (1-based) of `count` of the run matrix; null = all. */
   shard: { index: number; count: number } | null;
@@ -50,7 +50,20 @@ export interface BenchArgs {
   workers: number | null;
   /** Overrides the profile's learning rate for every architecture; null = the profile's. */
   lr: number | null;
+  /**
+   * Share of TRAIN (per class) carved off as a validation split, evaluated INSTEAD of test
+   * (sweeps: test is never looked at); 0 = off, train on all of train and evaluate on test.
+   * @default 0
+   */
+  validation: number;
+  /** Peers to time side by side after the runs ("torch": the original loop and cuDNN). @default [] */
+  peers: "torch"[];
+  /** Train and test batches the original-loop peer times before extrapolating (0: all). @default 3 */
+  peerBatches: number;
 }
+
+/** The profiles `deno task bench` runs without `--profile`: what the report needs. */
+export const DEFAULT_PROFILES = ["original-labels", "original", "fixed"] as const;
 
 function int(min: number, what: string) {
   return (v: string): number => {
@@ -72,6 +85,16 @@ function positiveNumber(what: string, max = Infinity) {
       throw new InvalidArgumentError(
         `${what} must be a number in (0, ${max === Infinity ? "∞" : max}], got "${v}".`,
       );
+    }
+    return n;
+  };
+}
+
+function fraction(what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n >= 1) {
+      throw new InvalidArgumentError(`${what} must be a number in [0, 1), got "${v}".`);
     }
     return n;
   };
@@ -116,6 +139,16 @@ function shardSpec(v: string): { index: number; count: number } {
   return { index, count };
 }
 
+function peerList(v: string): "torch"[] {
+  const parts = v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  for (const p of parts) {
+    if (p !== "torch") {
+      throw new InvalidArgumentError(`Unknown peer "${p}": the valid value is torch.`);
+    }
+  }
+  return [...new Set(parts)] as "torch"[];
+}
+
 function intList(v: string): number[] {
   const parse = int(1, "every batch size");
   return v.split(",").map((s) => parse(s.trim()));
@@ -132,7 +165,7 @@ export function benchCommand(): Command {
       new Option(
         "--profile <list>",
         `comma-separated profiles to run (${PROFILE_NAMES.join(", ")})`,
-      ).argParser(profileList).default(["original"], "original"),
+      ).argParser(profileList).default([...DEFAULT_PROFILES], DEFAULT_PROFILES.join(",")),
     )
     .addOption(
       new Option("--arch <list>", `comma-separated architectures (${ARCHS.join(", ")})`)
@@ -195,6 +228,26 @@ export function benchCommand(): Command {
         .argParser(positiveNumber("--lr")),
     )
     .addOption(
+      new Option(
+        "--validation <fraction>",
+        "carve this share of train (per class) as a validation split and evaluate on it " +
+          "instead of test (0: off)",
+      ).argParser(fraction("--validation")).default(0),
+    )
+    .addOption(
+      new Option(
+        "--peers <list>",
+        "also time PyTorch peers on the same data: torch (the original's per-timestep loop " +
+          "and cuDNN; needs python3 with torch and CUDA)",
+      ).argParser(peerList).default([], "none"),
+    )
+    .addOption(
+      new Option(
+        "--peer-batches <n>",
+        "batches the original-loop peer times before extrapolating to the epoch (0: all)",
+      ).argParser(int(0, "--peer-batches")).default(3),
+    )
+    .addOption(
       new Option("--shard <i/n>", "run only the i-th of n parts of the run matrix").argParser(
         shardSpec,
       ),
@@ -237,5 +290,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     batchSizes: o.batchSizes,
     workers: o.workers ?? null,
     lr: o.lr ?? null,
+    validation: o.validation,
+    peers: o.peers,
+    peerBatches: o.peerBatches,
   };
 }

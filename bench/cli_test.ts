@@ -27,6 +27,7 @@ const cases: [string[], RegExp][] = [
   [["--target-accuracy", "2"], /--target-accuracy must be a number in \(0, 1\]/],
   [["--shard", "4/3"], /--shard must be i\/n/],
   [["--batch-sizes", "1,x"], /every batch size must be an integer/],
+  [["--validation", "1"], /--validation must be a number in \[0, 1\)/],
   [["--bogus"], /unknown option/],
 ];
 
@@ -68,12 +69,20 @@ Deno.test("bench --help documents every flag with its default", async () => {
       "--threads",
       "--shard",
       "--resume",
+      "--validation",
     ]
   ) {
     if (!text.includes(flag)) throw new Error(`--help lacks ${flag}`);
   }
-  for (const d of ["default: original", 'default: "auto"', 'default: "results"']) {
-    if (!text.includes(d)) throw new Error(`--help lacks ${d}`);
+  for (
+    const d of [
+      "default: original-labels,original,fixed",
+      'default: "auto"',
+      'default: "results"',
+      "default: 0",
+    ]
+  ) {
+    if (!text.replace(/\s+/g, " ").includes(d)) throw new Error(`--help lacks ${d}`);
   }
 });
 

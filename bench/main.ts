@@ -6,6 +6,7 @@
  * @module
  */
 import { parseBenchArgs } from "./cli.ts";
+import { benchPeers } from "./peers/bench_peers.ts";
 import { stderrProgress } from "./progress.ts";
 import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
@@ -20,7 +21,12 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    const { ok } = await runBench(args, stderrProgress(), { shouldStop: () => stop });
+    const { ok, results, id } = await runBench(args, stderrProgress(), {
+      shouldStop: () => stop,
+    });
+    if ((args.peers ?? []).length > 0) {
+      await benchPeers(results, args, id, (s) => console.error(s));
+    }
     if (!ok) {
       console.error("Some runs failed: see the failure entries in the results file.");
       Deno.exit(1);

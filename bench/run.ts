@@ -15,17 +15,28 @@
  */
 import { adamConfig } from "../models/adam.ts";
 import type { Arch } from "../models/cells.ts";
-import { initParams, type ModelConfig, paramLayout } from "../models/classifier.ts";
+import {
+  initParams,
+  type ModelConfig,
+  type ParamLayout,
+  paramLayout,
+} from "../models/classifier.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
-import { type EncodedDataset, loadDataset, positiveFraction } from "./data/dataset.ts";
+import {
+  type EncodedDataset,
+  type EncodedSplit,
+  loadDataset,
+  positiveFraction,
+} from "./data/dataset.ts";
+import { carveValidation } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { createEngine, type EngineKind, resolveEngine } from "./engines/registry.ts";
 import { gitRevision, machineInfo } from "./machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
-import { getProfile, type Profile } from "./profiles.ts";
+import { getProfile, type InitScheme, type Profile, scheduledLearningRate } from "./profiles.ts";
 import type { ProgressSink } from "./progress.ts";
 import { readResultsFile, writeResultsFile } from "./results/io.ts";
 import { type ResultsFile, type Run, SCHEMA_VERSION } from "./results/schema.ts";
@@ -54,13 +65,20 @@ export function resolveProfile(name: string, args: BenchArgs): Profile {
 }
 
 /**
+ * The random seed of the validation split: fixed, so that every run and every sweep
+ * configuration of an invocation, whatever its own seed, carves the same rows.
+ */
+export const VALIDATION_SEED = 1;
+
+/**
  * The run matrix in order (profiles as given, then architectures, then seeds ascending),
  * or the shard `i/n` of it: every n-th cell starting at the i-th, so each shard gets a mix.
+ * @param args the command line
+ * @param profiles run these profiles instead of resolving `args.profiles` (sweeps)
  */
-export function runMatrix(args: BenchArgs): RunSpec[] {
+export function runMatrix(args: BenchArgs, profiles?: readonly Profile[]): RunSpec[] {
   const all: RunSpec[] = [];
-  for (const name of args.profiles) {
-    const profile = resolveProfile(name, args);
+  for (const profile of profiles ?? args.profiles.map((name) => resolveProfile(name, args))) {
     for (const arch of args.archs) {
       for (let i = 0; i < args.seeds; i++) all.push({ profile, arch, seed: args.seed + i });
     }
@@ -81,6 +99,26 @@ function newInvocationId(args: BenchArgs): string {
     .map((b) => b.toString(16).padStart(2, "0")).join("");
   const shard = args.shard ? `-shard${args.shard.index}of${args.shard.count}` : "";
   return `${t}-${r}${shard}`;
+}
+
+/**
+ * The initial parameters of a run: `initParams` (the report's initialisation), with the
+ * gate biases of {@linkcode InitScheme} `"remember"` set when asked.
+ * @param layout the parameter layout
+ * @param seed the random seed
+ * @param scheme the initialisation scheme
+ * @returns the parameters in layout order
+ */
+export function initialParams(layout: ParamLayout, seed: number, scheme: InitScheme): Float64Array {
+  const p = initParams(layout, seed);
+  if (scheme === "original") return p;
+  const bias = { lstm: { param: "b_f", value: 1 }, gru: { param: "b_z", value: -1 } } as const;
+  const arch = layout.config.arch;
+  if (arch === "rnn") return p;
+  for (const t of layout.tensors) {
+    if (t.param === bias[arch].param) p.fill(bias[arch].value, t.offset, t.offset + t.size);
+  }
+  return p;
 }
 
 /** Loads the data a profile needs. */
@@ -134,6 +172,38 @@ export interface BenchHooks {
   shouldStop?: () => boolean;
   /** Wraps each engine after creation (tests inject faults with it). */
   wrapEngine?: (engine: Engine) => Engine;
+  /**
+   * Run these profiles instead of `args.profiles` (the sweep tool's configurations; such an
+   * invocation cannot be resumed, since only the arguments are saved).
+   */
+  profiles?: readonly Profile[];
+}
+
+/**
+ * What a run trains on and evaluates after each epoch: all of train and the test split, or,
+ * with a validation fraction, train minus a class-stratified validation split carved from it
+ * ({@linkcode carveValidation}, seed {@linkcode VALIDATION_SEED}) and that validation split.
+ * The test split is then never looked at.
+ */
+export interface RunSplits {
+  /** The rows trained on. */
+  readonly train: EncodedSplit;
+  /** The rows evaluated after each epoch (`testAccuracy` and the like are measured on it). */
+  readonly evaluated: EncodedSplit;
+  /** The validation split's size, or null when `evaluated` is the test split. */
+  readonly validationSize: number | null;
+}
+
+/**
+ * The splits of a run.
+ * @param data the encoded dataset
+ * @param validation share of each class of train carved off for validation; 0 = none
+ * @returns what to train on and what to evaluate
+ */
+export function runSplits(data: EncodedDataset, validation: number): RunSplits {
+  if (validation === 0) return { train: data.train, evaluated: data.test, validationSize: null };
+  const v = carveValidation(data.train, validation, VALIDATION_SEED);
+  return { train: v.train, evaluated: v.validation, validationSize: v.validation.n };
 }
 
 /**
@@ -161,7 +231,10 @@ export async function runBench(
   } else {
     id = newInvocationId(args);
   }
-  const matrix = runMatrix(args);
+  if (argsIn.resume !== null && hooks.profiles !== undefined) {
+    throw new Error("Cannot resume an invocation of custom profiles (a sweep): run it again");
+  }
+  const matrix = runMatrix(args, hooks.profiles);
   if (matrix.length === 0) throw new Error("Nothing to run: this shard of the run matrix is empty");
   const resolved = await resolveEngine(args.engine, { device: args.device });
   progress.log(resolved.reason);
@@ -185,26 +258,33 @@ export async function runBench(
     runs: [],
   };
   const done = new Set(results.runs.map((r) => r.runId));
-  const data = new Map<string, EncodedDataset>();
+  const data = new Map<string, { ds: EncodedDataset; splits: RunSplits }>();
+  const validation = args.validation ?? 0; // absent in states saved before the flag existed
   let ok = results.runs.every((r) => r.status === "ok");
   for (const spec of matrix) {
     const rid = runId(id, spec);
     if (done.has(rid)) continue;
     const p = spec.profile;
     const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.vocabMaxSize]);
-    let ds = data.get(key);
-    if (ds === undefined) {
-      ds = await loadProfileData(p, (s) => progress.log(s));
+    let entry = data.get(key);
+    if (entry === undefined) {
+      const ds = await loadProfileData(p, (s) => progress.log(s));
+      const splits = runSplits(ds, validation);
       progress.log(
         `data: ${ds.source}, ${ds.train.n} train / ${ds.test.n} test reviews, ` +
           `vocabulary ${ds.vocabSize}, maxLen ${ds.maxLen}, padding ${ds.padding}, ` +
-          `hash ${ds.datasetHash}`,
+          `hash ${ds.datasetHash}` +
+          (splits.validationSize === null
+            ? ""
+            : `; validation: ${splits.validationSize} reviews carved from train ` +
+              `(seed ${VALIDATION_SEED}), training on ${splits.train.n}, test NOT evaluated`),
       );
-      data.set(key, ds);
+      entry = { ds, splits };
+      data.set(key, entry);
     }
     let run: Run;
     try {
-      run = await oneRun(rid, spec, resolved.kind, ds, args, dir, progress, hooks);
+      run = await oneRun(rid, spec, resolved.kind, entry, args, dir, progress, hooks);
     } catch (e) {
       if (e instanceof InterruptedError) {
         progress.log(`continue with: deno task bench --resume ${id} --out ${args.out}`);
@@ -226,7 +306,7 @@ async function oneRun(
   rid: string,
   spec: RunSpec,
   kind: EngineKind,
-  data: EncodedDataset,
+  { ds: data, splits }: { ds: EncodedDataset; splits: RunSplits },
   args: BenchArgs,
   dir: string,
   progress: ProgressSink,
@@ -242,8 +322,8 @@ async function oneRun(
   };
   const layout = paramLayout(model);
   const lr = profile.learningRate[spec.arch];
-  const trainLabels = applyLabelMode(data.train.labels, profile.labels);
-  const testLabels = applyLabelMode(data.test.labels, profile.labels);
+  const trainLabels = applyLabelMode(splits.train.labels, profile.labels);
+  const testLabels = applyLabelMode(splits.evaluated.labels, profile.labels);
   const created = await createEngine(kind, {
     model,
     layout,
@@ -276,17 +356,18 @@ async function oneRun(
       limitBatches: args.limitBatches,
       threads: args.threads,
       gradClip: profile.gradClip,
-      lrSchedule: null,
+      lrSchedule: profile.lrSchedule === "constant" ? null : profile.lrSchedule,
+      init: profile.init,
       dataSource: data.source,
     },
     data: {
       datasetHash: data.datasetHash,
       vocabSize: data.vocabSize,
-      trainSize: data.train.n,
-      testSize: data.test.n,
+      trainSize: splits.train.n,
+      testSize: splits.evaluated.n,
       trainPositiveFraction: positiveFraction(trainLabels),
       testPositiveFraction: positiveFraction(testLabels),
-      validationSize: null,
+      validationSize: splits.validationSize,
     },
     epochs: [],
     status: "ok",
@@ -310,12 +391,12 @@ async function oneRun(
       run.epochs.push(...ckpt.header.epochs);
       progress.log(`${label}: resuming after epoch ${ckpt.header.epoch}`);
     } else {
-      engine.setParams(initParams(layout, spec.seed));
+      engine.setParams(initialParams(layout, spec.seed, profile.init));
     }
     const r = await trainAndEvaluate({
       engine,
-      train: data.train,
-      test: data.test,
+      train: splits.train,
+      test: splits.evaluated,
       trainLabels,
       testLabels,
       maxLen: profile.maxLen,
@@ -327,6 +408,15 @@ async function oneRun(
       label,
       progress,
       ...(resumeFrom ? { resumeFrom } : {}),
+      ...(profile.lrSchedule === "constant" ? {} : {
+        lrForStep: (epoch: number, batch: number, perEpoch: number) =>
+          scheduledLearningRate(
+            profile.lrSchedule,
+            lr,
+            (epoch - 1) * perEpoch + batch,
+            profile.epochs * perEpoch,
+          ),
+      }),
       ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
       onEpoch: async (epochs, tta) => {
         run.epochs = [...epochs];
@@ -358,7 +448,7 @@ async function oneRun(
         profile: profile.name,
         datasetHash: data.datasetHash,
         suiteVersion: SUITE_VERSION,
-        test: data.test,
+        test: splits.evaluated, // with --validation, test stays unseen here too
         maxLen: profile.maxLen,
         batchSize: profile.batchSize,
         batchSizes: args.batchSizes,

@@ -72,6 +72,7 @@ export class NonFiniteError extends Error {
 export interface LoopOptions {
   readonly engine: Engine;
   readonly train: EncodedSplit;
+  /** The split evaluated after each epoch: test, or a validation split carved from train. */
   readonly test: EncodedSplit;
   /** Labels actually used for training (after the label mode). */
   readonly trainLabels: Uint8Array;
@@ -89,6 +90,12 @@ export interface LoopOptions {
   readonly progress: ProgressSink;
   /** Learning rate for an epoch (1-based); null keeps the engine's rate. */
   readonly lrForEpoch?: (epoch: number) => number | null;
+  /**
+   * Learning rate for one training step, set before it (schedules): `epoch` is 1-based,
+   * `batch` 0-based of `batchesPerEpoch`; null keeps the engine's rate. A pure function of
+   * its arguments, so a resumed run gets the same rates.
+   */
+  readonly lrForStep?: (epoch: number, batch: number, batchesPerEpoch: number) => number | null;
   /** Called after each epoch with every result so far (checkpoints). */
   readonly onEpoch?: (
     results: readonly EpochResult[],
@@ -133,7 +140,7 @@ export async function evaluate(
   for (
     const b of batches(split, labels, order, o.batchSize, o.maxLen, o.limitBatches ?? undefined)
   ) {
-    const logits = await engine.predict(b.ids, b.size);
+    const logits = await engine.predict(b.ids, b.size, b.source);
     const loss = meter.add(logits, b.labels, b.size);
     if (!Number.isFinite(loss)) throw new NonFiniteError(o.epoch, b.index, "the evaluation loss");
     progress?.update(++i);
@@ -164,6 +171,8 @@ export async function trainAndEvaluate(o: LoopOptions): Promise<LoopResult> {
       let i = 0;
       for (const b of batches(o.train, o.trainLabels, order, o.batchSize, o.maxLen, limit)) {
         if (o.shouldStop?.()) throw new InterruptedError(epoch);
+        const stepLr = o.lrForStep?.(epoch, b.index, nb) ?? null;
+        if (stepLr !== null) o.engine.setLearningRate(stepLr);
         const logits = await o.engine.trainStep(b);
         const loss = meter.add(logits, b.labels, b.size);
         if (!Number.isFinite(loss)) throw new NonFiniteError(epoch, b.index, "the training loss");

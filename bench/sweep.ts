@@ -1,0 +1,375 @@
+/**
+ * The sweep tool: train a grid of variants of a profile on a validation split carved from
+ * TRAIN, and print (and write) a table of validation accuracy per epoch. It is how the
+ * `fixed` and `best` profiles' settings were chosen (bench/profiles_notes.md). It refuses
+ * to run without a validation split: the test split never chooses anything.
+ *
+ * ```sh
+ * deno run -A bench/sweep.ts --base fixed --validation 0.2 --epochs 2 \
+ *   --grid learningRate=1e-3,3e-3,1e-2,3e-2 --name fixed-lr
+ * deno run -A bench/sweep.ts --base best --arch lstm --validation 0.2 --epochs 3 \
+ *   --grid maxLen=200,400 --set gradClip=null --name best-maxlen
+ * ```
+ *
+ * `--variant "key=v key2=v2"` (repeatable) adds one configuration that differs from the base
+ * in those fields (one-factor-at-a-time sweeps; the base itself is run too, unless
+ * `--skip-base`).
+ * `--grid key=v1,v2,…` (repeatable) spans the cartesian product, `--set key=v` fixes a
+ * field for every configuration. Keys are {@linkcode Profile} fields (see
+ * {@linkcode SWEEP_KEYS}); `learningRate` takes one number for every architecture or a JSON
+ * object per architecture, e.g. `'learningRate={"rnn":1e-7,"lstm":1e-10,"gru":1e-9}'`.
+ *
+ * Output under `--out` (default `results/sweeps`): the results file of the invocation
+ * (`data.validationSize` set: every `test*` field there is the VALIDATION split) and
+ * `<name>.md`, the table with the command that produced it.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Arch, ARCHS } from "../models/cells.ts";
+import { type BenchArgs, parseBenchArgs } from "./cli.ts";
+import {
+  INIT_SCHEMES,
+  type InitScheme,
+  LR_SCHEDULES,
+  type LrSchedule,
+  type Profile,
+  PROFILE_NAMES,
+} from "./profiles.ts";
+import { memoryProgress, stderrProgress } from "./progress.ts";
+import type { Run } from "./results/schema.ts";
+import { resolveProfile, runBench } from "./run.ts";
+
+/** A profile field a sweep may vary. */
+export type SweepKey = Exclude<keyof Profile, "name" | "description" | "dataSource">;
+
+const num = (min: number, integer: boolean) => (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new Error(`must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${v}"`);
+  }
+  return n;
+};
+const orNull = <T>(f: (v: string) => T) => (v: string): T | null => v === "null" ? null : f(v);
+const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
+  if (!(values as readonly string[]).includes(v)) {
+    throw new Error(`must be one of ${values.join(", ")}, got "${v}"`);
+  }
+  return v as T;
+};
+const learningRates = (v: string): Readonly<Record<Arch, number>> => {
+  if (v.trim().startsWith("{")) {
+    const o = JSON.parse(v) as Record<string, unknown>;
+    const out = {} as Record<Arch, number>;
+    for (const a of ARCHS) {
+      const x = o[a];
+      if (typeof x !== "number" || !(x > 0)) {
+        throw new Error(`needs a positive number for every architecture, got ${v}`);
+      }
+      out[a] = x;
+    }
+    return out;
+  }
+  const x = num(0, false)(v);
+  if (!(x > 0)) throw new Error(`must be > 0, got "${v}"`);
+  return { rnn: x, gru: x, lstm: x };
+};
+
+/** How each sweepable field's values are parsed (a missing key is a compile error). */
+export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] } = {
+  maxLen: num(1, true),
+  padding: oneOf(["start", "end"] as const),
+  vocabMaxSize: orNull(num(2, true)),
+  embedDim: num(1, true),
+  hiddenSize: num(1, true),
+  layers: num(1, true),
+  batchSize: num(1, true),
+  epochs: num(1, true),
+  learningRate: learningRates,
+  labels: oneOf(["correct", "original"] as const),
+  gradClip: orNull((v) => {
+    const x = num(0, false)(v);
+    if (!(x > 0)) throw new Error(`must be > 0 or null, got "${v}"`);
+    return x;
+  }),
+  lrSchedule: oneOf<LrSchedule>(LR_SCHEDULES),
+  init: oneOf<InitScheme>(INIT_SCHEMES),
+  inferSeconds: num(0, false),
+};
+
+/** One `key=value` setting, parsed. */
+export interface Setting {
+  readonly key: SweepKey;
+  /** As typed on the command line (for the table). */
+  readonly text: string;
+  readonly value: Profile[SweepKey];
+}
+
+/** The parsed command line of the sweep tool. */
+export interface SweepArgs {
+  /** The profile the variants start from. */
+  readonly base: string;
+  /** Settings applied to every configuration. */
+  readonly set: readonly Setting[];
+  /**
+   * The dimensions of the product: one per `--grid` flag (each alternative one setting), and
+   * one for all `--variant` flags (the base, then each variant's settings).
+   */
+  readonly grid: readonly (readonly (readonly Setting[])[])[];
+  /** Everything `runBench` needs (validation > 0, onnx "none"). */
+  readonly bench: BenchArgs;
+  /** Name of the table file. */
+  readonly name: string;
+}
+
+/** Splits `a,b,{"x":1,"y":2}` at top-level commas. */
+function splitTop(v: string): string[] {
+  const out: string[] = [];
+  let depth = 0, cur = "";
+  for (const ch of v) {
+    if (ch === "{" || ch === "[") depth++;
+    if (ch === "}" || ch === "]") depth--;
+    if (ch === "," && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out.filter((s) => s !== "");
+}
+
+function parseSetting(flag: string, kv: string, many: boolean): Setting[] {
+  const eq = kv.indexOf("=");
+  const key = kv.slice(0, eq).trim();
+  if (eq < 1 || !(key in SWEEP_KEYS)) {
+    throw new Error(
+      `Cannot parse ${flag} "${kv}": want key=value with key one of ${
+        Object.keys(SWEEP_KEYS).join(", ")
+      }`,
+    );
+  }
+  const k = key as SweepKey;
+  const texts = many ? splitTop(kv.slice(eq + 1)) : [kv.slice(eq + 1).trim()];
+  if (texts.length === 0) throw new Error(`Cannot parse ${flag} "${kv}": no values`);
+  return texts.map((text) => {
+    try {
+      return { key: k, text, value: SWEEP_KEYS[k](text) };
+    } catch (e) {
+      throw new Error(`Cannot parse ${flag} "${kv}": ${key} ${(e as Error).message}`);
+    }
+  });
+}
+
+/**
+ * Parses the sweep tool's arguments.
+ * @param argv arguments after the script name
+ * @returns the sweep
+ * @throws Error naming the bad flag; in particular when `--validation` is missing or 0
+ */
+export function parseSweepArgs(argv: string[]): SweepArgs {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      base: { type: "string", default: "fixed" },
+      arch: { type: "string", default: ARCHS.join(",") },
+      engine: { type: "string", default: "auto" },
+      epochs: { type: "string" },
+      seed: { type: "string", default: "1" },
+      seeds: { type: "string", default: "1" },
+      validation: { type: "string" },
+      grid: { type: "string", multiple: true, default: [] },
+      variant: { type: "string", multiple: true, default: [] },
+      "skip-base": { type: "boolean", default: false },
+      set: { type: "string", multiple: true, default: [] },
+      threads: { type: "string" },
+      "limit-batches": { type: "string" },
+      name: { type: "string", default: "sweep" },
+      out: { type: "string", default: "results/sweeps" },
+    },
+  });
+  const fraction = Number(values.validation ?? "0");
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new Error(
+      `Cannot sweep without a validation split: pass --validation F with 0 < F < 1 ` +
+        `(got ${values.validation ?? "none"}). Sweeps choose settings, and the test split ` +
+        `must never choose anything.`,
+    );
+  }
+  if (!(PROFILE_NAMES as string[]).includes(values.base)) {
+    throw new Error(
+      `Unknown --base "${values.base}": valid values are ${PROFILE_NAMES.join(", ")}`,
+    );
+  }
+  if (!/^[A-Za-z0-9_.-]+$/.test(values.name)) {
+    throw new Error(`--name must use only letters, digits, "_", "." and "-", got "${values.name}"`);
+  }
+  const argvBench = [
+    "--profile",
+    values.base,
+    "--arch",
+    values.arch,
+    "--engine",
+    values.engine,
+    "--seed",
+    values.seed,
+    "--seeds",
+    values.seeds,
+    "--onnx",
+    "none",
+    "--out",
+    values.out,
+    "--validation",
+    String(fraction),
+  ];
+  if (values.threads !== undefined) argvBench.push("--threads", values.threads);
+  if (values["limit-batches"] !== undefined) {
+    argvBench.push("--limit-batches", values["limit-batches"]);
+  }
+  const set = values.set.flatMap((kv) => parseSetting("--set", kv, false));
+  if (values.epochs !== undefined) {
+    set.push(...parseSetting("--epochs", `epochs=${values.epochs}`, false));
+  }
+  return {
+    base: values.base,
+    set,
+    grid: [
+      ...(values.variant.length === 0 ? [] : [[
+        ...(values["skip-base"] ? [] : [[]]),
+        ...values.variant.map((v) =>
+          v.trim().split(/\s+/).flatMap((kv) => parseSetting("--variant", kv, false))
+        ),
+      ]]),
+      ...values.grid.map((kv) => parseSetting("--grid", kv, true).map((st) => [st])),
+    ],
+    bench: parseBenchArgs(argvBench),
+    name: values.name,
+  };
+}
+
+/** One configuration of a sweep: the profile to run and the grid values that made it. */
+export interface SweepConfig {
+  readonly profile: Profile;
+  /** The grid values of this configuration, e.g. `["learningRate=3e-3", "padding=end"]`. */
+  readonly label: readonly string[];
+}
+
+/**
+ * The configurations of a sweep: the cartesian product of the grid, each applied on top of
+ * the base profile and the fixed settings.
+ * @param s the parsed sweep
+ * @returns one profile per configuration, named `<name>-c<i>`
+ */
+export function sweepConfigs(s: SweepArgs): SweepConfig[] {
+  const base = resolveProfile(s.base, s.bench);
+  let combos: Setting[][] = [[]];
+  for (const alternatives of s.grid) {
+    combos = combos.flatMap((c) => alternatives.map((a) => [...c, ...a]));
+  }
+  return combos.map((combo, i) => {
+    const p: Record<string, unknown> = { ...base };
+    for (const st of [...s.set, ...combo]) p[st.key] = st.value;
+    const label = combo.map((st) => `${st.key}=${st.text}`);
+    p.name = `${s.name}-c${i + 1}`;
+    p.description = `${s.base} with ${
+      [...s.set.map((st) => `${st.key}=${st.text}`), ...label].join(", ") || "no changes"
+    }`;
+    return { profile: p as unknown as Profile, label };
+  });
+}
+
+/** The validation accuracies of a run, epoch 0 first. */
+const accuracies = (r: Run) => r.epochs.map((e) => e.testAccuracy);
+
+/**
+ * The sweep table in Markdown: one row per configuration and architecture (and seed), the
+ * validation accuracy after every epoch, and the best configuration per architecture by the
+ * LAST epoch's validation accuracy (ties: the lower last validation loss) marked with ◀.
+ * @param configs the configurations
+ * @param runs the runs of the sweep (their `test*` fields are the validation split)
+ * @returns the table
+ */
+export function sweepTable(configs: readonly SweepConfig[], runs: readonly Run[]): string {
+  const epochs = Math.max(0, ...runs.map((r) => r.epochs.length - 1));
+  const head = [
+    "config",
+    "arch",
+    "seed",
+    ...Array.from({ length: epochs + 1 }, (_, e) => `val acc e${e}`),
+    "last val loss",
+    "train s",
+  ];
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,
+  ];
+  const best = new Map<string, Run>();
+  for (const r of runs) {
+    if (r.status !== "ok") continue;
+    const b = best.get(r.arch);
+    const [acc, loss] = [accuracies(r).at(-1)!, r.epochs.at(-1)!.testLoss];
+    const [bAcc, bLoss] = b === undefined
+      ? [-1, Infinity]
+      : [accuracies(b).at(-1)!, b.epochs.at(-1)!.testLoss];
+    if (acc > bAcc || (acc === bAcc && loss < bLoss)) best.set(r.arch, r);
+  }
+  for (const c of configs) {
+    for (const r of runs.filter((r) => r.profile === c.profile.name)) {
+      const acc = accuracies(r).map((a) => a.toFixed(4));
+      while (acc.length < epochs + 1) acc.push(r.status === "ok" ? "" : "failed");
+      const secs = r.epochs.reduce((s, e) => s + (e.trainSeconds ?? 0), 0);
+      const mark = best.get(r.arch) === r ? " ◀" : "";
+      const loss = r.epochs.at(-1)?.testLoss.toFixed(4) ?? "";
+      lines.push(
+        `| ${c.label.join(", ") || "(base)"} | ${r.arch} | ${r.seed} | ${
+          acc.join(" | ")
+        }${mark} | ${loss} | ${secs.toFixed(0)} |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  try {
+    const s = parseSweepArgs(Deno.args);
+    const configs = sweepConfigs(s);
+    console.error(
+      `sweep ${s.name}: ${configs.length} configuration(s) × ${s.bench.archs.join(",")} × ` +
+        `${s.bench.seeds} seed(s), on a validation split of ${s.bench.validation} of train`,
+    );
+    const quiet = Deno.env.get("RNNBENCH_QUIET") === "1";
+    const { path, results } = await runBench(
+      s.bench,
+      quiet ? memoryProgress() : stderrProgress(true),
+      { profiles: configs.map((c) => c.profile) },
+    );
+    const table = sweepTable(configs, results.runs);
+    const text = [
+      `# Sweep ${s.name}`,
+      "",
+      "```sh",
+      `deno run -A bench/sweep.ts ${
+        Deno.args.map((a) => /[^\w.,=/-]/.test(a) ? `'${a}'` : a).join(" ")
+      }`,
+      "```",
+      "",
+      `Base profile: ${s.base}; fixed settings: ${
+        s.set.map((st) => `${st.key}=${st.text}`).join(", ") || "none"
+      }. Validation: ${results.runs[0]?.data.validationSize ?? "?"} reviews carved from ` +
+      `train (stratified, fixed seed); training on ${results.runs[0]?.data.trainSize ?? "?"}. ` +
+      `Accuracies are on the VALIDATION split; ◀ marks the best last-epoch value per ` +
+      `architecture (ties: lower validation loss). Results: ${path}. Machine: ${results.machine.cpuModel}, ` +
+      `${results.machine.cores} cores; ${results.createdAt}.`,
+      "",
+      table,
+      "",
+    ].join("\n");
+    await Deno.mkdir(s.bench.out, { recursive: true });
+    await Deno.writeTextFile(`${s.bench.out}/${s.name}.md`, text);
+    console.log(text);
+  } catch (e) {
+    console.error(`sweep: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}
