@@ -13,6 +13,7 @@
  * @module
  */
 import { cString } from "./cuda_driver.ts";
+import { exists, sha256 } from "./native_compiler.ts";
 
 /** What compiles kernels into a module image the driver can load. */
 export interface KernelToolchain {
@@ -61,21 +62,6 @@ async function run(cmd: string, args: string[]): Promise<
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
-async function sha256(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
     throw e;
   }
 }

@@ -203,12 +203,14 @@ export interface CompiledLibrary {
   readonly compileSeconds: number;
 }
 
-async function sha256(text: string): Promise<string> {
+/** Hex SHA-256 of a text (cache keys). */
+export async function sha256(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a path exists. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
