@@ -37,7 +37,8 @@ import { createCudaEngine, cudaAvailability } from "./engines/cuda.ts";
 import { type BuiltModule, nvccToolchain, nvccVersion } from "./engines/cuda_compiler.ts";
 import type { Batch, Engine, EngineOptions } from "./engines/engine.ts";
 import { createNativeEngine, loadNative, nativeAvailability } from "./engines/native.ts";
-import { exportNpy, loadProfileDataset } from "./peers/export_npy.ts";
+import { exportNpy } from "./peers/export_npy.ts";
+import { loadProfileData } from "./profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers/peers.ts";
 import { getProfile, type Profile } from "./profiles.ts";
 import { Meter } from "./train.ts";
@@ -362,7 +363,7 @@ async function main(): Promise<number> {
   // 2. One epoch of the profile per architecture.
   const profile = getProfile(values.profile!);
   log(`\n2. one ${profile.name}-profile epoch per architecture (cuda)`);
-  const ds = await loadProfileDataset(profile, (s) => log(`  ${s}`));
+  const ds = await loadProfileData(profile, (s) => log(`  ${s}`));
   const timings: EpochTiming[] = [];
   for (const arch of archs) {
     const t = await timeEpoch(arch, ds, device, profile);

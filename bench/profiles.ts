@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type EncodedDataset, loadDataset } from "./data/dataset.ts";
 import type { Arch } from "../models/cells.ts";
 import type { LabelMode } from "./data/batches.ts";
 import type { Padding } from "./data/encode.ts";
@@ -219,4 +220,19 @@ export function getProfile(name: string): Profile {
     throw new Error(`Unknown profile "${name}": valid values are ${PROFILE_NAMES.join(", ")}`);
   }
   return p;
+}
+
+/**
+ * Loads (from the cache in `.cache/data`, or by encoding) the data a profile needs.
+ * @param p the profile
+ * @param log receives progress lines and warnings
+ */
+export function loadProfileData(p: Profile, log: (s: string) => void): Promise<EncodedDataset> {
+  return loadDataset({
+    source: p.dataSource,
+    maxLen: p.maxLen,
+    padding: p.padding,
+    ...(p.vocabMaxSize === null ? {} : { vocabMaxSize: p.vocabMaxSize }),
+    cacheDir: ".cache/data",
+  }, log);
 }

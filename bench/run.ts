@@ -25,18 +25,19 @@ import { writeFileAtomic } from "./atomic.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
-import {
-  type EncodedDataset,
-  type EncodedSplit,
-  loadDataset,
-  positiveFraction,
-} from "./data/dataset.ts";
+import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
 import { carveValidation } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { createEngine, type EngineKind, resolveEngine } from "./engines/registry.ts";
 import { gitRevision, machineInfo } from "./machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
-import { getProfile, type InitScheme, type Profile, scheduledLearningRate } from "./profiles.ts";
+import {
+  getProfile,
+  type InitScheme,
+  loadProfileData,
+  type Profile,
+  scheduledLearningRate,
+} from "./profiles.ts";
 import type { ProgressSink } from "./progress.ts";
 import { readResultsFile, writeResultsFile } from "./results/io.ts";
 import { type ResultsFile, type Run, SCHEMA_VERSION } from "./results/schema.ts";
@@ -119,17 +120,6 @@ export function initialParams(layout: ParamLayout, seed: number, scheme: InitSch
     if (t.param === bias[arch].param) p.fill(bias[arch].value, t.offset, t.offset + t.size);
   }
   return p;
-}
-
-/** Loads the data a profile needs. */
-export function loadProfileData(p: Profile, log: (s: string) => void): Promise<EncodedDataset> {
-  return loadDataset({
-    source: p.dataSource,
-    maxLen: p.maxLen,
-    padding: p.padding,
-    ...(p.vocabMaxSize === null ? {} : { vocabMaxSize: p.vocabMaxSize }),
-    cacheDir: ".cache/data",
-  }, log);
 }
 
 /** What `.state/<id>/invocation.json` holds. */

@@ -13,7 +13,8 @@ import type { Arch } from "../../models/cells.ts";
 import type { BenchArgs } from "../cli.ts";
 import { getProfile, type Profile } from "../profiles.ts";
 import type { ResultsFile } from "../results/schema.ts";
-import { exportNpy, loadProfileDataset } from "./export_npy.ts";
+import { exportNpy } from "./export_npy.ts";
+import { loadProfileData } from "../profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers.ts";
 
 /** What the sidecar holds. */
@@ -68,7 +69,7 @@ export async function benchPeers(
       const p: Profile = args.lr === null
         ? base
         : { ...base, learningRate: { rnn: args.lr, gru: args.lr, lstm: args.lr } };
-      const ds = await loadProfileDataset(p, log);
+      const ds = await loadProfileData(p, log);
       const dataDir = await exportNpy(ds);
       const rows: PeerRow[] = [];
       let engine = "ours";

@@ -12,8 +12,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type EncodedDataset, loadDataset } from "../data/dataset.ts";
-import { getProfile, type Profile } from "../profiles.ts";
+import type { EncodedDataset } from "../data/dataset.ts";
+import { getProfile, loadProfileData } from "../profiles.ts";
 import { encodeNpy } from "./npy.ts";
 
 /** What `meta.json` of an export holds. */
@@ -25,20 +25,6 @@ export interface NpyExportMeta {
   readonly padding: string;
   readonly trainSize: number;
   readonly testSize: number;
-}
-
-/**
- * Loads (from the cache in `.cache/data`, or by encoding) the data of a profile, as
- * `bench` does, without importing the whole bench pipeline.
- */
-export function loadProfileDataset(p: Profile, log: (s: string) => void): Promise<EncodedDataset> {
-  return loadDataset({
-    source: p.dataSource,
-    maxLen: p.maxLen,
-    padding: p.padding,
-    ...(p.vocabMaxSize === null ? {} : { vocabMaxSize: p.vocabMaxSize }),
-    cacheDir: ".cache/data",
-  }, log);
 }
 
 /** The default export directory: `.cache/peers` at the repository root. */
@@ -96,6 +82,6 @@ if (import.meta.main) {
     args: Deno.args,
     options: { profile: { type: "string", default: "original" }, out: { type: "string" } },
   });
-  const ds = await loadProfileDataset(getProfile(values.profile!), (s) => console.error(s));
+  const ds = await loadProfileData(getProfile(values.profile!), (s) => console.error(s));
   console.log(await exportNpy(ds, values.out ?? defaultPeersDir()));
 }

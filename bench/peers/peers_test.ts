@@ -1,5 +1,6 @@
 import { getProfile } from "../profiles.ts";
-import { exportNpy, loadProfileDataset } from "./export_npy.ts";
+import { exportNpy } from "./export_npy.ts";
+import { loadProfileData } from "../profiles.ts";
 import { decodeNpy } from "./npy.ts";
 import { type PeerResult, peersTable, probeTorch, runPeer } from "./peers.ts";
 
@@ -53,7 +54,7 @@ Deno.test("the peers table shows seconds per epoch and our ratio to each peer", 
 });
 
 Deno.test("the .npy export holds exactly the suite's encoded fixture splits", async () => {
-  const ds = await loadProfileDataset(getProfile("smoke"), () => {});
+  const ds = await loadProfileData(getProfile("smoke"), () => {});
   const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
   try {
     const at = await exportNpy(ds, dir);
@@ -81,7 +82,7 @@ Deno.test("the peer scripts run on torch's CPU and report one JSON epoch (when a
     console.log("skipped: set RNNBENCH_TEST_TORCH_PYTHON to a python with torch (CPU is enough)");
     return;
   }
-  const ds = await loadProfileDataset(getProfile("smoke"), () => {});
+  const ds = await loadProfileData(getProfile("smoke"), () => {});
   const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
   try {
     const dataDir = await exportNpy(ds, dir);
