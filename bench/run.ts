@@ -226,7 +226,10 @@ export async function runBench(
   }
   const matrix = runMatrix(args, hooks.profiles);
   if (matrix.length === 0) throw new Error("Nothing to run: this shard of the run matrix is empty");
-  const resolved = await resolveEngine(args.engine, { device: args.device });
+  const resolved = await resolveEngine(args.engine, {
+    device: args.device,
+    shapes: matrix.map((r) => r.profile),
+  });
   progress.log(resolved.reason);
   const dir = stateDir(args.out, id);
   await Deno.mkdir(dir, { recursive: true });

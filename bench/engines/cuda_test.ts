@@ -8,7 +8,7 @@
 import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
 import { type Arch, ARCHS } from "../../models/cells.ts";
 import { bceWithLogits, type ParamLayout } from "../../models/classifier.ts";
-import { cudaLayoutFor } from "../../models/codegen/cuda.ts";
+import { cudaLayoutFor, cudaShapeProblem } from "../../models/codegen/cuda.ts";
 import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
 import { buildCudaEmulator, type CudaEmulator, cudaIncludeDir } from "./cuda_emulator.ts";
@@ -23,7 +23,7 @@ import {
 } from "./cuda.ts";
 import { CU } from "./cuda_driver.ts";
 import type { Batch, Engine } from "./engine.ts";
-import { resolveEngine } from "./registry.ts";
+import { availability, resolveEngine } from "./registry.ts";
 
 const B = 5, T = 7;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -450,6 +450,25 @@ Deno.test("on this machine --engine cuda either works or names what is missing; 
   await resolveEngine("cuda", { device: 0 }).catch((e) => (msg = String(e)));
   if (!msg.includes(`Cannot use engine cuda: ${a.reason}`)) throw new Error(msg);
   if (auto.kind === "cuda") throw new Error("auto picked an unavailable cuda");
+});
+
+Deno.test("cuda refuses shapes its kernels cannot run (H > 16, L > 32), naming the limit", async () => {
+  const wide = await availability("cuda", { device: 0, shapes: [{ hiddenSize: 64, layers: 1 }] });
+  if (wide.ok || !wide.reason.includes("hidden size 64") || !wide.reason.includes("at most 16")) {
+    throw new Error(`unexpected: ${JSON.stringify(wide)}`);
+  }
+  const deep = cudaShapeProblem({ hiddenSize: 8, layers: 33 });
+  if (deep === null || !deep.includes("at most 32")) throw new Error(`unexpected: ${deep}`);
+  if (cudaShapeProblem({ hiddenSize: 16, layers: 32 }) !== null) throw new Error("16 × 32 refused");
+  // auto falls back for such a shape whatever this machine has.
+  const auto = await resolveEngine("auto", { device: 0, shapes: [{ hiddenSize: 64, layers: 1 }] });
+  if (auto.kind === "cuda") throw new Error("auto picked cuda for hidden size 64");
+  let msg = "";
+  await resolveEngine("cuda", { device: 0, shapes: [{ hiddenSize: 64, layers: 1 }] })
+    .catch((e) => (msg = String(e)));
+  if (!msg.includes("Cannot use engine cuda: the CUDA kernels cannot run hidden size 64")) {
+    throw new Error(`unexpected message: ${msg}`);
+  }
 });
 
 Deno.test("launch geometry of the original shape fits an H100/H200 and covers every item", () => {

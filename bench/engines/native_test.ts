@@ -150,6 +150,32 @@ Deno.test("native gradient with saved (not recomputed) forward values matches th
   }
 });
 
+Deno.test("native forward and gradient of a wide hidden size (H = 20 > REG_MAX) match the reference", async () => {
+  // H = 20 puts every value in arrays and makes the matmul blocks 8 + 8 + 4 wide; E = 5 < H
+  // and 2 layers exercise both cell functions (I = 5 and I = 20) in wide mode.
+  for (const arch of ARCHS) {
+    const layout = tinyLayout(arch, { hiddenSize: 20, layers: 2 });
+    const { ids, labels } = tinyBatch(11, T, layout.config.vocabSize);
+    const params = tinyParams(layout, 7, 0.5);
+    const batch = { ids, labels: Float32Array.from(labels), size: 11 };
+    const engine = await engineFor(layout, { batchSize: 11 });
+    try {
+      engine.setParams(params);
+      const got = await engine.predict(ids, 11);
+      const want = referenceForward(layout, params, ids, 11, T).logits;
+      assertClose(`${arch} H=20 logits`, got, want, { atol: 1e-5, rtol: 0 });
+      const spread = Math.max(...want) - Math.min(...want);
+      if (!(spread > 1e-3)) throw new Error(`${arch} H=20 logits barely differ: spread ${spread}`);
+      const { loss, grad } = await engine.lossAndGrad(batch);
+      const ref = referenceLossAndGrad(layout, params, ids, labels, T);
+      assertClose(`${arch} H=20 loss`, [loss], [ref.loss], { atol: 1e-6, rtol: 0 });
+      assertGradClose(`${arch} H=20`, layout, grad, ref.grad);
+    } finally {
+      engine.dispose();
+    }
+  }
+});
+
 Deno.test("native training is bitwise identical across runs and thread counts", async () => {
   const { layout, params, batch } = fixture("gru", 21);
   const run = async (threads: number) => {

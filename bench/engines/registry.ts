@@ -10,6 +10,7 @@ import type { Availability, Engine, EngineOptions } from "./engine.ts";
 import { createNativeEngine, nativeAvailability } from "./native.ts";
 import { createTfjsEngine, tfjsAvailability } from "./tfjs.ts";
 import { createCudaEngine, cudaAvailability } from "./cuda.ts";
+import { cudaShapeProblem } from "../../models/codegen/cuda.ts";
 
 /** Engine names accepted by `--engine`. */
 export const ENGINE_CHOICES = [
@@ -30,13 +31,26 @@ export type EngineKind = Exclude<EngineChoice, "auto" | "tfjs">;
 export interface EngineExtras {
   /** CUDA device index. */
   readonly device: number;
+  /**
+   * The model shapes the engine will run (every run of the invocation): an engine that
+   * cannot lower one of them counts as unavailable, with the reason.
+   * @default [] (no shape check)
+   */
+  readonly shapes?: readonly { readonly hiddenSize: number; readonly layers: number }[];
 }
 
 /** Whether a concrete engine can run here. */
 export function availability(kind: EngineKind, extras: EngineExtras): Promise<Availability> {
   switch (kind) {
-    case "cuda":
+    case "cuda": {
+      for (const shape of extras.shapes ?? []) {
+        const problem = cudaShapeProblem(shape);
+        if (problem !== null) {
+          return Promise.resolve({ ok: false, reason: `the CUDA kernels cannot run ${problem}` });
+        }
+      }
       return cudaAvailability(extras.device);
+    }
     case "native":
       return nativeAvailability();
     case "tfjs-cpu":

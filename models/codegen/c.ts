@@ -22,7 +22,7 @@
 import { backward } from "../grad.ts";
 import { cellGraph } from "../cells.ts";
 import type { ModelConfig } from "../classifier.ts";
-import { type ProgramShape, Renderer } from "./renderer.ts";
+import { isWide, type ProgramShape, REG_MAX, Renderer } from "./renderer.ts";
 
 /** Math functions exposed through `rb_math`, by code. */
 export const MATH_FN = { exp: 0, sigmoid: 1, tanh: 2 } as const;
@@ -67,7 +67,7 @@ export class CRenderer extends Renderer {
   }
 
   /** Includes, lane types, qualifiers and the vectorised math functions. */
-  override prelude(_shape: ProgramShape): string {
+  override prelude(shape: ProgramShape): string {
     const splat = Array.from({ length: this.lanes }, () => "(c)").join(", ");
     return `#include <math.h>
 #include <stddef.h>
@@ -84,8 +84,16 @@ export class CRenderer extends Renderer {
 /* One float per sequence of a group: a SIMD vector (GCC/Clang vector extensions). */
 typedef float lane_t __attribute__((vector_size(${4 * this.lanes})));
 typedef int32_t rb_ivec __attribute__((vector_size(${4 * this.lanes})));
-/* Weights are broadcast once per call into lane values, so each multiply-add reads one. */
+${
+      isWide(shape.hiddenSize)
+        ? `/* Wide shape (H > ${REG_MAX}): weights stay floats (broadcast as each multiply-add loads
+ * one), so a layer's weights take 1/RB_LANES of the cache a lane-value copy would. */
+typedef float rb_w_t;
+#define RB_WSPLAT(c) (c)`
+        : `/* Weights are broadcast once per call into lane values, so each multiply-add reads one. */
 typedef lane_t rb_w_t;
+#define RB_WSPLAT(c) RB_SPLAT(c)`
+    }
 #define RB_FN static inline __attribute__((always_inline))
 /* The per-group passes are big: one copy each, shared by every entry point. */
 #define RB_GROUP_FN static __attribute__((noinline))
@@ -180,7 +188,7 @@ typedef struct rb_ctx {
   lane_t *tape;    /* [threads][L][T][RB_TAPE]: states after every step, for backward */
   lane_t *acc;     /* [threads][NREST]: lane accumulators of the non-embedding gradient */
   lane_t *work;    /* [threads][2*T*H + E + TB*STASH]: h or dh between layers, input, stash */
-  rb_w_t *wv;      /* [NREST]: the non-embedding weights broadcast to lane values */
+  rb_w_t *wv;      /* [NREST]: the non-embedding weights as rb_w_t (lane values or floats) */
   float *partial;  /* [groups][NREST]: each group's gradient, reduced over its lanes */
   double *loss;    /* [maxB]: per-sequence loss */
   float *dxEmb;    /* [maxB][T][E]: dLoss/d(embedded input) */
@@ -193,10 +201,11 @@ typedef struct rb_ctx {
 #define RB_CHUNK 65536
 #define RB_WORK(T) (2 * (size_t)(T) * RB_H + RB_E + RB_TB * RB_STASH_MAX)
 
-/* Broadcasts the weights after the embedding into lane values (once per call). */
+/* Copies the weights after the embedding into rb_w_t values (lane values: broadcast), once
+ * per call. */
 static void rb_broadcast_weights(rb_ctx *c) {
   const float *RB_RESTRICT w = c->params + (size_t)c->V * RB_E;
-  for (int i = 0; i < RB_NREST; i++) c->wv[i] = RB_SPLAT(w[i]);
+  for (int i = 0; i < RB_NREST; i++) c->wv[i] = RB_WSPLAT(w[i]);
 }
 
 static void *rb_alloc(size_t bytes) {

@@ -50,6 +50,7 @@ import type { ModelConfig } from "../classifier.ts";
 import type { CellGraph, Node } from "../ir.ts";
 import {
   Emitter,
+  isWide,
   layerSize,
   layerSlots,
   LoweringError,
@@ -275,20 +276,40 @@ export function hoistedProjections(g: CellGraph, bw: BackwardGraph): PreNode[] {
 }
 
 /**
+ * Why the CUDA target cannot run a model shape, or null when it can: it runs one layer per
+ * lane of a warp (L ≤ 32) and keeps a layer's states in that lane's registers
+ * (H ≤ {@linkcode REG_MAX}; wider models train on the native engine).
+ * @param shape hidden size and layers
+ * @returns the reason, or null
+ * @example
+ * ```ts
+ * cudaShapeProblem({ hiddenSize: 8, layers: 25 }); // null
+ * ```
+ */
+export function cudaShapeProblem(
+  shape: { readonly hiddenSize: number; readonly layers: number },
+): string | null {
+  const { hiddenSize: H, layers: L } = shape;
+  if (L > WARP) {
+    return `${L} layers: the kernels run one layer per lane of a warp, so at most ${WARP}`;
+  }
+  if (isWide(H)) {
+    return `hidden size ${H}: the kernels keep a layer's states in one lane's registers, so at ` +
+      `most ${REG_MAX} (the native engine trains wider models)`;
+  }
+  return null;
+}
+
+/**
  * The sizes of the CUDA program for a shape.
  * @param shape the program shape
  * @param warpsPerBlock sequences per block of the recurrent kernels
- * @throws LoweringError when L > 32 (one lane per layer) or the cell cannot be hoisted
+ * @throws LoweringError when L > 32 (one lane per layer), H > 16 or the cell cannot be hoisted
  */
 export function cudaLayout(shape: ProgramShape, warpsPerBlock = 4): CudaLayout {
   const { graph: g, backward: bw, embedDim: E, hiddenSize: H, layers: L } = shape;
-  if (L > WARP) {
-    throw new LoweringError(
-      "matmul",
-      "cuda",
-      `${L} layers: the kernels run one layer per lane of a warp, so at most ${WARP}`,
-    );
-  }
+  const problem = cudaShapeProblem({ hiddenSize: H, layers: L });
+  if (problem !== null) throw new LoweringError("matmul", "cuda", problem);
   if (!Number.isInteger(warpsPerBlock) || warpsPerBlock < 1 || warpsPerBlock > 32) {
     throw new RangeError(`Invalid warps per block ${warpsPerBlock}: must be 1 … 32`);
   }

@@ -49,6 +49,25 @@ import type { CellGraph, Node, OpName, ParamKind } from "../ir.ts";
 /** Values wider than this many elements live in arrays; narrower ones in locals. */
 export const REG_MAX = 16;
 
+/** Accumulators a blocked matrix loop keeps in registers at once (wide shapes). */
+export const BLOCK = 8;
+
+/**
+ * Whether a hidden size is "wide": above {@linkcode REG_MAX}, every vector value of a
+ * cell (input, states, intermediates) lives in an array, matmuls are loops over blocks of
+ * {@linkcode BLOCK} accumulators, and nothing of size H is unrolled.
+ */
+export function isWide(H: number): boolean {
+  return H > REG_MAX;
+}
+
+/** `[start, width]` of consecutive blocks of at most `width` covering `0 … n - 1`. */
+function blocks(n: number, width: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let j0 = 0; j0 < n; j0 += width) out.push([j0, Math.min(width, n - j0)]);
+  return out;
+}
+
 /** Thrown when an op cannot be lowered for a target. */
 export class LoweringError extends Error {
   /**
@@ -160,7 +179,7 @@ export class Emitter {
         const size = this.sizeOf(n);
         const name = `${prefix}${n.id}`;
         this.storage.push(
-          size > REG_MAX ? { kind: "mem", name, size } : { kind: "reg", name, size },
+          size > REG_MAX || isWide(H) ? { kind: "mem", name, size } : { kind: "reg", name, size },
         );
       }
     }
@@ -265,13 +284,33 @@ export function defaultOps(): Record<OpName, OpEmitter> {
     // out [H] = a [K] @ W [K, H]
     matmul: (n, e) => {
       const m = n as Extract<Node, { op: "matmul" }>;
-      const w = e.slot(m.param), H = e.H, K = w.rows;
+      const w = e.slot(m.param), wslot = w, H = e.H, K = w.rows;
       const a = e.storage[m.a]!;
       const out: string[] = [
         `/* ${describe(e, n.id)} = ${describe(e, m.a)} @ ${m.param} [${K}, ${H}] */`,
       ];
       const lane = e.renderer.laneType;
-      if (a.kind === "mem") {
+      const dst = e.storage[n.id]!;
+      if (dst.kind === "mem") {
+        // Wide: blocks of BLOCK output columns, accumulators in registers over k.
+        out.push(`${lane} ${dst.name}[${H}];`);
+        for (const [j0, w] of blocks(H, BLOCK)) {
+          const c = (i: number) => `${dst.name}_c${i}`;
+          out.push(`{`);
+          out.push(
+            `  ${lane} ${
+              Array.from({ length: w }, (_, i) => `${c(i)} = ${e.renderer.zero}`).join(", ")
+            };`,
+          );
+          out.push(`  for (int k = 0; k < ${K}; k++) {`);
+          out.push(`    const ${lane} ak = ${e.el(m.a, "k")};`);
+          out.push(`    const rb_w_t *RB_RESTRICT wk = W + ${wslot.offset} + k * ${H} + ${j0};`);
+          for (let i = 0; i < w; i++) out.push(`    ${c(i)} += ak * wk[${i}];`);
+          out.push(`  }`);
+          for (let i = 0; i < w; i++) out.push(`  ${dst.name}[${j0 + i}] = ${c(i)};`);
+          out.push(`}`);
+        }
+      } else if (a.kind === "mem") {
         for (let j = 0; j < H; j++) out.push(`${lane} ${e.el(n.id, j)} = ${e.renderer.zero};`);
         out.push(`for (int k = 0; k < ${K}; k++) {`);
         out.push(`  const ${lane} ak = ${e.el(m.a, "k")};`);
@@ -294,6 +333,33 @@ export function defaultOps(): Record<OpName, OpEmitter> {
     matmulT: (n, e) => {
       const m = n as Extract<Node, { op: "matmulT" }>;
       const w = e.slot(m.param), H = e.H;
+      const dst = e.storage[n.id]!;
+      if (dst.kind === "mem" && e.storage[m.a]!.kind === "mem") {
+        // Wide: blocks of BLOCK output rows k, accumulators in registers over j.
+        const lane = e.renderer.laneType;
+        const out = [
+          `/* ${describe(e, n.id)} = ${describe(e, m.a)} @ ${m.param}ᵀ */`,
+          `${lane} ${dst.name}[${w.rows}];`,
+        ];
+        for (const [k0, bw] of blocks(w.rows, BLOCK)) {
+          const c = (i: number) => `${dst.name}_c${i}`;
+          out.push(`{`);
+          out.push(
+            `  ${lane} ${
+              Array.from({ length: bw }, (_, i) => `${c(i)} = ${e.renderer.zero}`).join(", ")
+            };`,
+          );
+          out.push(`  for (int j = 0; j < ${H}; j++) {`);
+          out.push(`    const ${lane} gj = ${e.el(m.a, "j")};`);
+          for (let i = 0; i < bw; i++) {
+            out.push(`    ${c(i)} += gj * W[${w.offset + (k0 + i) * H} + j];`);
+          }
+          out.push(`  }`);
+          for (let i = 0; i < bw; i++) out.push(`  ${dst.name}[${k0 + i}] = ${c(i)};`);
+          out.push(`}`);
+        }
+        return out;
+      }
       const dot = (k: number | string) => {
         const row = typeof k === "number" ? `${w.offset + k * H}` : `${w.offset} + ${k} * ${H}`;
         return Array.from({ length: H }, (_, j) => `${e.el(m.a, j)} * W[${row} + ${j}]`).join(
@@ -379,14 +445,20 @@ export abstract class Renderer {
   }
 
   /** Storage of a forward leaf inside a cell function: x from `x`, states from `s`. */
-  #forwardLeaf(I: number, H: number, prefix: string): (n: Node) => Storage | null {
+  #forwardLeaf(g: CellGraph, I: number, H: number, prefix: string): (n: Node) => Storage | null {
     return (n) => {
       if (n.op === "input") {
-        return I > REG_MAX
+        return I > REG_MAX || isWide(H)
           ? { kind: "mem", name: "x", size: I }
           : { kind: "reg", name: `${prefix}${n.id}`, size: I };
       }
-      if (n.op === "state") return { kind: "reg", name: `${prefix}${n.id}`, size: H };
+      if (n.op === "state") {
+        // Wide: read in place from the state array.
+        const si = g.states.indexOf(n.name);
+        return isWide(H)
+          ? { kind: "mem", name: `(s + ${si * H})`, size: H }
+          : { kind: "reg", name: `${prefix}${n.id}`, size: H };
+      }
       return null;
     };
   }
@@ -402,9 +474,9 @@ export abstract class Renderer {
         for (let k = 0; k < s.size; k++) {
           out.push(`const ${this.laneType} ${e.el(n.id, k)} = x[${k}];`);
         }
-      } else if (n.op === "state") {
+      } else if (n.op === "state" && s.kind === "reg") {
         const si = g.states.indexOf(n.name);
-        out.push(`/* ${s.kind === "reg" ? s.name : "?"} [${H}] = state ${n.name} */`);
+        out.push(`/* ${s.name} [${H}] = state ${n.name} */`);
         for (let j = 0; j < H; j++) {
           out.push(`const ${this.laneType} ${e.el(n.id, j)} = s[${si * H + j}];`);
         }
@@ -444,11 +516,14 @@ export abstract class Renderer {
   cellForward(shape: ProgramShape, I: number): string {
     const { graph: g, hiddenSize: H } = shape;
     const slots = layerSlots(g, I, H);
-    const e = new Emitter(this, g.nodes, "p", I, H, slots, this.#forwardLeaf(I, H, "p"));
+    const e = new Emitter(this, g.nodes, "p", I, H, slots, this.#forwardLeaf(g, I, H, "p"));
     const body = [...this.#loadLeaves(e, g), ...this.emitNodes(e, isLeaf)];
     body.push(`/* new states */`);
     g.states.forEach((s, si) => {
-      for (let j = 0; j < H; j++) body.push(`o[${si * H + j}] = ${e.el(g.outputs[s]!, j)};`);
+      const id = g.outputs[s]!;
+      if (e.storage[id]!.kind === "mem") {
+        body.push(`for (int j = 0; j < ${H}; j++) o[${si * H} + j] = ${e.el(id, "j")};`);
+      } else for (let j = 0; j < H; j++) body.push(`o[${si * H + j}] = ${e.el(id, j)};`);
     });
     const SH = g.states.length * H;
     for (const [id, off] of this.savedLayout(shape, I).slots) {
@@ -504,12 +579,17 @@ export abstract class Renderer {
   cellBackward(shape: ProgramShape, I: number): string {
     const { graph: g, backward: bw, hiddenSize: H } = shape;
     const slots = layerSlots(g, I, H);
-    const fe = new Emitter(this, g.nodes, "p", I, H, slots, this.#forwardLeaf(I, H, "p"));
+    const fe = new Emitter(this, g.nodes, "p", I, H, slots, this.#forwardLeaf(g, I, H, "p"));
     // Backward leaves: `fwd` aliases the recomputed (or saved) forward value; `gradIn` is
     // loaded.
     const be = new Emitter(this, bw.nodes, "q", I, H, slots, (n) => {
       if (n.op === "fwd") return fe.storage[n.ref]!;
-      if (n.op === "gradIn") return { kind: "reg", name: `q${n.id}`, size: H };
+      if (n.op === "gradIn") {
+        // Wide: read in place from the incoming-gradient array.
+        return isWide(H)
+          ? { kind: "mem", name: `(gin + ${g.states.indexOf(n.name) * H})`, size: H }
+          : { kind: "reg", name: `q${n.id}`, size: H };
+      }
       return null;
     });
     const body: string[] = [];
@@ -538,7 +618,7 @@ export abstract class Renderer {
     }
     body.push(`/* ---- backward ---- */`);
     for (const n of bw.nodes) {
-      if (n.op !== "gradIn") continue;
+      if (n.op !== "gradIn" || be.storage[n.id]!.kind !== "reg") continue;
       const si = g.states.indexOf(n.name);
       body.push(`/* q${n.id} [${H}] = incoming gradient of state ${n.name} */`);
       for (let j = 0; j < H; j++) {
@@ -563,8 +643,12 @@ export abstract class Renderer {
     } else for (let k = 0; k < I; k++) body.push(`dx[${k}] = ${be.el(bw.dx, k)};`);
     g.states.forEach((s, si) => {
       const id = bw.dStates[s] ?? null;
-      for (let j = 0; j < H; j++) {
-        body.push(`ds[${si * H + j}] = ${id === null ? this.zero : be.el(id, j)};`);
+      if (id !== null && be.storage[id]!.kind === "mem") {
+        body.push(`for (int j = 0; j < ${H}; j++) ds[${si * H} + j] = ${be.el(id, "j")};`);
+      } else {
+        for (let j = 0; j < H; j++) {
+          body.push(`ds[${si * H + j}] = ${id === null ? this.zero : be.el(id, j)};`);
+        }
       }
     });
     return [
@@ -594,19 +678,23 @@ export abstract class Renderer {
     const stash = this.stashLayout(shape, I);
     const lane = this.laneType;
     const body: string[] = [];
-    const acc = (j: number) => Array.from({ length: H }, (_, jj) => `c${jj}`)[j]!;
-    const row = (base: string, term: (j: number) => string, what: string) => [
-      `  { /* ${what} */`,
-      `    ${lane} ${
-        Array.from({ length: H }, (_, j) => `${acc(j)} = acc[${base} + ${j}]`).join(", ")
-      };`,
-      `    for (int t = 0; t < nt; t++) {`,
-      `      const ${lane} *RB_RESTRICT s = st + (size_t)t * ${stash.stride};`,
-      ...Array.from({ length: H }, (_, j) => `      ${acc(j)} += ${term(j)};`),
-      `    }`,
-      ...Array.from({ length: H }, (_, j) => `    acc[${base} + ${j}] = ${acc(j)};`),
-      `  }`,
-    ];
+    // The accumulators of a block of columns stay in registers over the timesteps: all H
+    // at once, or BLOCK at a time for wide shapes.
+    const cols = blocks(H, isWide(H) ? BLOCK : H);
+    const row = (base: string, term: (j: number) => string, what: string) =>
+      cols.flatMap(([j0, w]) => {
+        const js = Array.from({ length: w }, (_, i) => j0 + i);
+        return [
+          `  { /* ${what}${cols.length > 1 ? `, columns ${j0}…${j0 + w - 1}` : ""} */`,
+          `    ${lane} ${js.map((j) => `c${j} = acc[${base} + ${j}]`).join(", ")};`,
+          `    for (int t = 0; t < nt; t++) {`,
+          `      const ${lane} *RB_RESTRICT s = st + (size_t)t * ${stash.stride};`,
+          ...js.map((j) => `      c${j} += ${term(j)};`),
+          `    }`,
+          ...js.map((j) => `    acc[${base} + ${j}] = c${j};`),
+          `  }`,
+        ];
+      });
     for (const pg of bw.paramGrads) {
       const w = slots.find((x) => x.name === pg.param)!;
       const go = stash.slots.get(pg.g)!;
