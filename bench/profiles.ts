@@ -89,6 +89,12 @@ export interface Profile {
   readonly lrSchedule: LrSchedule;
   /** How the parameters start. */
   readonly init: InitScheme;
+  /**
+   * Word dropout: the probability that each token of a TRAINING batch is replaced by
+   * `<unk>` for that step (a regulariser that needs no op in the cell IR, so every engine
+   * runs it; evaluation never drops words). 0 = off, as in the original.
+   */
+  readonly wordDropout: number;
   /** Approximate seconds per timed repeat of the ONNX inference benchmark. */
   readonly inferSeconds: number;
 }
@@ -111,6 +117,7 @@ const original: Profile = {
   gradClip: null,
   lrSchedule: "constant",
   init: "original",
+  wordDropout: 0,
   inferSeconds: 0.5,
 };
 
@@ -157,6 +164,7 @@ export const PROFILES = {
     gradClip: 5,
     lrSchedule: "constant",
     init: "original",
+    wordDropout: 0,
     inferSeconds: 0.2,
   },
   original,
@@ -201,6 +209,7 @@ export const PROFILES = {
     lrSchedule: "cosine",
     /** Sweeps 2–3: +0.04 (LSTM) and +0.08 (GRU) on its own; kept in the best combination. */
     init: "remember",
+    wordDropout: 0,
     inferSeconds: 0.5,
   },
 } as const satisfies Record<string, Profile>;

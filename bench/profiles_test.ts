@@ -62,6 +62,7 @@ Deno.test("best resolves to its documented values", () => {
     gradClip: 5,
     lrSchedule: "cosine",
     init: "remember",
+    wordDropout: 0,
     inferSeconds: 0.5,
   });
 });
@@ -256,6 +257,68 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
     const base = PROFILES.smoke.learningRate.gru;
     assertEquals(lrs, [0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4)));
     assertEquals(r.results.runs[0]!.config.lrSchedule, "cosine");
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("word dropout changes training batches only, never evaluation, and is recorded", async () => {
+  const T = PROFILES.smoke.maxLen;
+  const train: { kept: number; source: boolean }[] = [];
+  const evalIds: Int32Array[] = [];
+  const count = (ids: Int32Array) => ids.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
+  const spy = (e: Engine): Engine => ({
+    name: e.name,
+    detail: e.detail,
+    setParams: (p) => e.setParams(p),
+    getParams: () => e.getParams(),
+    getOptimizerState: () => e.getOptimizerState(),
+    setOptimizerState: (s) => e.setOptimizerState(s),
+    setLearningRate: (lr) => e.setLearningRate(lr),
+    lossAndGrad: (b) => e.lossAndGrad(b),
+    dispose: () => e.dispose(),
+    trainStep: (b) => {
+      train.push({ kept: count(b.ids), source: b.source !== undefined });
+      return e.trainStep(b);
+    },
+    predict: (ids, n, source) => {
+      evalIds.push(ids.slice());
+      return e.predict(ids, n, source);
+    },
+  });
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(root);
+  try {
+    const run = async (wordDropout: number) => {
+      train.length = 0;
+      evalIds.length = 0;
+      const profile = { ...PROFILES.smoke, name: `wd${wordDropout}`, epochs: 1, wordDropout };
+      const r = await runBench(
+        parseBenchArgs([
+          ...["--arch", "rnn", "--engine", "native", "--limit-batches", "3", "--onnx", "none"],
+          ...["--out", dir],
+        ]),
+        memoryProgress(),
+        { wrapEngine: spy, profiles: [profile] },
+      );
+      return { run: r.results.runs[0]!, train: [...train], evalIds: [...evalIds] };
+    };
+    const off = await run(0), on = await run(0.5);
+    assertEquals(on.run.config.wordDropout, 0.5);
+    assertEquals(off.run.config.wordDropout, 0);
+    // Same batches in the same order: half of the words are gone with dropout 0.5.
+    const keptOff = off.train.reduce((s, b) => s + b.kept, 0);
+    const keptOn = on.train.reduce((s, b) => s + b.kept, 0);
+    const ratio = keptOn / keptOff;
+    if (!(ratio > 0.45 && ratio < 0.55)) throw new Error(`kept ${ratio} of the words, want ≈ 0.5`);
+    // The engine gets only the changed ids, no source rows it could re-read instead.
+    assertEquals(on.train.every((b) => !b.source), true);
+    // Evaluation saw exactly the same ids with and without dropout.
+    assertEquals(on.evalIds.length, off.evalIds.length);
+    on.evalIds.forEach((ids, i) => assertEquals([...ids], [...off.evalIds[i]!]));
+    assertEquals(on.evalIds.length > 0 && T > 0, true);
   } finally {
     Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });

@@ -351,6 +351,7 @@ async function oneRun(
       gradClip: profile.gradClip,
       lrSchedule: profile.lrSchedule === "constant" ? null : profile.lrSchedule,
       init: profile.init,
+      wordDropout: profile.wordDropout,
       dataSource: data.source,
     },
     data: {
@@ -401,6 +402,7 @@ async function oneRun(
       label,
       progress,
       ...(resumeFrom ? { resumeFrom } : {}),
+      wordDropout: profile.wordDropout,
       ...(profile.lrSchedule === "constant" ? {} : {
         lrForStep: (epoch: number, batch: number, perEpoch: number) =>
           scheduledLearningRate(

@@ -94,6 +94,11 @@ export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] }
   }),
   lrSchedule: oneOf<LrSchedule>(LR_SCHEDULES),
   init: oneOf<InitScheme>(INIT_SCHEMES),
+  wordDropout: (v: string) => {
+    const x = num(0, false)(v);
+    if (!(x < 1)) throw new Error(`must be a probability in [0, 1), got "${v}"`);
+    return x;
+  },
   inferSeconds: num(0, false),
 };
 

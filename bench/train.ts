@@ -7,7 +7,8 @@
  * @module
  */
 import { bceWithLogits } from "../models/classifier.ts";
-import { batchCount, batches, epochOrder } from "./data/batches.ts";
+import { batchCount, batches, dropWords, epochOrder } from "./data/batches.ts";
+import { Rng, STREAM } from "../models/rng.ts";
 import type { EncodedSplit } from "./data/dataset.ts";
 import type { Engine } from "./engines/engine.ts";
 import type { ProgressSink } from "./progress.ts";
@@ -96,6 +97,12 @@ export interface LoopOptions {
    * its arguments, so a resumed run gets the same rates.
    */
   readonly lrForStep?: (epoch: number, batch: number, batchesPerEpoch: number) => number | null;
+  /**
+   * Word dropout probability for training batches (see `dropWords`); the draws come from
+   * `new Rng(seed, (STREAM.dropout << 16) | epoch)`, so a resumed epoch repeats them.
+   * @default 0
+   */
+  readonly wordDropout?: number;
   /** Called after each epoch with every result so far (checkpoints). */
   readonly onEpoch?: (
     results: readonly EpochResult[],
@@ -167,13 +174,21 @@ export async function trainAndEvaluate(o: LoopOptions): Promise<LoopResult> {
       const nb = batchCount(o.train.n, o.batchSize, limit);
       o.progress.start(`${o.label} epoch ${epoch}/${o.epochs} train`, nb, "batches");
       const meter = new Meter();
+      const p = o.wordDropout ?? 0;
+      const dropRng = p > 0 ? new Rng(o.seed, (STREAM.dropout << 16) | epoch) : null;
       const t0 = performance.now();
       let i = 0;
       for (const b of batches(o.train, o.trainLabels, order, o.batchSize, o.maxLen, limit)) {
         if (o.shouldStop?.()) throw new InterruptedError(epoch);
         const stepLr = o.lrForStep?.(epoch, b.index, nb) ?? null;
         if (stepLr !== null) o.engine.setLearningRate(stepLr);
-        const logits = await o.engine.trainStep(b);
+        // With word dropout the engine gets the changed ids only (no `source` rows to
+        // re-read from a copy of the split).
+        const logits = await o.engine.trainStep(
+          dropRng === null
+            ? b
+            : { ids: dropWords(b.ids, p, dropRng), labels: b.labels, size: b.size },
+        );
         const loss = meter.add(logits, b.labels, b.size);
         if (!Number.isFinite(loss)) throw new NonFiniteError(epoch, b.index, "the training loss");
         o.progress.update(++i, `loss ${loss.toFixed(4)}`);

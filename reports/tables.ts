@@ -1495,6 +1495,7 @@ function environment(
         c.threads === null ? null : `${c.threads} threads`,
         c.gradClip === null ? null : `gradient clip ${c.gradClip}`,
         c.lrSchedule === null ? null : `schedule ${c.lrSchedule}`,
+        (c.wordDropout ?? 0) > 0 ? `word dropout ${c.wordDropout}` : null,
       ].filter((x) => x !== null);
       return [
         code(r.name),

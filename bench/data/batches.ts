@@ -193,3 +193,31 @@ export function* batches(
     };
   }
 }
+
+/**
+ * Word dropout for a training batch: each token id other than 0 becomes 0 (`<unk>`, which
+ * is also the padding id) with probability `p`, drawn in row-major order from `rng`. The
+ * review keeps its length and positions; only which words the model sees changes.
+ * Evaluation never drops words.
+ *
+ * @param ids token ids `[B, T]` (not modified)
+ * @param p drop probability, 0 ≤ p < 1
+ * @param rng the random stream (one per (seed, epoch): `STREAM.dropout`, see `bench/train.ts`)
+ * @returns a new array `[B, T]`
+ * @example
+ * ```ts
+ * import { Rng } from "../../models/rng.ts";
+ * dropWords(new Int32Array([0, 5, 7]), 0.5, new Rng(1)); // e.g. Int32Array [0, 0, 7]
+ * ```
+ */
+export function dropWords(ids: Int32Array, p: number, rng: Rng): Int32Array {
+  if (!(p >= 0 && p < 1)) {
+    throw new RangeError(`Cannot drop words: the probability must be in [0, 1), got ${p}`);
+  }
+  const out = ids.slice();
+  if (p === 0) return out;
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] !== 0 && rng.uniform() < p) out[i] = 0;
+  }
+  return out;
+}

