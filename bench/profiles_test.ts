@@ -324,3 +324,15 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sweep --help prints the usage, every sweepable key included, and exits 0", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./sweep.ts", import.meta.url).pathname, "--help"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 0);
+  assertEquals(text.includes("--validation F"), true);
+  assertEquals(text.includes("wordDropout"), true);
+});

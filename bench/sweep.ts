@@ -335,7 +335,30 @@ export function sweepTable(configs: readonly SweepConfig[], runs: readonly Run[]
   return lines.join("\n");
 }
 
+/** What `--help` prints. */
+export const SWEEP_USAGE = `Usage: deno run -A bench/sweep.ts --validation F [options]
+
+Trains variants of a profile on a validation split carved from TRAIN (the test split never
+chooses anything) and prints a table of validation accuracy per epoch.
+
+  --validation F       share of train to validate on, 0 < F < 1 (required)
+  --base NAME          profile to vary (default fixed): ${PROFILE_NAMES.join(", ")}
+  --arch LIST          architectures (default ${ARCHS.join(",")})
+  --grid key=v1,v2     vary a field over values; several --grid span their product
+  --variant "k=v k2=v2"  one configuration differing from the base in these fields
+  --skip-base          with --variant: do not run the base itself
+  --set key=v          fix a field for every configuration
+  --epochs N, --seed N, --seeds N, --engine E, --threads N, --limit-batches N
+  --name NAME          table name (default sweep); --out DIR (default results/sweeps)
+
+Keys: ${Object.keys(SWEEP_KEYS).join(", ")}.
+learningRate takes a number or a JSON object per architecture.`;
+
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(SWEEP_USAGE);
+    Deno.exit(0);
+  }
   try {
     const s = parseSweepArgs(Deno.args);
     const configs = sweepConfigs(s);
