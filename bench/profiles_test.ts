@@ -336,3 +336,14 @@ Deno.test("sweep --help prints the usage, every sweepable key included, and exit
   assertEquals(text.includes("--validation F"), true);
   assertEquals(text.includes("wordDropout"), true);
 });
+
+Deno.test("sweep refuses a word-dropout value outside [0, 1), naming the flag", () => {
+  for (
+    const [v, why] of [["1", /probability in \[0, 1\)/], ["-0.1", /≥ 0/], ["x", /≥ 0/]] as const
+  ) {
+    assertThrows(
+      () => parseSweepArgs(["--validation", "0.2", "--set", `wordDropout=${v}`]),
+      new RegExp(`Cannot parse --set "wordDropout=${v.replace(".", "\\.")}": .*${why.source}`),
+    );
+  }
+});

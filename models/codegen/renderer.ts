@@ -12,7 +12,11 @@
  *
  * Layout of values inside a cell function: a value of H elements (or of I ≤
  * {@linkcode REG_MAX} elements) is a set of locals `p12_0 … p12_7` ("reg"); a wider value
- * (the layer-0 input, I = E = 64) is an array indexed in a loop ("mem").
+ * (the layer-0 input, I = E = 64) is an array indexed in a loop ("mem"). For a WIDE hidden
+ * size (H > {@linkcode REG_MAX}, {@linkcode isWide}) every value is an array — the states
+ * and incoming gradients are read in place — and matmuls, transposed matmuls and the
+ * gradient flush are loops over blocks of {@linkcode BLOCK} accumulators held in registers,
+ * so code size grows with H / BLOCK rather than H².
  *
  * Backward recomputes each cell's forward from the saved states (or reads the values it
  * needs from the tape, {@linkcode Renderer.saveForward}), writes the operands of the
