@@ -258,7 +258,7 @@ export async function runBench(
     const rid = runId(id, spec);
     if (done.has(rid)) continue;
     const p = spec.profile;
-    const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.vocabMaxSize]);
+    const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.keepTokens, p.vocabMaxSize]);
     let entry = data.get(key);
     if (entry === undefined) {
       const ds = await loadProfileData(p, (s) => progress.log(s));
@@ -266,6 +266,7 @@ export async function runBench(
       progress.log(
         `data: ${ds.source}, ${ds.train.n} train / ${ds.test.n} test reviews, ` +
           `vocabulary ${ds.vocabSize}, maxLen ${ds.maxLen}, padding ${ds.padding}, ` +
+          `keeping the ${ds.keepTokens} tokens, ` +
           `hash ${ds.datasetHash}` +
           (splits.validationSize === null
             ? ""
@@ -344,6 +345,7 @@ async function oneRun(
       embedDim: profile.embedDim,
       maxLen: profile.maxLen,
       padding: profile.padding,
+      keepTokens: profile.keepTokens,
       labels: profile.labels,
       vocabMaxSize: profile.vocabMaxSize,
       limitBatches: args.limitBatches,

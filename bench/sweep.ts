@@ -79,6 +79,7 @@ const learningRates = (v: string): Readonly<Record<Arch, number>> => {
 export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] } = {
   maxLen: num(1, true),
   padding: oneOf(["start", "end"] as const),
+  keepTokens: oneOf(["first", "last"] as const),
   vocabMaxSize: orNull(num(2, true)),
   embedDim: num(1, true),
   hiddenSize: num(1, true),

@@ -1496,6 +1496,7 @@ function environment(
         c.gradClip === null ? null : `gradient clip ${c.gradClip}`,
         c.lrSchedule === null ? null : `schedule ${c.lrSchedule}`,
         (c.wordDropout ?? 0) > 0 ? `word dropout ${c.wordDropout}` : null,
+        (c.keepTokens ?? "first") === "last" ? "keeps the last tokens" : null,
       ].filter((x) => x !== null);
       return [
         code(r.name),

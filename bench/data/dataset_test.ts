@@ -208,12 +208,15 @@ Deno.test("loadDataset() rejects bad options with a message", async () => {
   );
 });
 
-Deno.test("encodeSplits() rows equal encodeTokens() with the train vocabulary, on both padding sides", async () => {
+Deno.test("encodeSplits() rows equal encodeTokens() with the train vocabulary, both paddings and keeps", async () => {
   const splits = await loadFixture(FIXTURE);
-  for (const padding of ["end", "start"] as const) {
+  const cases = [["end", "first"], ["start", "first"], ["end", "last"], ["start", "last"]] as const;
+  // maxLen 100 cuts most fixture reviews, and exact multiples of it exercise the ring buffer.
+  for (const [padding, keepTokens] of cases) {
     const { vocab, train, test } = encodeSplits(splits, {
       maxLen: 100,
       padding,
+      keepTokens,
       vocabMaxSize: 500,
     });
     assertEquals(vocab.itos.length, 500);
@@ -224,9 +227,9 @@ Deno.test("encodeSplits() rows equal encodeTokens() with the train vocabulary, o
     for (const [split, reviews] of [[train, splits.train], [test, splits.test]] as const) {
       const row = new Int32Array(100);
       for (let i = 0; i < reviews.length; i++) {
-        encodeTokens(tokenize(reviews[i]!.text), vocab, 100, padding, row, 0);
+        encodeTokens(tokenize(reviews[i]!.text), vocab, 100, padding, row, 0, keepTokens);
         const got = split.ids.subarray(i * 100, (i + 1) * 100);
-        assert(got.every((v, k) => v === row[k]), `${padding} row ${i}`);
+        assert(got.every((v, k) => v === row[k]), `${padding}/${keepTokens} row ${i}`);
       }
     }
   }

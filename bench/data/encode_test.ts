@@ -25,6 +25,20 @@ Deno.test("encodeTokens() keeps the FIRST maxLen tokens on both padding sides", 
   }
 });
 
+Deno.test("encodeTokens() keeps the LAST maxLen tokens when asked, on both padding sides", () => {
+  const tokens = ["c", "b", "a", "a", "b"];
+  for (const padding of ["end", "start"] as const) {
+    const out = new Int32Array(3);
+    encodeTokens(tokens, vocab, 3, padding, out, 0, "last");
+    assertEquals([...out], [1, 1, 2], padding);
+  }
+  // A short review is the same whichever tokens a long one would keep.
+  const a = new Int32Array(5), b = new Int32Array(5);
+  encodeTokens(["a", "b"], vocab, 5, "start", a, 0, "first");
+  encodeTokens(["a", "b"], vocab, 5, "start", b, 0, "last");
+  assertEquals([...a], [...b]);
+});
+
 Deno.test("encodeTokens() maps unknown tokens to 0 and writes only its own row", () => {
   const out = new Int32Array(9).fill(7);
   encodeTokens(["a", "zzz", "c"], vocab, 3, "end", out, 3);

@@ -98,6 +98,12 @@ export const RunConfigSchema = z.strictObject({
   maxLen: positiveInt(),
   /** Where padding goes: `"end"` (the original) or `"start"`. */
   padding: z.enum(["end", "start"]),
+  /**
+   * Which tokens of a review longer than maxLen were kept: `"first"` (the original) or
+   * `"last"`. Optional so that files written before it existed still validate: absent means
+   * `"first"`.
+   */
+  keepTokens: z.enum(["first", "last"]).optional(),
   /** Label handling: `"correct"`, or `"original"` (every label 0, as in the report). */
   labels: z.enum(["correct", "original"]),
   /** Vocabulary cap (null: every training token, as in the original). */
