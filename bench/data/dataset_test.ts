@@ -203,6 +203,10 @@ Deno.test("loadDataset() rejects bad options with a message", async () => {
     /padding must be "end" or "start"/,
   );
   await assertRejects(
+    () => loadDataset(options("x", { keepTokens: "middle" as "first" })),
+    /keepTokens must be "first" or "last", got "middle"/,
+  );
+  await assertRejects(
     () => loadDataset(options("x", { fixturePath: "/nonexistent.json" })),
     /Cannot read fixture "\/nonexistent.json": the file does not exist/,
   );
