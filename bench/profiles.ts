@@ -189,14 +189,17 @@ export const PROFILES = {
     name: "best",
     description: "The strongest recurrent classifier the suite trains from scratch in 5 epochs " +
       "with the same cells: 1 layer of hidden 64, embedding 64, maxLen 400, batch 100, Adam " +
-      "1e-2 (RNN 3e-3) with a cosine decay, gate-bias init, word dropout 0.25 (settings chosen " +
-      "on a validation split)",
+      "1e-2 (RNN 3e-3) with a cosine decay, gate-bias init, word dropout 0.25, a long review's " +
+      "last tokens kept (settings chosen on a validation split)",
     dataSource: "imdb",
     /** Sweep 1 (at hidden 16): 400 beat 200 for every architecture and both learning rates. */
     maxLen: 400,
     padding: "start",
-    /** Not yet swept (the original's choice). */
-    keepTokens: "first",
+    /**
+     * Sweep 9: keeping a long review's LAST 400 tokens (17 % of test reviews are longer)
+     * beat keeping the first on validation by +0.008 (GRU) and +0.014 (LSTM).
+     */
+    keepTokens: "last",
     /** Not swept: caps the dense Adam update of the embedding (20k × 64 instead of 100k × 64). */
     vocabMaxSize: 20000,
     /** Not swept: E = 128 doubles the step time (measured: 0.205 vs 0.111 s per batch). */

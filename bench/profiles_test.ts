@@ -51,7 +51,7 @@ Deno.test("best resolves to its documented values", () => {
     dataSource: "imdb",
     maxLen: 400,
     padding: "start",
-    keepTokens: "first",
+    keepTokens: "last",
     vocabMaxSize: 20000,
     embedDim: 64,
     hiddenSize: 64,
