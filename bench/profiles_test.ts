@@ -5,6 +5,7 @@ import { parseBenchArgs } from "./cli.ts";
 import { type EncodedSplit, loadDataset } from "./data/dataset.ts";
 import { validationSplitRows } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
+import { forwardingEngine } from "./engines/_testing.ts";
 import { FIXED_SWITCHES, PROFILES, scheduledLearningRate } from "./profiles.ts";
 import { memoryProgress } from "./progress.ts";
 import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
@@ -130,25 +131,17 @@ Deno.test("bench --validation never shows the test split to the engine", async (
   const validation = new Set(rows(runSplits(ds, 0.25).evaluated));
   const seen: string[] = [];
   const T = PROFILES.smoke.maxLen;
-  const spy = (e: Engine): Engine => ({
-    name: e.name,
-    detail: e.detail,
-    setParams: (p) => e.setParams(p),
-    getParams: () => e.getParams(),
-    getOptimizerState: () => e.getOptimizerState(),
-    setOptimizerState: (s) => e.setOptimizerState(s),
-    setLearningRate: (lr) => e.setLearningRate(lr),
-    lossAndGrad: (b) => e.lossAndGrad(b),
-    dispose: () => e.dispose(),
-    trainStep: (b) => {
-      for (let i = 0; i < b.size; i++) seen.push(b.ids.subarray(i * T, (i + 1) * T).join(","));
-      return e.trainStep(b);
-    },
-    predict: (ids, n) => {
-      for (let i = 0; i < n; i++) seen.push(ids.subarray(i * T, (i + 1) * T).join(","));
-      return e.predict(ids, n);
-    },
-  });
+  const spy = (e: Engine): Engine =>
+    forwardingEngine(e, {
+      trainStep: (b) => {
+        for (let i = 0; i < b.size; i++) seen.push(b.ids.subarray(i * T, (i + 1) * T).join(","));
+        return e.trainStep(b);
+      },
+      predict: (ids, n) => {
+        for (let i = 0; i < n; i++) seen.push(ids.subarray(i * T, (i + 1) * T).join(","));
+        return e.predict(ids, n);
+      },
+    });
   const dir = await Deno.makeTempDir();
   const cwd = Deno.cwd();
   Deno.chdir(root);
@@ -226,22 +219,13 @@ Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base 
 
 Deno.test("a cosine profile sets the scheduled rate before every training step", async () => {
   const lrs: number[] = [];
-  const spy = (e: Engine): Engine => ({
-    name: e.name,
-    detail: e.detail,
-    setParams: (p) => e.setParams(p),
-    getParams: () => e.getParams(),
-    getOptimizerState: () => e.getOptimizerState(),
-    setOptimizerState: (s) => e.setOptimizerState(s),
-    setLearningRate: (lr) => {
-      lrs.push(lr);
-      e.setLearningRate(lr);
-    },
-    lossAndGrad: (b) => e.lossAndGrad(b),
-    dispose: () => e.dispose(),
-    trainStep: (b) => e.trainStep(b),
-    predict: (ids, n) => e.predict(ids, n),
-  });
+  const spy = (e: Engine): Engine =>
+    forwardingEngine(e, {
+      setLearningRate: (lr) => {
+        lrs.push(lr);
+        e.setLearningRate(lr);
+      },
+    });
   const dir = await Deno.makeTempDir();
   const cwd = Deno.cwd();
   Deno.chdir(root);
@@ -265,29 +249,20 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
 });
 
 Deno.test("word dropout changes training batches only, never evaluation, and is recorded", async () => {
-  const T = PROFILES.smoke.maxLen;
   const train: { kept: number; source: boolean }[] = [];
   const evalIds: Int32Array[] = [];
   const count = (ids: Int32Array) => ids.reduce((n, x) => n + (x !== 0 ? 1 : 0), 0);
-  const spy = (e: Engine): Engine => ({
-    name: e.name,
-    detail: e.detail,
-    setParams: (p) => e.setParams(p),
-    getParams: () => e.getParams(),
-    getOptimizerState: () => e.getOptimizerState(),
-    setOptimizerState: (s) => e.setOptimizerState(s),
-    setLearningRate: (lr) => e.setLearningRate(lr),
-    lossAndGrad: (b) => e.lossAndGrad(b),
-    dispose: () => e.dispose(),
-    trainStep: (b) => {
-      train.push({ kept: count(b.ids), source: b.source !== undefined });
-      return e.trainStep(b);
-    },
-    predict: (ids, n, source) => {
-      evalIds.push(ids.slice());
-      return e.predict(ids, n, source);
-    },
-  });
+  const spy = (e: Engine): Engine =>
+    forwardingEngine(e, {
+      trainStep: (b) => {
+        train.push({ kept: count(b.ids), source: b.source !== undefined });
+        return e.trainStep(b);
+      },
+      predict: (ids, n, source) => {
+        evalIds.push(ids.slice());
+        return e.predict(ids, n, source);
+      },
+    });
   const dir = await Deno.makeTempDir();
   const cwd = Deno.cwd();
   Deno.chdir(root);
@@ -319,7 +294,7 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
     // Evaluation saw exactly the same ids with and without dropout.
     assertEquals(on.evalIds.length, off.evalIds.length);
     on.evalIds.forEach((ids, i) => assertEquals([...ids], [...off.evalIds[i]!]));
-    assertEquals(on.evalIds.length > 0 && T > 0, true);
+    assertEquals(on.evalIds.length > 0, true);
   } finally {
     Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });

@@ -2,6 +2,7 @@
 // after SIGKILL, determinism, a forced NaN, shards, and the original-labels mechanism.
 import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
+import { forwardingEngine } from "./engines/_testing.ts";
 import { memoryProgress } from "./progress.ts";
 import { readResultsFile } from "./results/io.ts";
 import type { ResultsFile, Run } from "./results/schema.ts";
@@ -67,25 +68,16 @@ Deno.test("two smoke runs with the same seed give bitwise identical numbers (nat
 Deno.test("a forced NaN stops the run naming epoch and batch, keeping the last good checkpoint", async () => {
   await withTemp(async (dir) => {
     let epochCalls = 0;
-    const poison = (e: Engine): Engine => ({
-      ...e,
-      name: e.name,
-      detail: e.detail,
-      setParams: (p) => e.setParams(p),
-      getParams: () => e.getParams(),
-      getOptimizerState: () => e.getOptimizerState(),
-      setOptimizerState: (s) => e.setOptimizerState(s),
-      setLearningRate: (lr) => e.setLearningRate(lr),
-      predict: (ids, n) => e.predict(ids, n),
-      lossAndGrad: (b) => e.lossAndGrad(b),
-      dispose: () => e.dispose(),
-      trainStep: async (b) => {
-        const logits = await e.trainStep(b);
-        // 8 batches per smoke epoch: the 11th train step is epoch 2, batch 2 (index 2).
-        if (++epochCalls === 11) logits[0] = NaN;
-        return logits;
-      },
-    });
+    const poison = (e: Engine): Engine =>
+      forwardingEngine(e, {
+        predict: (ids, n) => e.predict(ids, n),
+        trainStep: async (b) => {
+          const logits = await e.trainStep(b);
+          // 8 batches per smoke epoch: the 11th train step is epoch 2, batch 2 (index 2).
+          if (++epochCalls === 11) logits[0] = NaN;
+          return logits;
+        },
+      });
     const r = await runBench(smoke(dir, ["--arch", "rnn"]), memoryProgress(), {
       wrapEngine: poison,
     });

@@ -1,6 +1,6 @@
 import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
 import { type Arch, ARCHS } from "../../models/cells.ts";
-import { bceWithLogits, type ParamLayout } from "../../models/classifier.ts";
+import { bceWithLogits, type ModelConfig, type ParamLayout } from "../../models/classifier.ts";
 import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
 import {
   assertClose,
@@ -34,12 +34,14 @@ async function engineFor(
 function fixture(
   arch: Arch,
   size = B,
+  over: Partial<ModelConfig> = {},
+  scale?: number,
 ): { layout: ParamLayout; params: Float64Array; batch: Batch } {
-  const layout = tinyLayout(arch);
+  const layout = tinyLayout(arch, over);
   const { ids, labels } = tinyBatch(size, T, layout.config.vocabSize);
   return {
     layout,
-    params: tinyParams(layout),
+    params: tinyParams(layout, 7, scale),
     batch: { ids, labels: Float32Array.from(labels), size },
   };
 }
@@ -154,10 +156,8 @@ Deno.test("native forward and gradient of a wide hidden size (H = 20 > REG_MAX) 
   // H = 20 puts every value in arrays and makes the matmul blocks 8 + 8 + 4 wide; E = 5 < H
   // and 2 layers exercise both cell functions (I = 5 and I = 20) in wide mode.
   for (const arch of ARCHS) {
-    const layout = tinyLayout(arch, { hiddenSize: 20, layers: 2 });
-    const { ids, labels } = tinyBatch(11, T, layout.config.vocabSize);
-    const params = tinyParams(layout, 7, 0.5);
-    const batch = { ids, labels: Float32Array.from(labels), size: 11 };
+    const { layout, params, batch } = fixture(arch, 11, { hiddenSize: 20, layers: 2 }, 0.5);
+    const { ids, labels } = batch;
     const engine = await engineFor(layout, { batchSize: 11 });
     try {
       engine.setParams(params);

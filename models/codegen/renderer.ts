@@ -288,7 +288,7 @@ export function defaultOps(): Record<OpName, OpEmitter> {
     // out [H] = a [K] @ W [K, H]
     matmul: (n, e) => {
       const m = n as Extract<Node, { op: "matmul" }>;
-      const w = e.slot(m.param), wslot = w, H = e.H, K = w.rows;
+      const w = e.slot(m.param), H = e.H, K = w.rows;
       const a = e.storage[m.a]!;
       const out: string[] = [
         `/* ${describe(e, n.id)} = ${describe(e, m.a)} @ ${m.param} [${K}, ${H}] */`,
@@ -298,20 +298,20 @@ export function defaultOps(): Record<OpName, OpEmitter> {
       if (dst.kind === "mem") {
         // Wide: blocks of BLOCK output columns, accumulators in registers over k.
         out.push(`${lane} ${dst.name}[${H}];`);
-        for (const [j0, w] of blocks(H, BLOCK)) {
+        for (const [j0, bw] of blocks(H, BLOCK)) {
           const c = (i: number) => `${dst.name}_c${i}`;
           out.push(`{`);
           out.push(
             `  ${lane} ${
-              Array.from({ length: w }, (_, i) => `${c(i)} = ${e.renderer.zero}`).join(", ")
+              Array.from({ length: bw }, (_, i) => `${c(i)} = ${e.renderer.zero}`).join(", ")
             };`,
           );
           out.push(`  for (int k = 0; k < ${K}; k++) {`);
           out.push(`    const ${lane} ak = ${e.el(m.a, "k")};`);
-          out.push(`    const rb_w_t *RB_RESTRICT wk = W + ${wslot.offset} + k * ${H} + ${j0};`);
-          for (let i = 0; i < w; i++) out.push(`    ${c(i)} += ak * wk[${i}];`);
+          out.push(`    const rb_w_t *RB_RESTRICT wk = W + ${w.offset} + k * ${H} + ${j0};`);
+          for (let i = 0; i < bw; i++) out.push(`    ${c(i)} += ak * wk[${i}];`);
           out.push(`  }`);
-          for (let i = 0; i < w; i++) out.push(`  ${dst.name}[${j0 + i}] = ${c(i)};`);
+          for (let i = 0; i < bw; i++) out.push(`  ${dst.name}[${j0 + i}] = ${c(i)};`);
           out.push(`}`);
         }
       } else if (a.kind === "mem") {
