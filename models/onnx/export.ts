@@ -12,8 +12,11 @@
  *   then `Split`) and layer 0's input projection is hoisted out of the loop: with
  *   `hoist: "table"` the embedding and layer 0's input weights and biases are folded, in
  *   float64, into one lookup table `[V, Σ gate columns]` that replaces the embedding in the
- *   file, so layer 0 needs no input matmul at all; `"matmul"` keeps the embedding and does
- *   one `MatMul` over all timesteps before the loop. Small batches pay mostly per-op
+ *   file, so layer 0 needs no input matmul at all (each step gathers its own rows of the
+ *   table, `gather: "step"`); `"matmul"` keeps the embedding and does one `MatMul` over all
+ *   timesteps before the loop. The other layers' biases ride in the fused matmul as the
+ *   weights of an appended row of ones (`bias: "ones"`), so no separate bias pass runs.
+ *   Small batches pay mostly per-op
  *   overhead (T · L small layer bodies), so by default (`schedule: "auto"`) the graph also
  *   holds a WAVEFRONT `Scan` (step s runs layer l on timestep s − l: layers 1…L−1 become one
  *   batch of ops on `[L−1, B, ·]` tensors, T + L − 1 steps), and an `If` on the batch size
@@ -67,6 +70,14 @@ export type OnnxSchedule = (typeof ONNX_SCHEDULES)[number];
 export const ONNX_LAYOUTS = ["feature", "batch"] as const;
 /** See {@linkcode ScanOptions.layout}. */
 export type OnnxLayout = (typeof ONNX_LAYOUTS)[number];
+/** Where the `scan` style gathers the input table's rows (see {@linkcode ScanOptions}). */
+export const ONNX_GATHERS = ["outer", "step"] as const;
+/** See {@linkcode ScanOptions.gather}. */
+export type OnnxGather = (typeof ONNX_GATHERS)[number];
+/** How the `scan` style adds the biases (see {@linkcode ScanOptions}). */
+export const ONNX_BIASES = ["ones", "gemm"] as const;
+/** See {@linkcode ScanOptions.bias}. */
+export type OnnxBias = (typeof ONNX_BIASES)[number];
 /** Default batch size from which schedule "auto" runs the timestep form (measured). */
 export const WAVEFRONT_BELOW = 384;
 /** Metadata keys the exporter fills in itself from the layout and options. */
@@ -116,6 +127,24 @@ export interface ScanOptions {
    * @default {"feature"}
    */
   readonly layout?: OnnxLayout;
+  /**
+   * Where the rows of layer 0's input table are gathered. `"step"` (needs hoist "table"):
+   * the `Scan` reads the ids `[T, B]` and each step gathers (and, feature-major, transposes)
+   * its own rows `[B, N]`, which stay in cache; `"outer"`: all T timesteps' rows are gathered
+   * before the loop into one `[T, B, N]` tensor (then transposed once, feature-major) that
+   * goes to memory and is read back step by step.
+   * @default {"step" with hoist "table", else "outer"}
+   */
+  readonly gather?: OnnxGather;
+  /**
+   * How the biases of layers that are not hoisted are added. `"ones"`: a row of ones is
+   * appended to each fused matmul's operands and the biases become that row's weights, so
+   * the matmul itself yields biased pre-activations (no broadcast fill or `Add`; needs layout
+   * "feature" and gemm "group" or "gate"); `"gemm"`: the `Gemm`'s `C` input (an `Add` in the
+   * wavefront).
+   * @default {"ones" with layout "feature" and gemm "group" or "gate", else "gemm"}
+   */
+  readonly bias?: OnnxBias;
 }
 
 /** Options of {@linkcode exportOnnx}. */
@@ -332,10 +361,15 @@ function slice(layout: ParamLayout, params: Params, name: string): Float32Array 
 }
 
 /**
- * A zero state for the current batch size B: `[…lead, B, H]` for `dims = […lead, H]`, or
- * feature-major `[…dims, B]`.
+ * A tensor filled with `value` for the current batch size B: `[…lead, B, H]` for
+ * `dims = […lead, H]`, or feature-major `[…dims, B]` (zero states; the ones of bias "ones").
  */
-function zeroState(b: GraphBuilder, dims: readonly number[], featureMajor: boolean): string {
+function filled(
+  b: GraphBuilder,
+  dims: readonly number[],
+  featureMajor: boolean,
+  value = 0,
+): string {
   const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
   const shape = featureMajor
     ? b.op("Concat", [b.int64s(dims), batch], { axis: { i: 0 } })
@@ -345,7 +379,7 @@ function zeroState(b: GraphBuilder, dims: readonly number[], featureMajor: boole
       axis: { i: 0 },
     });
   return b.op("ConstantOfShape", [shape], {
-    value: { t: { name: "zero", dims: [1], data: Float32Array.of(0) } },
+    value: { t: { name: "fill", dims: [1], data: Float32Array.of(value) } },
   });
 }
 
@@ -391,6 +425,17 @@ function lowerScan(
   if (!Number.isInteger(wavefrontBelow) || wavefrontBelow < 1) {
     throw new RangeError(`Cannot export to ONNX: wavefrontBelow must be a positive integer`);
   }
+  const gather = scan.gather ?? (hoist === "table" ? "step" : "outer");
+  if (!(ONNX_GATHERS as readonly string[]).includes(gather)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown gather "${gather}" (valid: ${ONNX_GATHERS.join(", ")})`,
+    );
+  }
+  if (gather === "step" && hoist !== "table") {
+    throw new RangeError(
+      `Cannot export to ONNX with gather "step": it needs hoist "table", got "${hoist}"`,
+    );
+  }
   const valueLayout = scan.layout ?? "feature";
   if (!(ONNX_LAYOUTS as readonly string[]).includes(valueLayout)) {
     throw new RangeError(
@@ -398,6 +443,18 @@ function lowerScan(
     );
   }
   const fm = valueLayout === "feature";
+  const bias = scan.bias ?? (fm && fuse ? "ones" : "gemm");
+  if (!(ONNX_BIASES as readonly string[]).includes(bias)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown bias "${bias}" (valid: ${ONNX_BIASES.join(", ")})`,
+    );
+  }
+  if (bias === "ones" && !(fm && fuse)) {
+    throw new RangeError(
+      `Cannot export to ONNX with bias "ones": it needs layout "feature" and gemm "group" or ` +
+        `"gate", got layout "${valueLayout}" and gemm "${gemm}"`,
+    );
+  }
   /** Dims of a value with `n` features per sequence, in the chosen layout. */
   const dimsOf = (
     n: number,
@@ -440,6 +497,8 @@ function lowerScan(
     }
   }
   let xs: string, xWidth: number;
+  /** With gather "step": the input table, gathered inside the loop from the ids `[T, B]`. */
+  let stepTable: string | null = null;
   if (hoist === "table") {
     // table[v] = emb[v] W_x0 + b_0, in float64, rounded once.
     const table = new Float32Array(V * hoistN);
@@ -452,9 +511,11 @@ function lowerScan(
       }
       table.set(row, v * hoistN);
     }
-    xs = b.op("Gather", [b.init("layer0.input_table", [V, hoistN], table), idsT], {
-      axis: { i: 0 },
-    });
+    const tableName = b.init("layer0.input_table", [V, hoistN], table);
+    if (gather === "step") {
+      stepTable = tableName;
+      xs = idsT;
+    } else xs = b.op("Gather", [tableName, idsT], { axis: { i: 0 } });
     xWidth = hoistN;
   } else {
     const embName = b.init("embedding", [V, E], Float32Array.from(embData));
@@ -470,7 +531,7 @@ function lowerScan(
   }
 
   // Feature-major: the per-step inputs [T, B, X] become [T, X, B] (one transpose).
-  if (fm) xs = b.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } });
+  if (fm && stepTable === null) xs = b.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } });
   /** The top layer's last h `[H, B]` or `[B, H]` as `[B, H]`, for the head. */
   const batchMajor = (g: GraphBuilder, v: string) =>
     fm ? g.op("Transpose", [v], { perm: { ints: [1, 0] } }) : v;
@@ -479,7 +540,23 @@ function lowerScan(
   const build = (outer: GraphBuilder, sched: "timestep" | "wavefront"): string => {
     const body = new GraphBuilder(`${outer.prefix}s/`);
     const P = body.prefix;
-    const xt = `${P}x_t`;
+    // bias "ones": rows of ones `[…lead, 1, B]`, made in `outer` once (on first use) and read
+    // by the body from the enclosing scope.
+    const onesByShape = new Map<string, string>();
+    const ones = (lead: readonly number[]): string | null => {
+      if (bias !== "ones") return null;
+      let v = onesByShape.get(lead.join());
+      if (v === undefined) onesByShape.set(lead.join(), v = filled(outer, lead, true, 1));
+      return v;
+    };
+    // Layer 0's input for this step: the scan input x_t, or (gather "step") the rows of
+    // the input table for the scan input ids_t, gathered here: [B, N] → feature-major [N, B].
+    const idsIn = `${P}ids_t`;
+    let xt = `${P}x_t`;
+    if (stepTable !== null) {
+      const rows = body.op("Gather", [stepTable, idsIn], { axis: { i: 0 } });
+      xt = fm ? body.op("Transpose", [rows], { perm: { ints: [1, 0] } }) : rows;
+    }
     // Layer 0's share of x_t: per group (gemm "group") or per root (gemm "gate").
     const pieces = hoisted.flatMap((gi) =>
       gemm === "gate" ? plan!.groups[gi]!.roots.map(() => ({ gi, n: H })) : [{ gi, n: cols(gi) }]
@@ -559,6 +636,7 @@ function lowerScan(
         l === 0 ? hoistedSlices.get(gi) ?? null : null,
         gemm as "group" | "gate",
         fm,
+        ones([1]),
       );
     // Body inputs and outputs; an output must be a value of its own (not an input, not
     // another output), else it goes through an Identity.
@@ -573,6 +651,11 @@ function lowerScan(
       }
       bodyOut.push({ name: v, elemType: "float", dims });
     };
+    /** Declares the scan input that feeds layer 0: x_t, or the ids of gather "step". */
+    const scanInput = () =>
+      stepTable === null
+        ? input(xt, dimsOf(xWidth))
+        : bodyIn.push({ name: idsIn, elemType: "int64", dims: ["batch"] });
 
     if (sched === "timestep" || L === 1) {
       // The body runs all layers for one timestep.
@@ -581,14 +664,14 @@ function lowerScan(
         { length: L },
         (_, l) => Object.fromEntries(g.states.map((s) => [s, input(`${P}l${l}_${s}`, dimsOf(H))])),
       );
-      input(xt, dimsOf(xWidth));
+      scanInput();
       let x = xt;
       for (let l = 0; l < L; l++) {
         const values = cell(l, x, stateIn[l]!, layerGroup(l));
         for (const s of g.states) output(values[g.outputs[s]!]!, dimsOf(H));
         x = values[g.outputs["h"]!]!;
       }
-      const zeros = zeroState(outer, [H], fm);
+      const zeros = filled(outer, [H], fm);
       const finals = Array.from(
         { length: L },
         (_, l) => g.states.map((s) => `${outer.prefix}final_l${l}_${s}`),
@@ -612,7 +695,7 @@ function lowerScan(
     const rest = Object.fromEntries(
       g.states.map((s) => [s, input(`${P}rest_${s}`, dimsOf(H, [R]))]),
     );
-    input(xt, dimsOf(xWidth));
+    scanInput();
     const maskT = input(`${P}mask_t`, [R, 1, 1]);
     const v0 = cell(0, xt, l0, layerGroup(0));
     for (const s of g.states) output(v0[g.outputs[s]!]!, dimsOf(H));
@@ -626,17 +709,20 @@ function lowerScan(
       null,
       below,
       rest,
-      (gi, values) => emitStackedGroup(plan!, gi, L, H, body, values, weights, fm),
+      (gi, values) => emitStackedGroup(plan!, gi, L, H, body, values, weights, fm, ones([R, 1])),
     );
     for (const s of g.states) output(body.op("Mul", [vR[g.outputs[s]!]!, maskT]), dimsOf(H, [R]));
     const mask = new Float32Array(S * R);
     for (let s = 0; s < S; s++) for (let l = 1; l < L; l++) mask[s * R + l - 1] = s >= l ? 1 : 0;
-    const xsPad = outer.op("Pad", [xs, outer.int64s([0, 0, 0, R, 0, 0])]);
+    const xsPad = outer.op("Pad", [
+      xs,
+      outer.int64s(stepTable === null ? [0, 0, 0, R, 0, 0] : [0, 0, R, 0]),
+    ]);
     const finals = [
       ...g.states.map((s) => `${outer.prefix}final_l0_${s}`),
       ...g.states.map((s) => `${outer.prefix}final_rest_${s}`),
     ];
-    const zeros0 = zeroState(outer, [H], fm), zerosR = zeroState(outer, [R, H], fm);
+    const zeros0 = filled(outer, [H], fm), zerosR = filled(outer, [R, H], fm);
     outer.node("Scan", [
       ...g.states.map(() => zeros0),
       ...g.states.map(() => zerosR),
@@ -671,7 +757,8 @@ function lowerScan(
 /**
  * Stacks the weights and biases that one fused group needs in a layer: `W [K, N]` with the
  * operands' row blocks in `ops` order and the roots' column blocks side by side, `bias [N]`
- * (null when the group has none).
+ * (null when the group has none). With `onesRow`, the biases are W's last row instead (for
+ * an operand row of ones: bias "ones") and `bias` is null.
  */
 function stackGroup(
   roots: readonly AffineRoot[],
@@ -679,8 +766,9 @@ function stackGroup(
   width: (operand: number) => number,
   H: number,
   weight: (name: string) => Float32Array | Float64Array,
+  onesRow = false,
 ): { K: number; N: number; W: Float32Array; bias: Float32Array | null } {
-  const K = ops.reduce((s, o) => s + width(o), 0), N = roots.length * H;
+  const K = ops.reduce((s, o) => s + width(o), 0) + (onesRow ? 1 : 0), N = roots.length * H;
   const W = new Float64Array(K * N), bias = new Float64Array(N);
   let r0 = 0;
   for (const o of ops) {
@@ -700,14 +788,16 @@ function stackGroup(
       for (let j = 0; j < H; j++) bias[ri * H + j]! += w[j]!;
     }
   });
-  const hasBias = roots.some((r) => r.biases.length > 0);
+  if (onesRow) W.set(bias, (K - 1) * N);
+  const hasBias = !onesRow && roots.some((r) => r.biases.length > 0);
   return { K, N, W: Float32Array.from(W), bias: hasBias ? Float32Array.from(bias) : null };
 }
 
 /**
  * Emits one fused group for layers 1…L−1 at once (wavefront): operands `[L−1, B, ·]`
  * concatenated, one batched `MatMul` with the layers' stacked weights `[L−1, K, N]`, the
- * stacked biases `[L−1, 1, N]`, then `Split` into the roots.
+ * stacked biases `[L−1, 1, N]` (with `ones`, bias "ones" `[L−1, 1, B]`: a row of the
+ * weights instead, see {@linkcode emitGroup}), then `Split` into the roots.
  */
 function emitStackedGroup(
   plan: AffinePlan,
@@ -718,11 +808,13 @@ function emitStackedGroup(
   values: readonly string[],
   weights: (l: number, name: string) => Float32Array | Float64Array,
   featureMajor: boolean,
+  ones: string | null,
 ): string[] {
   const grp = plan.groups[gi]!;
+  const onesRow = ones !== null && grp.roots.some((r) => r.biases.length > 0);
   const per = Array.from(
     { length: L - 1 },
-    (_, k) => stackGroup(grp.roots, grp.operands, () => H, H, (p) => weights(k + 1, p)),
+    (_, k) => stackGroup(grp.roots, grp.operands, () => H, H, (p) => weights(k + 1, p), onesRow),
   );
   const { K, N } = per[0]!;
   // Batch-major [L−1, B, K] · [L−1, K, N]; feature-major [L−1, N, K] · [L−1, K, B].
@@ -730,9 +822,8 @@ function emitStackedGroup(
   const W = new Float32Array((L - 1) * K * N);
   per.forEach((x, k) => W.set(fm ? transpose(x.W, K, N) : x.W, k * K * N));
   const axis = fm ? 1 : -1;
-  const A = grp.operands.length === 1
-    ? values[grp.operands[0]!]!
-    : b.op("Concat", grp.operands.map((o) => values[o]!), { axis: { i: axis } });
+  const operands = [...grp.operands.map((o) => values[o]!), ...(onesRow ? [ones!] : [])];
+  const A = operands.length === 1 ? operands[0]! : b.op("Concat", operands, { axis: { i: axis } });
   const Wname = b.init(`${b.prefix}rest.g${gi}.W`, fm ? [L - 1, N, K] : [L - 1, K, N], W);
   let out = b.op("MatMul", fm ? [Wname, A] : [A, Wname]);
   if (per[0]!.bias !== null) {
@@ -753,7 +844,9 @@ function emitStackedGroup(
  * Emits one fused group. `gemm: "group"`: one `Gemm([operands…], W_stacked, C)` then
  * `Split` into its roots; `"gate"`: the operands concatenated once, then one `Gemm` per root
  * (which ONNX Runtime fuses with the activation that follows). `C` is the hoisted layer-0
- * slice (which already holds x W_x + b) or the stacked biases.
+ * slice (which already holds x W_x + b) or the stacked biases; with `ones` (bias "ones", a
+ * `[1, B]` row of ones) the biases are instead one more row of the stacked weights, applied
+ * to that row appended to the operands, and the `Gemm` has no `C`.
  */
 function emitGroup(
   plan: AffinePlan,
@@ -769,19 +862,23 @@ function emitGroup(
   hoisted: readonly string[] | null,
   gemm: "group" | "gate",
   featureMajor: boolean,
+  ones: string | null,
 ): string[] {
   const grp = plan.groups[gi]!;
   const fm = featureMajor;
   const ops = grp.operands.filter((o) => !(hoisted !== null && o === inputId));
   const width = (o: number) => nodes[o]!.size === "I" ? I : H;
-  const A = ops.length === 0
+  // bias "ones": the biases become the weights of a row of ones appended to the operands.
+  const onesRow = ones !== null && hoisted === null && grp.roots.some((r) => r.biases.length > 0);
+  const operands = [...ops.map((o) => values[o]!), ...(onesRow ? [ones!] : [])];
+  const A = operands.length === 0
     ? null
-    : ops.length === 1
-    ? values[ops[0]!]!
-    : b.op("Concat", ops.map((o) => values[o]!), { axis: { i: fm ? 0 : -1 } });
+    : operands.length === 1
+    ? operands[0]!
+    : b.op("Concat", operands, { axis: { i: fm ? 0 : -1 } });
   const affine = (roots: readonly AffineRoot[], c: string | null, tag: string): string => {
     if (A === null) return c!; // everything was hoisted
-    const { K, N, W, bias } = stackGroup(roots, ops, width, H, (p) => weights(l, p));
+    const { K, N, W, bias } = stackGroup(roots, ops, width, H, (p) => weights(l, p), onesRow);
     // Batch-major [B, K] · [K, N] + C; feature-major [N, K] · [K, B] + C.
     const Wname = fm
       ? b.init(`${b.prefix}l${l}.${tag}.W`, [N, K], transpose(W, K, N))

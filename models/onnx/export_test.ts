@@ -11,6 +11,7 @@ import {
   ONNX_OUTPUT_NAME,
   type OnnxExportOptions,
   onnxModel,
+  type ScanOptions,
 } from "./export.ts";
 import { type GraphDef, readModelInfo } from "./proto.ts";
 
@@ -57,6 +58,18 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
     opts: { style: "scan", scan: { schedule: "wavefront", hoist: "none" } },
   },
   { label: "scan, one ONNX op per IR op", opts: { style: "scan", scan: { gemm: "none" } } },
+  {
+    label: "scan, table gathered before the loop, biases by Gemm C",
+    opts: { style: "scan", scan: { wavefrontBelow: 4, gather: "outer", bias: "gemm" } },
+  },
+  {
+    label: "scan, wavefront, biases by Add, no hoisting",
+    opts: { style: "scan", scan: { schedule: "wavefront", hoist: "none", bias: "gemm" } },
+  },
+  {
+    label: "scan, one Gemm per gate, no hoisting (ones row in layer 0 too)",
+    opts: { style: "scan", scan: { gemm: "gate", hoist: "none", schedule: "timestep" } },
+  },
   {
     label: "scan, batch-major, timestep",
     opts: { style: "scan", scan: { layout: "batch", schedule: "timestep" } },
@@ -263,3 +276,67 @@ Deno.test("ONNX export refuses an unknown layout", () => {
   }
   throw new Error("no error");
 });
+
+Deno.test("default scan body gathers the table per step and adds biases through a ones row", () => {
+  const layout = tinyLayout("lstm");
+  const { embedDim: E, hiddenSize: H, vocabSize: V, layers: L } = layout.config;
+  const model = (scan: ScanOptions) =>
+    onnxModel(layout, tinyParams(layout), {
+      style: "scan",
+      maxLen: T,
+      metadata: {},
+      scan: { schedule: "timestep", ...scan },
+    });
+  const bodyOf = (m: ReturnType<typeof model>) =>
+    (m.graph.nodes.find((n) => n.op === "Scan")!.attrs!["body"] as { g: GraphDef }).g;
+  const dflt = model({}), old = model({ gather: "outer", bias: "gemm" });
+  const body = bodyOf(dflt), oldBody = bodyOf(old);
+  // Step gather: the scan input is the ids of one step; the body gathers the table rows.
+  const scanIn = body.inputs[body.inputs.length - 1]!;
+  if (scanIn.elemType !== "int64" || JSON.stringify(scanIn.dims) !== JSON.stringify(["batch"])) {
+    throw new Error(`scan input ${JSON.stringify(scanIn)}`);
+  }
+  if (!body.nodes.some((n) => n.op === "Gather")) throw new Error("no Gather in the body");
+  if (dflt.graph.nodes.some((n) => n.op === "Gather")) throw new Error("Gather before the loop");
+  if (!old.graph.nodes.some((n) => n.op === "Gather")) throw new Error("outer: no outer Gather");
+  // Ones row: layers 1…L−1 multiply [x; h; 1] by weights [4H, 2H + 1] and take no C input.
+  const shapes = body.initializers.map((t) => JSON.stringify(t.dims));
+  const want = JSON.stringify([4 * H, 2 * H + 1]);
+  if (shapes.filter((d) => d === want).length !== L - 1) {
+    throw new Error(`no [${4 * H}, ${2 * H + 1}] weights per layer: ${shapes}`);
+  }
+  const withC = body.nodes.filter((n) => n.op === "Gemm" && n.inputs.length === 3).length;
+  if (withC !== 1) throw new Error(`${withC} Gemms with C (want 1: layer 0's table slice)`);
+  const oldWithC = oldBody.nodes.filter((n) => n.op === "Gemm" && n.inputs.length === 3).length;
+  if (oldWithC !== L) throw new Error(`bias "gemm": ${oldWithC} Gemms with C, want ${L}`);
+  const table = dflt.graph.initializers.find((t) => t.name === "layer0.input_table")!;
+  if (JSON.stringify(table.dims) !== JSON.stringify([V, 4 * H])) {
+    throw new Error(`table dims ${table.dims} (E = ${E})`);
+  }
+});
+
+for (
+  const [scan, message] of [
+    [{ gather: "step", hoist: "matmul" }, /gather "step": it needs hoist "table", got "matmul"/],
+    [{ bias: "ones", layout: "batch" }, /bias "ones": it needs layout "feature"/],
+    [{ bias: "ones", gemm: "none" }, /bias "ones": it needs .* gemm "none"/],
+    [{ bias: "zero" }, /unknown bias "zero" \(valid: ones, gemm\)/],
+    [{ gather: "later" }, /unknown gather "later" \(valid: outer, step\)/],
+  ] as const
+) {
+  Deno.test(`ONNX export refuses scan options ${JSON.stringify(scan)}`, () => {
+    const layout = tinyLayout("gru");
+    try {
+      exportOnnx(layout, tinyParams(layout), {
+        style: "scan",
+        maxLen: T,
+        metadata: {},
+        scan: scan as ScanOptions,
+      });
+    } catch (e) {
+      if (!message.test((e as Error).message)) throw e;
+      return;
+    }
+    throw new Error("no error");
+  });
+}
