@@ -5,8 +5,12 @@
  *
  * ```sh
  * deno run -A bench/infer/measure_original.ts [--workers 1,2] [--batch-sizes 1,64,1000] \
- *   [--min-seconds 1] [--repeats 3] [--cpu-seconds 2] [--json out.json]
+ *   [--min-seconds 1] [--repeats 3] [--cpu-seconds 2] [--styles scan,native] \
+ *   [--scan '{"gather":"outer","bias":"gemm"}'] [--json out.json]
  * ```
+ *
+ * `--scan` takes the `scan` style's tuning ({@linkcode ScanOptions}, JSON) in place of the
+ * defaults, to measure an alternative graph form beside them.
  *
  * Besides the wall-clock benchmark (`benchmarkOnnx`, W workers), it reports sequences per
  * CPU-second of one single-threaded session in this process (process user + system time):
@@ -18,7 +22,12 @@ import { Command, Option } from "commander";
 import process from "node:process";
 import * as ort from "onnxruntime-node";
 import { initParams, paramLayout } from "../../models/classifier.ts";
-import { exportOnnx, ONNX_STYLES } from "../../models/onnx/export.ts";
+import {
+  exportOnnx,
+  ONNX_STYLES,
+  type OnnxStyle,
+  type ScanOptions,
+} from "../../models/onnx/export.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
 import { formatTable } from "./main.ts";
 import { openSession } from "./model_file.ts";
@@ -31,9 +40,27 @@ const cmd = new Command("measure_original")
   .addOption(new Option("--repeats <n>").argParser(Number).default(3))
   .addOption(new Option("--seed <n>").argParser(Number).default(1))
   .addOption(new Option("--cpu-seconds <s>").argParser(Number).default(2))
+  .addOption(
+    new Option("--styles <list>").argParser((v) => v.split(",").map((s) => s.trim()))
+      .default([...ONNX_STYLES]),
+  )
+  .addOption(new Option("--scan <json>", "scan-style tuning (ScanOptions as JSON)").default("{}"))
   .addOption(new Option("--json <file>"))
   .parse(Deno.args, { from: "user" });
 const o = cmd.opts();
+const styles = o.styles as OnnxStyle[];
+for (const s of styles) {
+  if (!(ONNX_STYLES as readonly string[]).includes(s)) {
+    cmd.error(`error: unknown style "${s}" (valid: ${ONNX_STYLES.join(", ")})`);
+  }
+}
+const scan: ScanOptions = (() => {
+  try {
+    return JSON.parse(o.scan as string);
+  } catch (e) {
+    return cmd.error(`error: --scan is not JSON: ${(e as Error).message}`);
+  }
+})();
 
 const load = async () => (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
 const layout = paramLayout({
@@ -46,13 +73,21 @@ const layout = paramLayout({
 const params = initParams(layout, o.seed);
 const dir = await Deno.makeTempDir({ prefix: "rnnbench-original-" });
 const files: Record<string, string> = {};
-for (const style of ONNX_STYLES) {
+for (const style of styles) {
   const t0 = performance.now();
-  const bytes = exportOnnx(layout, params, {
-    style,
-    maxLen: 200,
-    metadata: { profile: "original", note: "random weights at the original initialisation" },
-  });
+  const bytes = (() => {
+    try {
+      return exportOnnx(layout, params, {
+        style,
+        maxLen: 200,
+        metadata: { profile: "original", note: "random weights at the original initialisation" },
+        scan,
+      });
+    } catch (e) {
+      Deno.removeSync(dir, { recursive: true });
+      return cmd.error(`error: ${(e as Error).message}`);
+    }
+  })();
   files[style] = `${dir}/lstm-original-${style}.onnx`;
   await Deno.writeFile(files[style]!, bytes);
   console.error(
@@ -71,7 +106,7 @@ const cpuRows: {
 }[] = [];
 try {
   for (const workers of o.workers as number[]) {
-    for (const style of ONNX_STYLES) {
+    for (const style of styles) {
       console.error(`${style}, ${workers} worker(s); load average ${await load()}`);
       const results = await benchmarkOnnx(files[style]!, {
         batchSizes: o.batchSizes,
@@ -85,7 +120,7 @@ try {
     }
   }
   // Sequences per CPU-second: one session, one thread, this process only.
-  for (const style of ONNX_STYLES) {
+  for (const style of styles) {
     const session = await openSession(await Deno.readFile(files[style]!), files[style]!);
     const parts: string[] = [];
     for (const B of o.batchSizes as number[]) {
@@ -122,7 +157,7 @@ if (o.json !== undefined) {
   await Deno.writeTextFile(
     o.json,
     JSON.stringify(
-      { date: new Date().toISOString(), loadBefore, loadAfter, rows, cpuRows },
+      { date: new Date().toISOString(), scan, loadBefore, loadAfter, rows, cpuRows },
       null,
       2,
     ) + "\n",
