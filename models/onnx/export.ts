@@ -12,8 +12,8 @@
  *   then `Split`) and layer 0's input projection is hoisted out of the loop: with
  *   `hoist: "table"` the embedding and layer 0's input weights and biases are folded, in
  *   float64, into one lookup table `[V, Σ gate columns]` that replaces the embedding in the
- *   file, so layer 0 needs no input matmul at all (each step gathers its own rows of the
- *   table, `gather: "step"`); `"matmul"` keeps the embedding and does one `MatMul` over all
+ *   file, so layer 0 needs no input matmul at all (the rows of all steps are gathered before
+ *   the loop; each step transposes its own, `transpose: "loop"`); `"matmul"` keeps the embedding and does one `MatMul` over all
  *   timesteps before the loop. The other layers' biases ride in the fused matmul as the
  *   weights of an appended row of ones (`bias: "ones"`), so no separate bias pass runs.
  *   Small batches pay mostly per-op
@@ -74,6 +74,10 @@ export type OnnxLayout = (typeof ONNX_LAYOUTS)[number];
 export const ONNX_GATHERS = ["outer", "step"] as const;
 /** See {@linkcode ScanOptions.gather}. */
 export type OnnxGather = (typeof ONNX_GATHERS)[number];
+/** Where the `scan` style makes layer 0's input feature-major (see {@linkcode ScanOptions}). */
+export const ONNX_TRANSPOSES = ["loop", "outer"] as const;
+/** See {@linkcode ScanOptions.transpose}. */
+export type OnnxTranspose = (typeof ONNX_TRANSPOSES)[number];
 /** How the `scan` style adds the biases (see {@linkcode ScanOptions}). */
 export const ONNX_BIASES = ["ones", "gemm"] as const;
 /** See {@linkcode ScanOptions.bias}. */
@@ -128,14 +132,21 @@ export interface ScanOptions {
    */
   readonly layout?: OnnxLayout;
   /**
-   * Where the rows of layer 0's input table are gathered. `"step"` (needs hoist "table"):
-   * the `Scan` reads the ids `[T, B]` and each step gathers (and, feature-major, transposes)
-   * its own rows `[B, N]`, which stay in cache; `"outer"`: all T timesteps' rows are gathered
-   * before the loop into one `[T, B, N]` tensor (then transposed once, feature-major) that
-   * goes to memory and is read back step by step.
-   * @default {"step" with hoist "table", else "outer"}
+   * Where the rows of layer 0's input table are gathered. `"outer"`: all T timesteps' rows
+   * at once before the loop, one `Gather` of T · B rows into `[T, B, N]` (with uniformly
+   * random ids every row is a cache miss, and one big gather overlaps them best); `"step"`
+   * (needs hoist "table"): the `Scan` reads the ids `[T, B]` and each step gathers its own
+   * rows `[B, N]`.
+   * @default {"outer"}
    */
   readonly gather?: OnnxGather;
+  /**
+   * Feature-major only: where layer 0's per-step input `[B, X]` becomes `[X, B]`. `"loop"`:
+   * each step transposes its own rows, in cache; `"outer"`: one `Transpose` of the whole
+   * `[T, B, X]` before the loop, a tensor written to and read back from memory.
+   * @default {"loop"}
+   */
+  readonly transpose?: OnnxTranspose;
   /**
    * How the biases of layers that are not hoisted are added. `"ones"`: a row of ones is
    * appended to each fused matmul's operands and the biases become that row's weights, so
@@ -425,7 +436,7 @@ function lowerScan(
   if (!Number.isInteger(wavefrontBelow) || wavefrontBelow < 1) {
     throw new RangeError(`Cannot export to ONNX: wavefrontBelow must be a positive integer`);
   }
-  const gather = scan.gather ?? (hoist === "table" ? "step" : "outer");
+  const gather = scan.gather ?? "outer";
   if (!(ONNX_GATHERS as readonly string[]).includes(gather)) {
     throw new RangeError(
       `Cannot export to ONNX: unknown gather "${gather}" (valid: ${ONNX_GATHERS.join(", ")})`,
@@ -434,6 +445,20 @@ function lowerScan(
   if (gather === "step" && hoist !== "table") {
     throw new RangeError(
       `Cannot export to ONNX with gather "step": it needs hoist "table", got "${hoist}"`,
+    );
+  }
+  const transposeAt = scan.transpose ?? "loop";
+  if (!(ONNX_TRANSPOSES as readonly string[]).includes(transposeAt)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown transpose "${transposeAt}" (valid: ${
+        ONNX_TRANSPOSES.join(", ")
+      })`,
+    );
+  }
+  if (gather === "step" && transposeAt !== "loop") {
+    throw new RangeError(
+      `Cannot export to ONNX with gather "step": its rows are transposed in the loop, so it ` +
+        `needs transpose "loop", got "${transposeAt}"`,
     );
   }
   const valueLayout = scan.layout ?? "feature";
@@ -530,8 +555,9 @@ function lowerScan(
     }
   }
 
-  // Feature-major: the per-step inputs [T, B, X] become [T, X, B] (one transpose).
-  if (fm && stepTable === null) xs = b.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } });
+  // Feature-major, transpose "outer": the per-step inputs [T, B, X] become [T, X, B] (one
+  // transpose); transpose "loop": each step transposes its own [B, X].
+  if (fm && transposeAt === "outer") xs = b.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } });
   /** The top layer's last h `[H, B]` or `[B, H]` as `[B, H]`, for the head. */
   const batchMajor = (g: GraphBuilder, v: string) =>
     fm ? g.op("Transpose", [v], { perm: { ints: [1, 0] } }) : v;
@@ -549,12 +575,15 @@ function lowerScan(
       if (v === undefined) onesByShape.set(lead.join(), v = filled(outer, lead, true, 1));
       return v;
     };
-    // Layer 0's input for this step: the scan input x_t, or (gather "step") the rows of
-    // the input table for the scan input ids_t, gathered here: [B, N] → feature-major [N, B].
-    const idsIn = `${P}ids_t`;
+    // Layer 0's input for this step: the scan input x_t, or (gather "step") the rows of the
+    // input table for the scan input ids_t, gathered here; feature-major with transpose
+    // "loop", the step's [B, X] is transposed here to [X, B].
+    const idsIn = `${P}ids_t`, rowsIn = `${P}x_rows`;
     let xt = `${P}x_t`;
-    if (stepTable !== null) {
-      const rows = body.op("Gather", [stepTable, idsIn], { axis: { i: 0 } });
+    if (stepTable !== null || (fm && transposeAt === "loop")) {
+      const rows = stepTable === null
+        ? rowsIn
+        : body.op("Gather", [stepTable, idsIn], { axis: { i: 0 } });
       xt = fm ? body.op("Transpose", [rows], { perm: { ints: [1, 0] } }) : rows;
     }
     // Layer 0's share of x_t: per group (gemm "group") or per root (gemm "gate").
@@ -651,11 +680,13 @@ function lowerScan(
       }
       bodyOut.push({ name: v, elemType: "float", dims });
     };
-    /** Declares the scan input that feeds layer 0: x_t, or the ids of gather "step". */
+    /** Declares the scan input that feeds layer 0: x_t, its rows `[B, X]`, or the ids. */
     const scanInput = () =>
-      stepTable === null
-        ? input(xt, dimsOf(xWidth))
-        : bodyIn.push({ name: idsIn, elemType: "int64", dims: ["batch"] });
+      stepTable !== null
+        ? bodyIn.push({ name: idsIn, elemType: "int64", dims: ["batch"] })
+        : fm && transposeAt === "loop"
+        ? input(rowsIn, ["batch", xWidth])
+        : input(xt, dimsOf(xWidth));
 
     if (sched === "timestep" || L === 1) {
       // The body runs all layers for one timestep.

@@ -59,8 +59,16 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
   },
   { label: "scan, one ONNX op per IR op", opts: { style: "scan", scan: { gemm: "none" } } },
   {
-    label: "scan, table gathered before the loop, biases by Gemm C",
-    opts: { style: "scan", scan: { wavefrontBelow: 4, gather: "outer", bias: "gemm" } },
+    label: "scan, input transposed before the loop, biases by Gemm C",
+    opts: { style: "scan", scan: { wavefrontBelow: 4, transpose: "outer", bias: "gemm" } },
+  },
+  {
+    label: "scan, table gathered in the loop, auto switching at batch 4",
+    opts: { style: "scan", scan: { wavefrontBelow: 4, gather: "step" } },
+  },
+  {
+    label: "scan, hoisted matmul transposed before the loop",
+    opts: { style: "scan", scan: { wavefrontBelow: 4, hoist: "matmul", transpose: "outer" } },
   },
   {
     label: "scan, wavefront, biases by Add, no hoisting",
@@ -277,9 +285,9 @@ Deno.test("ONNX export refuses an unknown layout", () => {
   throw new Error("no error");
 });
 
-Deno.test("default scan body gathers the table per step and adds biases through a ones row", () => {
+Deno.test("default scan body transposes each step's input and adds biases through a ones row", () => {
   const layout = tinyLayout("lstm");
-  const { embedDim: E, hiddenSize: H, vocabSize: V, layers: L } = layout.config;
+  const { hiddenSize: H, vocabSize: V, layers: L } = layout.config;
   const model = (scan: ScanOptions) =>
     onnxModel(layout, tinyParams(layout), {
       style: "scan",
@@ -289,16 +297,33 @@ Deno.test("default scan body gathers the table per step and adds biases through 
     });
   const bodyOf = (m: ReturnType<typeof model>) =>
     (m.graph.nodes.find((n) => n.op === "Scan")!.attrs!["body"] as { g: GraphDef }).g;
-  const dflt = model({}), old = model({ gather: "outer", bias: "gemm" });
-  const body = bodyOf(dflt), oldBody = bodyOf(old);
-  // Step gather: the scan input is the ids of one step; the body gathers the table rows.
-  const scanIn = body.inputs[body.inputs.length - 1]!;
-  if (scanIn.elemType !== "int64" || JSON.stringify(scanIn.dims) !== JSON.stringify(["batch"])) {
-    throw new Error(`scan input ${JSON.stringify(scanIn)}`);
+  const has = (g: GraphDef, op: string) => g.nodes.some((n) => n.op === op);
+  const dflt = model({}), old = model({ transpose: "outer", bias: "gemm" });
+  const step = model({ gather: "step" });
+  const body = bodyOf(dflt), oldBody = bodyOf(old), stepBody = bodyOf(step);
+  const scanIn = (g: GraphDef) => g.inputs[g.inputs.length - 1]!;
+  // Default: rows gathered before the loop, each step's [B, 4H] transposed in the body.
+  if (JSON.stringify(scanIn(body).dims) !== JSON.stringify(["batch", 4 * H])) {
+    throw new Error(`scan input dims ${JSON.stringify(scanIn(body).dims)}`);
   }
-  if (!body.nodes.some((n) => n.op === "Gather")) throw new Error("no Gather in the body");
-  if (dflt.graph.nodes.some((n) => n.op === "Gather")) throw new Error("Gather before the loop");
-  if (!old.graph.nodes.some((n) => n.op === "Gather")) throw new Error("outer: no outer Gather");
+  if (!has(dflt.graph, "Gather") || has(body, "Gather")) {
+    throw new Error("default: Gather misplaced");
+  }
+  const bodyTransposes = body.nodes.filter((n) => n.op === "Transpose").length;
+  if (bodyTransposes !== 1) throw new Error(`${bodyTransposes} Transposes in the body, want 1`);
+  // transpose "outer": the scan input is already feature-major, the body transposes nothing.
+  if (JSON.stringify(scanIn(oldBody).dims) !== JSON.stringify([4 * H, "batch"])) {
+    throw new Error(`transpose "outer": scan input dims ${JSON.stringify(scanIn(oldBody).dims)}`);
+  }
+  if (has(oldBody, "Transpose")) throw new Error(`transpose "outer": a Transpose in the body`);
+  // gather "step": the scan input is one step's ids; the body gathers the table rows.
+  const ids = scanIn(stepBody);
+  if (ids.elemType !== "int64" || JSON.stringify(ids.dims) !== JSON.stringify(["batch"])) {
+    throw new Error(`gather "step": scan input ${JSON.stringify(ids)}`);
+  }
+  if (!has(stepBody, "Gather") || has(step.graph, "Gather")) {
+    throw new Error(`gather "step": Gather misplaced`);
+  }
   // Ones row: layers 1…L−1 multiply [x; h; 1] by weights [4H, 2H + 1] and take no C input.
   const shapes = body.initializers.map((t) => JSON.stringify(t.dims));
   const want = JSON.stringify([4 * H, 2 * H + 1]);
@@ -311,7 +336,7 @@ Deno.test("default scan body gathers the table per step and adds biases through 
   if (oldWithC !== L) throw new Error(`bias "gemm": ${oldWithC} Gemms with C, want ${L}`);
   const table = dflt.graph.initializers.find((t) => t.name === "layer0.input_table")!;
   if (JSON.stringify(table.dims) !== JSON.stringify([V, 4 * H])) {
-    throw new Error(`table dims ${table.dims} (E = ${E})`);
+    throw new Error(`table dims ${table.dims}`);
   }
 });
 
@@ -322,6 +347,8 @@ for (
     [{ bias: "ones", gemm: "none" }, /bias "ones": it needs .* gemm "none"/],
     [{ bias: "zero" }, /unknown bias "zero" \(valid: ones, gemm\)/],
     [{ gather: "later" }, /unknown gather "later" \(valid: outer, step\)/],
+    [{ transpose: "never" }, /unknown transpose "never" \(valid: loop, outer\)/],
+    [{ gather: "step", transpose: "outer" }, /gather "step": .* needs transpose "loop"/],
   ] as const
 ) {
   Deno.test(`ONNX export refuses scan options ${JSON.stringify(scan)}`, () => {
