@@ -13,7 +13,8 @@
  *   `hoist: "table"` the embedding and layer 0's input weights and biases are folded, in
  *   float64, into one lookup table `[V, Σ gate columns]` that replaces the embedding in the
  *   file, so layer 0 needs no input matmul at all (the rows of all steps are gathered before
- *   the loop; each step transposes its own, `transpose: "loop"`); `"matmul"` keeps the embedding and does one `MatMul` over all
+ *   the loop; in the timestep form each step transposes its own, `transpose: "auto"`);
+ *   `"matmul"` keeps the embedding and does one `MatMul` over all
  *   timesteps before the loop. The other layers' biases ride in the fused matmul as the
  *   weights of an appended row of ones (`bias: "ones"`), so no separate bias pass runs.
  *   Small batches pay mostly per-op
@@ -75,7 +76,7 @@ export const ONNX_GATHERS = ["outer", "step"] as const;
 /** See {@linkcode ScanOptions.gather}. */
 export type OnnxGather = (typeof ONNX_GATHERS)[number];
 /** Where the `scan` style makes layer 0's input feature-major (see {@linkcode ScanOptions}). */
-export const ONNX_TRANSPOSES = ["loop", "outer"] as const;
+export const ONNX_TRANSPOSES = ["auto", "loop", "outer"] as const;
 /** See {@linkcode ScanOptions.transpose}. */
 export type OnnxTranspose = (typeof ONNX_TRANSPOSES)[number];
 /** How the `scan` style adds the biases (see {@linkcode ScanOptions}). */
@@ -143,8 +144,10 @@ export interface ScanOptions {
   /**
    * Feature-major only: where layer 0's per-step input `[B, X]` becomes `[X, B]`. `"loop"`:
    * each step transposes its own rows, in cache; `"outer"`: one `Transpose` of the whole
-   * `[T, B, X]` before the loop, a tensor written to and read back from memory.
-   * @default {"loop"}
+   * `[T, B, X]` before the loop, a tensor written to and read back from memory; `"auto"`:
+   * in the loop for the timestep form (large batches), before it for the wavefront form
+   * (small batches, where the one Transpose is cheap and a node per step is not).
+   * @default {"auto"}
    */
   readonly transpose?: OnnxTranspose;
   /**
@@ -447,7 +450,7 @@ function lowerScan(
       `Cannot export to ONNX with gather "step": it needs hoist "table", got "${hoist}"`,
     );
   }
-  const transposeAt = scan.transpose ?? "loop";
+  const transposeAt = scan.transpose ?? "auto";
   if (!(ONNX_TRANSPOSES as readonly string[]).includes(transposeAt)) {
     throw new RangeError(
       `Cannot export to ONNX: unknown transpose "${transposeAt}" (valid: ${
@@ -455,10 +458,10 @@ function lowerScan(
       })`,
     );
   }
-  if (gather === "step" && transposeAt !== "loop") {
+  if (gather === "step" && transposeAt === "outer") {
     throw new RangeError(
       `Cannot export to ONNX with gather "step": its rows are transposed in the loop, so it ` +
-        `needs transpose "loop", got "${transposeAt}"`,
+        `cannot take transpose "outer"`,
     );
   }
   const valueLayout = scan.layout ?? "feature";
@@ -555,9 +558,6 @@ function lowerScan(
     }
   }
 
-  // Feature-major, transpose "outer": the per-step inputs [T, B, X] become [T, X, B] (one
-  // transpose); transpose "loop": each step transposes its own [B, X].
-  if (fm && transposeAt === "outer") xs = b.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } });
   /** The top layer's last h `[H, B]` or `[B, H]` as `[B, H]`, for the head. */
   const batchMajor = (g: GraphBuilder, v: string) =>
     fm ? g.op("Transpose", [v], { perm: { ints: [1, 0] } }) : v;
@@ -578,9 +578,16 @@ function lowerScan(
     // Layer 0's input for this step: the scan input x_t, or (gather "step") the rows of the
     // input table for the scan input ids_t, gathered here; feature-major with transpose
     // "loop", the step's [B, X] is transposed here to [X, B].
+    // Feature-major, transposed before the loop: the per-step inputs [T, B, X] become
+    // [T, X, B] (one Transpose); in the loop: each step transposes its own [B, X].
+    const inLoop = stepTable === null && fm &&
+      (transposeAt === "loop" || (transposeAt === "auto" && sched === "timestep"));
+    const xsOf = fm && stepTable === null && !inLoop
+      ? outer.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } })
+      : xs;
     const idsIn = `${P}ids_t`, rowsIn = `${P}x_rows`;
     let xt = `${P}x_t`;
-    if (stepTable !== null || (fm && transposeAt === "loop")) {
+    if (stepTable !== null || inLoop) {
       const rows = stepTable === null
         ? rowsIn
         : body.op("Gather", [stepTable, idsIn], { axis: { i: 0 } });
@@ -684,7 +691,7 @@ function lowerScan(
     const scanInput = () =>
       stepTable !== null
         ? bodyIn.push({ name: idsIn, elemType: "int64", dims: ["batch"] })
-        : fm && transposeAt === "loop"
+        : inLoop
         ? input(rowsIn, ["batch", xWidth])
         : input(xt, dimsOf(xWidth));
 
@@ -708,7 +715,7 @@ function lowerScan(
         (_, l) => g.states.map((s) => `${outer.prefix}final_l${l}_${s}`),
       )
         .flat();
-      outer.node("Scan", [...finals.map(() => zeros), xs], {
+      outer.node("Scan", [...finals.map(() => zeros), xsOf], {
         body: { g: body.graph(`${arch}_step`, bodyIn, bodyOut) },
         num_scan_inputs: { i: 1 },
       }, finals);
@@ -746,7 +753,7 @@ function lowerScan(
     const mask = new Float32Array(S * R);
     for (let s = 0; s < S; s++) for (let l = 1; l < L; l++) mask[s * R + l - 1] = s >= l ? 1 : 0;
     const xsPad = outer.op("Pad", [
-      xs,
+      xsOf,
       outer.int64s(stepTable === null ? [0, 0, 0, R, 0, 0] : [0, 0, R, 0]),
     ]);
     const finals = [

@@ -67,6 +67,10 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
     opts: { style: "scan", scan: { wavefrontBelow: 4, gather: "step" } },
   },
   {
+    label: "scan, wavefront, input transposed in the loop",
+    opts: { style: "scan", scan: { schedule: "wavefront", transpose: "loop" } },
+  },
+  {
     label: "scan, hoisted matmul transposed before the loop",
     opts: { style: "scan", scan: { wavefrontBelow: 4, hoist: "matmul", transpose: "outer" } },
   },
@@ -316,6 +320,13 @@ Deno.test("default scan body transposes each step's input and adds biases throug
     throw new Error(`transpose "outer": scan input dims ${JSON.stringify(scanIn(oldBody).dims)}`);
   }
   if (has(oldBody, "Transpose")) throw new Error(`transpose "outer": a Transpose in the body`);
+  // The wavefront form (small batches) transposes before its loop unless told otherwise.
+  if (has(bodyOf(model({ schedule: "wavefront" })), "Transpose")) {
+    throw new Error(`wavefront: a Transpose in the body`);
+  }
+  if (!has(bodyOf(model({ schedule: "wavefront", transpose: "loop" })), "Transpose")) {
+    throw new Error(`wavefront, transpose "loop": no Transpose in the body`);
+  }
   // gather "step": the scan input is one step's ids; the body gathers the table rows.
   const ids = scanIn(stepBody);
   if (ids.elemType !== "int64" || JSON.stringify(ids.dims) !== JSON.stringify(["batch"])) {
@@ -347,8 +358,8 @@ for (
     [{ bias: "ones", gemm: "none" }, /bias "ones": it needs .* gemm "none"/],
     [{ bias: "zero" }, /unknown bias "zero" \(valid: ones, gemm\)/],
     [{ gather: "later" }, /unknown gather "later" \(valid: outer, step\)/],
-    [{ transpose: "never" }, /unknown transpose "never" \(valid: loop, outer\)/],
-    [{ gather: "step", transpose: "outer" }, /gather "step": .* needs transpose "loop"/],
+    [{ transpose: "never" }, /unknown transpose "never" \(valid: auto, loop, outer\)/],
+    [{ gather: "step", transpose: "outer" }, /gather "step": .* cannot take transpose "outer"/],
   ] as const
 ) {
   Deno.test(`ONNX export refuses scan options ${JSON.stringify(scan)}`, () => {
