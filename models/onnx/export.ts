@@ -94,6 +94,7 @@ export const ONNX_METADATA_KEYS = [
   "embedDim",
   "hiddenSize",
   "layers",
+  "scanForm",
 ] as const;
 
 /** Tuning of the `scan` style; the defaults are the fastest measured form. */
@@ -294,7 +295,9 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
       `${what}: unknown style "${opts.style}" (valid: ${ONNX_STYLES.join(", ")})`,
     );
   }
+  const scan = opts.style === "scan" ? resolveScanOptions(opts.scan) : null;
   const own: Record<string, string> = {
+    ...(scan === null ? {} : { scanForm: scanFormOf(scan) }),
     architecture: cfg.arch,
     exportStyle: opts.style,
     maxLen: String(opts.maxLen),
@@ -311,7 +314,7 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
   const b = new GraphBuilder("");
   const idsT = b.op("Transpose", [ONNX_INPUT_NAME], { perm: { ints: [1, 0] } }); // [T, B]
   const topH = opts.style === "scan"
-    ? lowerScan(layout, params, b, idsT, opts.maxLen, opts.scan ?? {})
+    ? lowerScan(layout, params, b, idsT, opts.maxLen, scan!)
     : lowerNative(layout, params, b, idsT);
   // Head: [B, H] @ W_hy [H, 1] + b_y → [B, 1] → [B].
   const H = cfg.hiddenSize;
@@ -397,15 +400,20 @@ function filled(
   });
 }
 
-function lowerScan(
-  layout: ParamLayout,
-  params: Params,
-  b: GraphBuilder,
-  idsT: string,
-  maxLen: number,
-  scan: ScanOptions,
-): string {
-  const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
+/** {@linkcode ScanOptions} with every default filled in. */
+export type ResolvedScanOptions = {
+  readonly [K in keyof ScanOptions]-?: NonNullable<ScanOptions[K]>;
+};
+
+/**
+ * Fills in the defaults of the `scan` style's tuning and checks that the options go
+ * together.
+ *
+ * @param scan the options as given
+ * @returns every option, defaults filled in
+ * @throws {RangeError} naming an unknown value or a combination that cannot be built
+ */
+export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions {
   const gemm = scan.gemm ?? "group";
   if (!(ONNX_GEMMS as readonly string[]).includes(gemm)) {
     throw new RangeError(
@@ -450,15 +458,15 @@ function lowerScan(
       `Cannot export to ONNX with gather "step": it needs hoist "table", got "${hoist}"`,
     );
   }
-  const transposeAt = scan.transpose ?? "auto";
-  if (!(ONNX_TRANSPOSES as readonly string[]).includes(transposeAt)) {
+  const transpose = scan.transpose ?? "auto";
+  if (!(ONNX_TRANSPOSES as readonly string[]).includes(transpose)) {
     throw new RangeError(
-      `Cannot export to ONNX: unknown transpose "${transposeAt}" (valid: ${
+      `Cannot export to ONNX: unknown transpose "${transpose}" (valid: ${
         ONNX_TRANSPOSES.join(", ")
       })`,
     );
   }
-  if (gather === "step" && transposeAt === "outer") {
+  if (gather === "step" && transpose === "outer") {
     throw new RangeError(
       `Cannot export to ONNX with gather "step": its rows are transposed in the loop, so it ` +
         `cannot take transpose "outer"`,
@@ -483,6 +491,26 @@ function lowerScan(
         `"gate", got layout "${valueLayout}" and gemm "${gemm}"`,
     );
   }
+  return { gemm, hoist, schedule, wavefrontBelow, layout: valueLayout, gather, transpose, bias };
+}
+
+/** The resolved options as one metadata string, `key=value` pairs joined by spaces. */
+export function scanFormOf(r: ResolvedScanOptions): string {
+  return (Object.keys(r) as (keyof ResolvedScanOptions)[]).map((k) => `${k}=${r[k]}`).join(" ");
+}
+
+function lowerScan(
+  layout: ParamLayout,
+  params: Params,
+  b: GraphBuilder,
+  idsT: string,
+  maxLen: number,
+  scan: ResolvedScanOptions,
+): string {
+  const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
+  const { gemm, hoist, schedule, wavefrontBelow, layout: valueLayout, gather, bias } = scan;
+  const transposeAt = scan.transpose;
+  const fuse = gemm !== "none", fm = valueLayout === "feature";
   /** Dims of a value with `n` features per sequence, in the chosen layout. */
   const dimsOf = (
     n: number,

@@ -11,6 +11,8 @@ import {
   ONNX_OUTPUT_NAME,
   type OnnxExportOptions,
   onnxModel,
+  resolveScanOptions,
+  scanFormOf,
   type ScanOptions,
 } from "./export.ts";
 import { type GraphDef, readModelInfo } from "./proto.ts";
@@ -189,6 +191,23 @@ Deno.test("ONNX export declares IR version, opset, dynamic batch and metadata", 
   }
 });
 
+Deno.test("scan exports name their resolved graph form in the metadata, native ones do not", () => {
+  const layout = tinyLayout("gru");
+  const meta = (opts: Omit<OnnxExportOptions, "maxLen" | "metadata">) =>
+    readModelInfo(exportOnnx(layout, tinyParams(layout), { ...opts, maxLen: T, metadata: {} }))
+      .metadata;
+  const want = "gemm=group hoist=table schedule=auto wavefrontBelow=384 layout=feature " +
+    "gather=outer transpose=auto bias=ones";
+  const got = meta({ style: "scan" })["scanForm"];
+  if (got !== want) throw new Error(`default scanForm "${got}", want "${want}"`);
+  if (scanFormOf(resolveScanOptions()) !== want) throw new Error("resolveScanOptions() differs");
+  const batch = meta({ style: "scan", scan: { layout: "batch", schedule: "timestep" } });
+  if (!/layout=batch .*bias=gemm/.test(batch["scanForm"] ?? "")) {
+    throw new Error(`batch-major scanForm "${batch["scanForm"]}"`);
+  }
+  if ("scanForm" in meta({ style: "native" })) throw new Error("native export has a scanForm");
+});
+
 Deno.test("ONNX export refuses metadata that contradicts the model", () => {
   const layout = tinyLayout("rnn");
   try {
@@ -272,23 +291,6 @@ Deno.test("default scan body is feature-major: states [H, batch], gates split on
   }
 });
 
-Deno.test("ONNX export refuses an unknown layout", () => {
-  const layout = tinyLayout("lstm");
-  try {
-    exportOnnx(layout, tinyParams(layout), {
-      style: "scan",
-      maxLen: T,
-      metadata: {},
-      // deno-lint-ignore no-explicit-any
-      scan: { layout: "rows" as any },
-    });
-  } catch (e) {
-    if (!/unknown layout "rows"/.test((e as Error).message)) throw e;
-    return;
-  }
-  throw new Error("no error");
-});
-
 Deno.test("default scan body transposes each step's input and adds biases through a ones row", () => {
   const layout = tinyLayout("lstm");
   const { hiddenSize: H, vocabSize: V, layers: L } = layout.config;
@@ -359,6 +361,7 @@ for (
     [{ bias: "zero" }, /unknown bias "zero" \(valid: ones, gemm\)/],
     [{ gather: "later" }, /unknown gather "later" \(valid: outer, step\)/],
     [{ transpose: "never" }, /unknown transpose "never" \(valid: auto, loop, outer\)/],
+    [{ layout: "rows" }, /unknown layout "rows" \(valid: feature, batch\)/],
     [{ gather: "step", transpose: "outer" }, /gather "step": .* cannot take transpose "outer"/],
   ] as const
 ) {
