@@ -362,6 +362,10 @@ for (
     [{ gather: "later" }, /unknown gather "later" \(valid: outer, step\)/],
     [{ transpose: "never" }, /unknown transpose "never" \(valid: auto, loop, outer\)/],
     [{ layout: "rows" }, /unknown layout "rows" \(valid: feature, batch\)/],
+    [{ gemm: "fused" }, /unknown gemm "fused" \(valid: group, gate, none\)/],
+    [{ schedule: "never" }, /unknown schedule "never" \(valid: auto, timestep, wavefront\)/],
+    [{ hoist: "up" }, /unknown hoist "up" \(valid: table, matmul, none\)/],
+    [{ wavefrontBelow: 0 }, /wavefrontBelow must be a positive integer/],
     [{ gather: "step", transpose: "outer" }, /gather "step": .* cannot take transpose "outer"/],
   ] as const
 ) {
