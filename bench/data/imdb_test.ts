@@ -4,8 +4,11 @@ import {
   rejects as assertRejects,
   throws as assertThrows,
 } from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   DEFAULT_FIXTURE_URL,
+  IMDB_PACKAGE_SHA256,
+  IMDB_PACKAGE_URL,
   loadFixture,
   loadImdbPackage,
   parseFixture,
@@ -13,6 +16,7 @@ import {
   type Review,
 } from "./imdb.ts";
 import { fixtureText, sampleFixture } from "./make_fixture.ts";
+import { fakeImdbPackage } from "./_testing.ts";
 
 const enc = (x: unknown) => new TextEncoder().encode(typeof x === "string" ? x : JSON.stringify(x));
 
@@ -42,26 +46,13 @@ Deno.test("[full data] loadImdbPackage() recovers the official 25k/25k split and
   // The committed fixture is exactly what make_fixture.ts writes from this package.
   const expected = fixtureText(sampleFixture(full));
   assertEquals(await Deno.readTextFile(DEFAULT_FIXTURE_URL) === expected, true);
+  // The pinned hash (used when only the encoded cache is carried) is this file's.
+  const sha = createHash("sha256").update(await Deno.readFile(IMDB_PACKAGE_URL)).digest("hex");
+  assertEquals(sha, IMDB_PACKAGE_SHA256);
 });
 
-function fakePackage(): { t: string; s: number }[] {
-  const firsts = [
-    "Once again Mr. Costner",
-    "Story of a man who has unnatural feelings for a pig",
-    "x",
-    "Bromwell High is a cartoon comedy",
-  ];
-  const data: { t: string; s: number }[] = [];
-  for (let q = 0; q < 4; q++) {
-    for (let i = 0; i < 12_500; i++) {
-      data.push({ t: i === 0 ? firsts[q]! : "text", s: q < 2 ? 0 : 1 });
-    }
-  }
-  return data;
-}
-
 Deno.test("parseImdbPackage() accepts the package layout and orders splits neg then pos", () => {
-  const splits = parseImdbPackage(enc(fakePackage()), "fake.json");
+  const splits = parseImdbPackage(enc(fakeImdbPackage()), "fake.json");
   assertEquals(splits.train[0]!.text.startsWith("Story"), true);
   assertEquals(splits.train[12_500]!.text.startsWith("Bromwell"), true);
   assertEquals(splits.test[0]!.text.startsWith("Once"), true);
@@ -77,19 +68,19 @@ Deno.test("parseImdbPackage() says what is wrong with a file that is not the pac
     () => parseImdbPackage(enc([{ t: "a", s: 0 }]), "f.json"),
     /expected 50000 reviews, found 1/,
   );
-  const wrongLabel = fakePackage();
+  const wrongLabel = fakeImdbPackage();
   wrongLabel[30_000]!.s = 0;
   assertThrows(
     () => parseImdbPackage(enc(wrongLabel), "f.json"),
     /item 30000 has s=0.*test\/pos and must have s=1/,
   );
-  const wrongFirst = fakePackage();
+  const wrongFirst = fakeImdbPackage();
   wrongFirst[37_500]!.t = "Something else";
   assertThrows(
     () => parseImdbPackage(enc(wrongFirst), "f.json"),
     /item 37500 should be the first train\/pos review/,
   );
-  const notText = fakePackage() as unknown[];
+  const notText = fakeImdbPackage() as unknown[];
   notText[5] = { t: 3, s: 0 };
   assertThrows(
     () => parseImdbPackage(enc(notText), "f.json"),
