@@ -84,7 +84,7 @@ export const ONNX_BIASES = ["ones", "gemm"] as const;
 /** See {@linkcode ScanOptions.bias}. */
 export type OnnxBias = (typeof ONNX_BIASES)[number];
 /** Default batch size from which schedule "auto" runs the timestep form (measured). */
-export const WAVEFRONT_BELOW = 384;
+export const WAVEFRONT_BELOW = 448;
 /** Metadata keys the exporter fills in itself from the layout and options. */
 export const ONNX_METADATA_KEYS = [
   "architecture",

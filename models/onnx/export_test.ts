@@ -196,7 +196,7 @@ Deno.test("scan exports name their resolved graph form in the metadata, native o
   const meta = (opts: Omit<OnnxExportOptions, "maxLen" | "metadata">) =>
     readModelInfo(exportOnnx(layout, tinyParams(layout), { ...opts, maxLen: T, metadata: {} }))
       .metadata;
-  const want = "gemm=group hoist=table schedule=auto wavefrontBelow=384 layout=feature " +
+  const want = "gemm=group hoist=table schedule=auto wavefrontBelow=448 layout=feature " +
     "gather=outer transpose=auto bias=ones";
   const got = meta({ style: "scan" })["scanForm"];
   if (got !== want) throw new Error(`default scanForm "${got}", want "${want}"`);
