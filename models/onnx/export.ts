@@ -14,10 +14,9 @@
  *   float64, into one lookup table `[V, Σ gate columns]` that replaces the embedding in the
  *   file, so layer 0 needs no input matmul at all (the rows of all steps are gathered before
  *   the loop; in the timestep form each step transposes its own, `transpose: "auto"`);
- *   `"matmul"` keeps the embedding and does one `MatMul` over all
- *   timesteps before the loop. The other layers' biases ride in the fused matmul as the
- *   weights of an appended row of ones (`bias: "ones"`), so no separate bias pass runs.
- *   Small batches pay mostly per-op
+ *   `"matmul"` keeps the embedding and does one `MatMul` over all timesteps before the loop.
+ *   The other layers' biases ride in the fused matmul as the weights of an appended row of
+ *   ones (`bias: "ones"`), so no separate bias pass runs. Small batches pay mostly per-op
  *   overhead (T · L small layer bodies), so by default (`schedule: "auto"`) the graph also
  *   holds a WAVEFRONT `Scan` (step s runs layer l on timestep s − l: layers 1…L−1 become one
  *   batch of ops on `[L−1, B, ·]` tensors, T + L − 1 steps), and an `If` on the batch size
@@ -508,8 +507,8 @@ function lowerScan(
   scan: ResolvedScanOptions,
 ): string {
   const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
-  const { gemm, hoist, schedule, wavefrontBelow, layout: valueLayout, gather, bias } = scan;
-  const transposeAt = scan.transpose;
+  const { gemm, hoist, schedule, wavefrontBelow, gather, bias } = scan;
+  const { layout: valueLayout, transpose: transposeAt } = scan;
   const fuse = gemm !== "none", fm = valueLayout === "feature";
   /** Dims of a value with `n` features per sequence, in the chosen layout. */
   const dimsOf = (
@@ -604,10 +603,9 @@ function lowerScan(
       return v;
     };
     // Layer 0's input for this step: the scan input x_t, or (gather "step") the rows of the
-    // input table for the scan input ids_t, gathered here; feature-major with transpose
-    // "loop", the step's [B, X] is transposed here to [X, B].
-    // Feature-major, transposed before the loop: the per-step inputs [T, B, X] become
-    // [T, X, B] (one Transpose); in the loop: each step transposes its own [B, X].
+    // input table for the scan input ids_t, gathered here. Feature-major, the inputs
+    // [T, B, X] are either transposed before the loop to [T, X, B] (one Transpose), or each
+    // step transposes its own [B, X] here (`inLoop`).
     const inLoop = stepTable === null && fm &&
       (transposeAt === "loop" || (transposeAt === "auto" && sched === "timestep"));
     const xsOf = fm && stepTable === null && !inLoop
