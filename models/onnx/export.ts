@@ -37,7 +37,7 @@
  */
 import { type Arch, cellGraph } from "../cells.ts";
 import type { ParamLayout } from "../classifier.ts";
-import type { ForwardOp, Node } from "../ir.ts";
+import type { ForwardOp, Node, UnaryOp } from "../ir.ts";
 import { type AffinePlan, affinePlan, type AffineRoot } from "./_affine.ts";
 import { GraphBuilder } from "./_builder.ts";
 import { type AttrValue, encodeModel, type ModelDef, type ValueInfo } from "./proto.ts";
@@ -78,6 +78,10 @@ export type OnnxGather = (typeof ONNX_GATHERS)[number];
 export const ONNX_TRANSPOSES = ["auto", "loop", "outer"] as const;
 /** See {@linkcode ScanOptions.transpose}. */
 export type OnnxTranspose = (typeof ONNX_TRANSPOSES)[number];
+/** Where the `scan` style applies a group's shared activation (see {@linkcode ScanOptions}). */
+export const ONNX_ACTIVATIONS = ["group", "gate"] as const;
+/** See {@linkcode ScanOptions.activation}. */
+export type OnnxActivation = (typeof ONNX_ACTIVATIONS)[number];
 /** How the `scan` style adds the biases (see {@linkcode ScanOptions}). */
 export const ONNX_BIASES = ["ones", "gemm"] as const;
 /** See {@linkcode ScanOptions.bias}. */
@@ -159,6 +163,14 @@ export interface ScanOptions {
    * @default {"ones" with layout "feature" and gemm "group" or "gate", else "gemm"}
    */
   readonly bias?: OnnxBias;
+  /**
+   * With gemm "group": `"group"` applies an activation once to a fused group's output, before
+   * the `Split`, when every root of the group feeds that one activation and nothing else (the
+   * GRU's z and r: one sigmoid, which ONNX Runtime fuses into the `Gemm`); `"gate"` applies
+   * each gate's activation after the `Split`.
+   * @default {"group"}
+   */
+  readonly activation?: OnnxActivation;
 }
 
 /** Options of {@linkcode exportOnnx}. */
@@ -198,6 +210,9 @@ export interface OnnxLowerContext {
 /** An IR node narrowed to one op. */
 export type NodeOf<K extends ForwardOp> = Node & { readonly op: K };
 
+/** The ONNX operator of each IR activation. */
+export const ACTIVATIONS: Readonly<Record<UnaryOp, string>> = { sigmoid: "Sigmoid", tanh: "Tanh" };
+
 const binary = (op: string) => (n: { a: number; b: number }, c: OnnxLowerContext) =>
   c.b.op(op, [c.values[n.a]!, c.values[n.b]!]);
 const unary = (op: string) => (n: { a: number }, c: OnnxLowerContext) =>
@@ -219,8 +234,8 @@ export const ONNX_OPS: {
   add: binary("Add"),
   sub: binary("Sub"),
   mul: binary("Mul"),
-  sigmoid: unary("Sigmoid"),
-  tanh: unary("Tanh"),
+  sigmoid: unary(ACTIVATIONS.sigmoid),
+  tanh: unary(ACTIVATIONS.tanh),
 };
 
 /** Lowers one forward node with {@linkcode ONNX_OPS}; backward-only ops are refused. */
@@ -490,7 +505,25 @@ export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions 
         `"gate", got layout "${valueLayout}" and gemm "${gemm}"`,
     );
   }
-  return { gemm, hoist, schedule, wavefrontBelow, layout: valueLayout, gather, transpose, bias };
+  const activation = scan.activation ?? "group";
+  if (!(ONNX_ACTIVATIONS as readonly string[]).includes(activation)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown activation "${activation}" (valid: ${
+        ONNX_ACTIVATIONS.join(", ")
+      })`,
+    );
+  }
+  return {
+    gemm,
+    hoist,
+    schedule,
+    wavefrontBelow,
+    layout: valueLayout,
+    gather,
+    transpose,
+    bias,
+    activation,
+  };
 }
 
 /** The resolved options as one metadata string, `key=value` pairs joined by spaces. */
@@ -518,6 +551,29 @@ function lowerScan(
   const g = cellGraph(arch);
   const plan = fuse ? affinePlan(g) : null;
   const inputId = g.nodes.find((n) => n.op === "input")!.id;
+  // Activation before the split (gemm "group", activation "group"): when every root of a group feeds one and
+  // the same activation and nothing else, that activation runs once on the group's output
+  // (ONNX Runtime fuses it into the Gemm) and the per-root activation nodes pass through.
+  const groupActivation: (string | null)[] = plan?.groups.map(() => null) ?? [];
+  const preActivated = new Set<number>();
+  if (plan !== null && gemm === "group" && scan.activation === "group") {
+    const users = g.nodes.map(() => [] as Node[]);
+    for (const n of g.nodes) {
+      for (const a of "b" in n ? [n.a, n.b] : "a" in n ? [n.a] : []) users[a]!.push(n);
+    }
+    const outputs = new Set(Object.values(g.outputs));
+    plan.groups.forEach((grp, gi) => {
+      const acts = grp.roots.map((r) => {
+        const u = users[r.id]!;
+        const only = u.length === 1 && !outputs.has(r.id) ? u[0]! : null;
+        return only !== null && (only.op === "sigmoid" || only.op === "tanh") ? only : null;
+      });
+      const op = acts[0]?.op;
+      if (op === undefined || !acts.every((a) => a !== null && a.op === op)) return;
+      groupActivation[gi] = ACTIVATIONS[op];
+      for (const a of acts) preActivated.add(a!.id);
+    });
+  }
   const weights = (l: number, name: string) => {
     const t = layout.get(`layers.${l}.${name}`);
     return params.subarray(t.offset, t.offset + t.size);
@@ -672,6 +728,10 @@ function lowerScan(
       const groupOut = new Map<number, string[]>();
       for (const n of g.nodes) {
         if (plan !== null && plan.absorbed.has(n.id)) continue;
+        if (preActivated.has(n.id) && "a" in n) {
+          values[n.id] = values[n.a]!; // its group's output is already activated
+          continue;
+        }
         const at = plan?.rootAt.get(n.id);
         if (at === undefined) {
           values[n.id] = lowerNode(n, ctx);
@@ -699,6 +759,7 @@ function lowerScan(
         gemm as "group" | "gate",
         fm,
         ones([1]),
+        groupActivation[gi]!,
       );
     // Body inputs and outputs; an output must be a value of its own (not an input, not
     // another output), else it goes through an Identity.
@@ -773,7 +834,19 @@ function lowerScan(
       null,
       below,
       rest,
-      (gi, values) => emitStackedGroup(plan!, gi, L, H, body, values, weights, fm, ones([R, 1])),
+      (gi, values) =>
+        emitStackedGroup(
+          plan!,
+          gi,
+          L,
+          H,
+          body,
+          values,
+          weights,
+          fm,
+          ones([R, 1]),
+          groupActivation[gi]!,
+        ),
     );
     for (const s of g.states) output(body.op("Mul", [vR[g.outputs[s]!]!, maskT]), dimsOf(H, [R]));
     const mask = new Float32Array(S * R);
@@ -861,7 +934,8 @@ function stackGroup(
  * Emits one fused group for layers 1…L−1 at once (wavefront): operands `[L−1, B, ·]`
  * concatenated, one batched `MatMul` with the layers' stacked weights `[L−1, K, N]`, the
  * stacked biases `[L−1, 1, N]` (with `ones`, bias "ones" `[L−1, 1, B]`: a row of the
- * weights instead, see {@linkcode emitGroup}), then `Split` into the roots.
+ * weights instead, see {@linkcode emitGroup}), the group's shared `activation` if any, then
+ * `Split` into the roots.
  */
 function emitStackedGroup(
   plan: AffinePlan,
@@ -873,6 +947,7 @@ function emitStackedGroup(
   weights: (l: number, name: string) => Float32Array | Float64Array,
   featureMajor: boolean,
   ones: string | null,
+  activation: string | null,
 ): string[] {
   const grp = plan.groups[gi]!;
   const onesRow = ones !== null && grp.roots.some((r) => r.biases.length > 0);
@@ -898,6 +973,7 @@ function emitStackedGroup(
       b.init(`${b.prefix}rest.g${gi}.b`, fm ? [L - 1, N, 1] : [L - 1, 1, N], bias),
     ]);
   }
+  if (activation !== null) out = b.op(activation, [out]);
   const R = grp.roots.length;
   return R === 1 ? [out] : b.node("Split", [out, b.int64s(grp.roots.map(() => H))], {
     axis: { i: axis },
@@ -905,8 +981,9 @@ function emitStackedGroup(
 }
 
 /**
- * Emits one fused group. `gemm: "group"`: one `Gemm([operands…], W_stacked, C)` then
- * `Split` into its roots; `"gate"`: the operands concatenated once, then one `Gemm` per root
+ * Emits one fused group. `gemm: "group"`: one `Gemm([operands…], W_stacked, C)`, then the
+ * group's shared `activation` if it has one (the roots' activation nodes then pass through),
+ * then `Split` into its roots; `"gate"`: the operands concatenated once, then one `Gemm` per root
  * (which ONNX Runtime fuses with the activation that follows). `C` is the hoisted layer-0
  * slice (which already holds x W_x + b) or the stacked biases; with `ones` (bias "ones", a
  * `[1, B]` row of ones) the biases are instead one more row of the stacked weights, applied
@@ -927,6 +1004,7 @@ function emitGroup(
   gemm: "group" | "gate",
   featureMajor: boolean,
   ones: string | null,
+  activation: string | null,
 ): string[] {
   const grp = plan.groups[gi]!;
   const fm = featureMajor;
@@ -957,7 +1035,8 @@ function emitGroup(
   if (gemm === "gate") {
     return grp.roots.map((r, ri) => affine([r], hoisted?.[ri] ?? null, `g${gi}r${ri}`));
   }
-  const out = affine(grp.roots, hoisted?.[0] ?? null, `g${gi}`);
+  let out = affine(grp.roots, hoisted?.[0] ?? null, `g${gi}`);
+  if (activation !== null) out = b.op(activation, [out]);
   const R = grp.roots.length;
   return R === 1 ? [out] : b.node("Split", [out, b.int64s(grp.roots.map(() => H))], {
     axis: { i: fm ? 0 : 1 },

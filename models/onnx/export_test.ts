@@ -69,6 +69,10 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
     opts: { style: "scan", scan: { wavefrontBelow: 4, gather: "step" } },
   },
   {
+    label: "scan, activations after the split, auto switching at batch 4",
+    opts: { style: "scan", scan: { wavefrontBelow: 4, activation: "gate" } },
+  },
+  {
     label: "scan, wavefront, input transposed in the loop",
     opts: { style: "scan", scan: { schedule: "wavefront", transpose: "loop" } },
   },
@@ -197,7 +201,7 @@ Deno.test("scan exports name their resolved graph form in the metadata, native o
     readModelInfo(exportOnnx(layout, tinyParams(layout), { ...opts, maxLen: T, metadata: {} }))
       .metadata;
   const want = "gemm=group hoist=table schedule=auto wavefrontBelow=448 layout=feature " +
-    "gather=outer transpose=auto bias=ones";
+    "gather=outer transpose=auto bias=ones activation=group";
   const got = meta({ style: "scan" })["scanForm"];
   if (got !== want) throw new Error(`default scanForm "${got}", want "${want}"`);
   if (scanFormOf(resolveScanOptions()) !== want) throw new Error("resolveScanOptions() differs");
@@ -362,6 +366,7 @@ for (
     [{ gather: "later" }, /unknown gather "later" \(valid: outer, step\)/],
     [{ transpose: "never" }, /unknown transpose "never" \(valid: auto, loop, outer\)/],
     [{ layout: "rows" }, /unknown layout "rows" \(valid: feature, batch\)/],
+    [{ activation: "late" }, /unknown activation "late" \(valid: group, gate\)/],
     [{ gemm: "fused" }, /unknown gemm "fused" \(valid: group, gate, none\)/],
     [{ schedule: "never" }, /unknown schedule "never" \(valid: auto, timestep, wavefront\)/],
     [{ hoist: "up" }, /unknown hoist "up" \(valid: table, matmul, none\)/],
@@ -385,3 +390,26 @@ for (
     throw new Error("no error");
   });
 }
+
+Deno.test("a group whose gates share one activation runs it once, before the split (GRU z, r)", () => {
+  const count = (arch: "gru" | "lstm", scan: ScanOptions, op: string) => {
+    const layout = tinyLayout(arch);
+    const m = onnxModel(layout, tinyParams(layout), {
+      style: "scan",
+      maxLen: T,
+      metadata: {},
+      scan: { schedule: "timestep", ...scan },
+    });
+    const body = (m.graph.nodes.find((n) => n.op === "Scan")!.attrs!["body"] as { g: GraphDef }).g;
+    return body.nodes.filter((n) => n.op === op).length;
+  };
+  const L = tinyLayout("gru").config.layers;
+  // GRU: z and r (one group, both sigmoid): one Sigmoid per layer instead of two.
+  const gru = count("gru", {}, "Sigmoid"),
+    gruGate = count("gru", { activation: "gate" }, "Sigmoid");
+  if (gru !== L || gruGate !== 2 * L) throw new Error(`GRU Sigmoids ${gru} / ${gruGate}`);
+  // LSTM: its one group mixes sigmoid and tanh gates, so nothing changes.
+  const lstm = count("lstm", {}, "Sigmoid"),
+    lstmGate = count("lstm", { activation: "gate" }, "Sigmoid");
+  if (lstm !== lstmGate || lstm !== 3 * L) throw new Error(`LSTM Sigmoids ${lstm} / ${lstmGate}`);
+});
