@@ -895,50 +895,91 @@ function inferenceRows(rows: readonly RunRow[], byMachine: boolean): InferenceRo
 
 function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void {
   doc.heading(3, "Inference throughput and latency");
-  const table = inferenceRows(rows, byMachine);
-  if (table.length === 0) {
+  const all = inferenceRows(rows, byMachine);
+  if (all.length === 0) {
     doc.paragraph("No inference measurement in these results.");
     return;
   }
-  doc.paragraph(
-    "ONNX Runtime on the exported model, per execution provider, batch size and number of " +
-      "workers (one session each). Latency is per call. Several runs: median (min–max).",
-  );
-  const pct = (r: InferenceRow, p: "p50" | "p95" | "p99") =>
-    summaryCell(
-      summaryOrNull(r.results.flatMap((m) => m.latencyMs === null ? [] : [m.latencyMs[p]])),
-      formatMs,
+  // Rows with no figure at all (a provider that was unavailable for every run of them) are
+  // not repeated in the table: one line per provider and reason says what was not measured.
+  const measured = all.filter((r) => r.results.some((m) => m.sequencesPerSecond !== null));
+  const notMeasured = all.filter((r) => !measured.includes(r));
+  const reasonsOf = (r: InferenceRow) => distinct(r.results.flatMap((m) => m.unavailable ?? []));
+  if (measured.length > 0) {
+    doc.paragraph(
+      "ONNX Runtime on the exported model, per execution provider, batch size and number of " +
+        "workers (one session each). Latency is per call. Several runs: median (min–max).",
     );
-  doc.table({
-    columns: [
-      ...keyColumns(byMachine),
-      col("Provider"),
-      col("Batch", "right"),
-      col("Workers", "right"),
-      col("Sequences/s", "right"),
-      col("p50 ms", "right"),
-      col("p95 ms", "right"),
-      col("p99 ms", "right"),
-      col("Unavailable because"),
-    ],
-    rows: table.map((r) => {
-      const reasons = distinct(r.results.flatMap((m) => m.unavailable ?? []));
-      return [
-        ...keyCells(r.group),
-        code(r.provider),
-        String(r.batchSize),
-        String(r.workers),
-        summaryCell(
-          summaryOrNull(r.results.flatMap((m) => m.sequencesPerSecond ?? [])),
-          formatRate,
-        ),
-        pct(r, "p50"),
-        pct(r, "p95"),
-        pct(r, "p99"),
-        reasons.length === 0 ? DASH : reasons.join("; "),
-      ];
-    }),
-  });
+    const pct = (r: InferenceRow, p: "p50" | "p95" | "p99") =>
+      summaryCell(
+        summaryOrNull(r.results.flatMap((m) => m.latencyMs === null ? [] : [m.latencyMs[p]])),
+        formatMs,
+      );
+    const withReasons = measured.some((r) => reasonsOf(r).length > 0);
+    doc.table({
+      columns: [
+        ...keyColumns(byMachine),
+        col("Provider"),
+        col("Batch", "right"),
+        col("Workers", "right"),
+        col("Sequences/s", "right"),
+        col("p50 ms", "right"),
+        col("p95 ms", "right"),
+        col("p99 ms", "right"),
+        ...(withReasons ? [col("Unavailable because")] : []),
+      ],
+      rows: measured.map((r) => {
+        const reasons = reasonsOf(r);
+        return [
+          ...keyCells(r.group),
+          code(r.provider),
+          String(r.batchSize),
+          String(r.workers),
+          summaryCell(
+            summaryOrNull(r.results.flatMap((m) => m.sequencesPerSecond ?? [])),
+            formatRate,
+          ),
+          pct(r, "p50"),
+          pct(r, "p95"),
+          pct(r, "p99"),
+          ...(withReasons ? [reasons.length === 0 ? DASH : reasons.join("; ")] : []),
+        ];
+      }),
+    });
+  }
+  const byReason = new Map<string, { provider: string; reason: string; rows: InferenceRow[] }>();
+  for (const r of notMeasured) {
+    const reason = reasonsOf(r).join("; ") || "no figure recorded";
+    const key = `${r.provider}\u0000${reason}`;
+    const entry = byReason.get(key) ?? { provider: r.provider, reason, rows: [] };
+    entry.rows.push(r);
+    byReason.set(key, entry);
+  }
+  const sorted = [...byReason.values()].sort((a, b) =>
+    compareText(a.provider, b.provider) || compareText(a.reason, b.reason)
+  );
+  doc.list(sorted.map(({ provider, reason, rows: rs }): Inline[] => {
+    const batches = distinct(rs.map((r) => r.batchSize)).sort((a, b) => a - b);
+    const workers = distinct(rs.map((r) => r.workers)).sort((a, b) => a - b);
+    const configs = distinct(rs.map((r) => keyCells(r.group).map(plainText).join(" "))).length;
+    const machines = distinct(rs.flatMap((r) => r.group.machine ?? [])).sort(compareText);
+    return [
+      { strong: "Not measured:" },
+      " ",
+      code(provider),
+      ` (${configs === 1 ? "1 configuration" : `${configs} configurations`}`,
+      ...(machines.length === 0 ? [] : [
+        " on ",
+        ...machines.flatMap((m, i) => [
+          ...(i === 0 ? [] : [", "]),
+          code(m),
+        ]),
+      ]),
+      `; batch ${batches.join(", ")}; ` +
+      `${workers.join(", ")} worker${workers.length === 1 && workers[0] === 1 ? "" : "s"}): ` +
+      reason,
+    ];
+  }));
 }
 
 function onnxParity(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void {

@@ -154,3 +154,33 @@ Deno.test("reports from arbitrary subsets of runs never show NaN, Infinity or un
     assert(!/NaN|Infinity|undefined/.test(t.replaceAll("loss became NaN", "")), t);
   }
 });
+
+Deno.test("a provider that was never measured gets one line, not a table row per run", async () => {
+  const files = await loadFixtures("fixtures/results/one-machine.json");
+  const report = buildReport(files);
+  const t = text(report);
+  const table = report.blocks.find((b) =>
+    b.kind === "table" && b.table.columns.some((c) => c.header === "Sequences/s")
+  );
+  assert(table !== undefined && table.kind === "table");
+  assert(table.table.rows.every((r) => plainText(r[3]!) === "cpu"), "a cuda row in the table");
+  assert(!table.table.columns.some((c) => c.header === "Unavailable because"));
+  const lines = t.split("\n").filter((l) => l.startsWith("Not measured: cuda"));
+  assertEquals(lines, [
+    "Not measured: cuda (2 configurations; batch 1000; 1 worker): onnxruntime-node has no " +
+    "CUDA provider here",
+  ]);
+  // Measured in one configuration, unavailable in another: a table row, and one line.
+  const mixed = await loadFixtures("fixtures/results/one-machine.json");
+  const withCuda = mixed[0]!.results.runs.find((r) =>
+    r.inference.some((m) => m.provider === "cuda")
+  )!;
+  withCuda.inference = withCuda.inference.map((m) =>
+    m.provider === "cuda"
+      ? { ...m, sequencesPerSecond: 50_000, latencyMs: null, unavailable: null }
+      : m
+  );
+  const m = text(buildReport(mixed));
+  assert(/\| cuda \| 1000 \| 1 \| 50000 \|/.test(m), m);
+  assert(m.includes("Not measured: cuda (1 configuration; batch 1000; 1 worker)"), m);
+});
