@@ -26,6 +26,8 @@ import {
   exportOnnx,
   ONNX_STYLES,
   type OnnxStyle,
+  resolveScanOptions,
+  scanFormOf,
   type ScanOptions,
 } from "../../models/onnx/export.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
@@ -157,7 +159,14 @@ if (o.json !== undefined) {
   await Deno.writeTextFile(
     o.json,
     JSON.stringify(
-      { date: new Date().toISOString(), scan, loadBefore, loadAfter, rows, cpuRows },
+      {
+        date: new Date().toISOString(),
+        scanForm: scanFormOf(resolveScanOptions(scan)),
+        loadBefore,
+        loadAfter,
+        rows,
+        cpuRows,
+      },
       null,
       2,
     ) + "\n",
