@@ -305,6 +305,13 @@ export async function loadDataset(
   const pinnedSha256 = source !== "imdb"
     ? undefined
     : opts.imdbSha256 ?? (opts.imdbPath === undefined ? IMDB_PACKAGE_SHA256 : undefined);
+  if (opts.imdbSha256 !== undefined && !/^[0-9a-f]{64}$/.test(opts.imdbSha256)) {
+    throw new RangeError(
+      `Cannot load dataset: imdbSha256 must be 64 lower-case hex digits, got ${
+        JSON.stringify(opts.imdbSha256)
+      }`,
+    );
+  }
   // The source's bytes; null when an imdb file is missing but its hash is known (cache only).
   let bytes: Uint8Array | null;
   let missing: Error | null = null;

@@ -274,6 +274,10 @@ Deno.test("loadDataset() serves an imdb cache when the data file is gone but its
       () => loadDataset(opts({ imdbSha256: "0".repeat(64) })),
       /does not exist; run `deno install`.*a cache ".*\.bin" built from it would do, but it does not exist/,
     );
+    await assertRejects(
+      () => loadDataset(opts({ imdbSha256: "abc" })),
+      /imdbSha256 must be 64 lower-case hex digits, got "abc"/,
+    );
     const entry = join(dir, "cache", `${built.datasetHash}.bin`);
     await Deno.writeFile(entry, (await Deno.readFile(entry)).subarray(0, 100));
     await assertRejects(
