@@ -21,8 +21,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { getProfile } from "../profiles.ts";
-import { loadProfileData } from "../profiles.ts";
+import { getProfile, loadProfileData } from "../profiles.ts";
 
 /** The most the carried working tree may hold, in bytes (the device tool's limit). */
 export const CARRY_LIMIT_BYTES = 64 * 1024 * 1024;
