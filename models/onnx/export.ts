@@ -414,6 +414,16 @@ function filled(
   });
 }
 
+/** `value` if it is one of `valid`, else a RangeError naming the option and the valid values. */
+function oneOf<T extends string>(name: string, value: string, valid: readonly T[]): T {
+  if (!(valid as readonly string[]).includes(value)) {
+    throw new RangeError(
+      `Cannot export to ONNX: unknown ${name} "${value}" (valid: ${valid.join(", ")})`,
+    );
+  }
+  return value as T;
+}
+
 /** {@linkcode ScanOptions} with every default filled in. */
 export type ResolvedScanOptions = {
   readonly [K in keyof ScanOptions]-?: NonNullable<ScanOptions[K]>;
@@ -428,31 +438,20 @@ export type ResolvedScanOptions = {
  * @throws {RangeError} naming an unknown value or a combination that cannot be built
  */
 export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions {
-  const gemm = scan.gemm ?? "group";
-  if (!(ONNX_GEMMS as readonly string[]).includes(gemm)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown gemm "${gemm}" (valid: ${ONNX_GEMMS.join(", ")})`,
-    );
-  }
+  const gemm = oneOf("gemm", scan.gemm ?? "group", ONNX_GEMMS);
   const fuse = gemm !== "none";
-  const hoist = scan.hoist ?? (fuse ? "table" : "none");
-  if (!(ONNX_HOISTS as readonly string[]).includes(hoist)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown hoist "${hoist}" (valid: ${ONNX_HOISTS.join(", ")})`,
-    );
-  }
+  const hoist = oneOf("hoist", scan.hoist ?? (fuse ? "table" : "none"), ONNX_HOISTS);
   if (hoist !== "none" && !fuse) {
     throw new RangeError(
       `Cannot export to ONNX with hoist "${hoist}": hoisting needs gemm "group" or "gate"`,
     );
   }
   const wavefrontBelow = scan.wavefrontBelow ?? WAVEFRONT_BELOW;
-  const schedule = scan.schedule ?? (gemm === "group" ? "auto" : "timestep");
-  if (!(ONNX_SCHEDULES as readonly string[]).includes(schedule)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown schedule "${schedule}" (valid: ${ONNX_SCHEDULES.join(", ")})`,
-    );
-  }
+  const schedule = oneOf(
+    "schedule",
+    scan.schedule ?? (gemm === "group" ? "auto" : "timestep"),
+    ONNX_SCHEDULES,
+  );
   if (schedule !== "timestep" && gemm !== "group") {
     throw new RangeError(
       `Cannot export to ONNX with schedule "${schedule}": it needs gemm "group", got "${gemm}"`,
@@ -461,58 +460,29 @@ export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions 
   if (!Number.isInteger(wavefrontBelow) || wavefrontBelow < 1) {
     throw new RangeError(`Cannot export to ONNX: wavefrontBelow must be a positive integer`);
   }
-  const gather = scan.gather ?? "outer";
-  if (!(ONNX_GATHERS as readonly string[]).includes(gather)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown gather "${gather}" (valid: ${ONNX_GATHERS.join(", ")})`,
-    );
-  }
+  const gather = oneOf("gather", scan.gather ?? "outer", ONNX_GATHERS);
   if (gather === "step" && hoist !== "table") {
     throw new RangeError(
       `Cannot export to ONNX with gather "step": it needs hoist "table", got "${hoist}"`,
     );
   }
-  const transpose = scan.transpose ?? "auto";
-  if (!(ONNX_TRANSPOSES as readonly string[]).includes(transpose)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown transpose "${transpose}" (valid: ${
-        ONNX_TRANSPOSES.join(", ")
-      })`,
-    );
-  }
+  const transpose = oneOf("transpose", scan.transpose ?? "auto", ONNX_TRANSPOSES);
   if (gather === "step" && transpose === "outer") {
     throw new RangeError(
       `Cannot export to ONNX with gather "step": its rows are transposed in the loop, so it ` +
         `cannot take transpose "outer"`,
     );
   }
-  const valueLayout = scan.layout ?? "feature";
-  if (!(ONNX_LAYOUTS as readonly string[]).includes(valueLayout)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown layout "${valueLayout}" (valid: ${ONNX_LAYOUTS.join(", ")})`,
-    );
-  }
+  const valueLayout = oneOf("layout", scan.layout ?? "feature", ONNX_LAYOUTS);
   const fm = valueLayout === "feature";
-  const bias = scan.bias ?? (fm && fuse ? "ones" : "gemm");
-  if (!(ONNX_BIASES as readonly string[]).includes(bias)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown bias "${bias}" (valid: ${ONNX_BIASES.join(", ")})`,
-    );
-  }
+  const bias = oneOf("bias", scan.bias ?? (fm && fuse ? "ones" : "gemm"), ONNX_BIASES);
   if (bias === "ones" && !(fm && fuse)) {
     throw new RangeError(
       `Cannot export to ONNX with bias "ones": it needs layout "feature" and gemm "group" or ` +
         `"gate", got layout "${valueLayout}" and gemm "${gemm}"`,
     );
   }
-  const activation = scan.activation ?? "group";
-  if (!(ONNX_ACTIVATIONS as readonly string[]).includes(activation)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown activation "${activation}" (valid: ${
-        ONNX_ACTIVATIONS.join(", ")
-      })`,
-    );
-  }
+  const activation = oneOf("activation", scan.activation ?? "group", ONNX_ACTIVATIONS);
   return {
     gemm,
     hoist,
