@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { CellGraph, Node } from "../ir.ts";
+import { type CellGraph, type Node, OPS, type UnaryOp } from "../ir.ts";
 
 /** One maximal affine expression: `Σ_o operand_o · (Σ terms[o]) + Σ biases`. */
 export interface AffineRoot {
@@ -28,6 +28,13 @@ export interface AffineGroup {
   readonly operands: readonly number[];
   /** The roots, in graph order: the column blocks (H columns each). */
   readonly roots: readonly AffineRoot[];
+  /**
+   * The activation every root feeds and nothing else (the GRU's z and r: sigmoid), so that
+   * it can run once on the whole group; null when the roots' uses differ.
+   */
+  readonly activation: UnaryOp | null;
+  /** With `activation`: the activation node of each root, in `roots` order. */
+  readonly activationNodes: readonly number[];
 }
 
 /** The fusion plan of a cell graph. */
@@ -76,6 +83,8 @@ export function affinePlan(g: CellGraph): AffinePlan {
     }
   }
   const groups: { operands: number[]; roots: AffineRoot[] }[] = [];
+  const users = g.nodes.map(() => [] as Node[]);
+  for (const n of g.nodes) for (const a of operandsOf(n)) users[a]!.push(n);
   const byKey = new Map<string, number>();
   const rootAt = new Map<number, { group: number; index: number }>();
   for (const n of g.nodes) {
@@ -93,5 +102,22 @@ export function affinePlan(g: CellGraph): AffinePlan {
     rootAt.set(n.id, { group: gi, index: group.roots.length });
     group.roots.push({ id: n.id, terms: f.terms, biases: f.biases });
   }
-  return { groups, absorbed, rootAt };
+  const unary = OPS.unary as readonly string[];
+  const withActivation = groups.map((grp) => {
+    // A root's one use, when it is an activation (a graph output is a use of its own).
+    const acts = grp.roots.map((r) => {
+      const u = users[r.id]!;
+      return uses[r.id] === 1 && u.length === 1 && unary.includes(u[0]!.op)
+        ? u[0] as Node & { op: UnaryOp }
+        : null;
+    });
+    const op = acts[0]?.op ?? null;
+    const shared = op !== null && acts.every((a) => a?.op === op);
+    return {
+      ...grp,
+      activation: shared ? op : null,
+      activationNodes: shared ? acts.map((a) => a!.id) : [],
+    };
+  });
+  return { groups: withActivation, absorbed, rootAt };
 }

@@ -521,29 +521,16 @@ function lowerScan(
   const g = cellGraph(arch);
   const plan = fuse ? affinePlan(g) : null;
   const inputId = g.nodes.find((n) => n.op === "input")!.id;
-  // Activation before the split (gemm "group", activation "group"): when every root of a group feeds one and
-  // the same activation and nothing else, that activation runs once on the group's output
-  // (ONNX Runtime fuses it into the Gemm) and the per-root activation nodes pass through.
-  const groupActivation: (string | null)[] = plan?.groups.map(() => null) ?? [];
-  const preActivated = new Set<number>();
-  if (plan !== null && gemm === "group" && scan.activation === "group") {
-    const users = g.nodes.map(() => [] as Node[]);
-    for (const n of g.nodes) {
-      for (const a of "b" in n ? [n.a, n.b] : "a" in n ? [n.a] : []) users[a]!.push(n);
-    }
-    const outputs = new Set(Object.values(g.outputs));
-    plan.groups.forEach((grp, gi) => {
-      const acts = grp.roots.map((r) => {
-        const u = users[r.id]!;
-        const only = u.length === 1 && !outputs.has(r.id) ? u[0]! : null;
-        return only !== null && (only.op === "sigmoid" || only.op === "tanh") ? only : null;
-      });
-      const op = acts[0]?.op;
-      if (op === undefined || !acts.every((a) => a !== null && a.op === op)) return;
-      groupActivation[gi] = ACTIVATIONS[op];
-      for (const a of acts) preActivated.add(a!.id);
-    });
-  }
+  // Activation before the split (gemm "group", activation "group"): a group whose roots
+  // all feed one and the same activation (see `_affine.ts`) runs it once on its output (ONNX
+  // Runtime fuses it into the Gemm), and the roots' activation nodes pass through.
+  const shareActivation = plan !== null && gemm === "group" && scan.activation === "group";
+  const groupActivation = (plan?.groups ?? []).map((grp) =>
+    shareActivation && grp.activation !== null ? ACTIVATIONS[grp.activation] : null
+  );
+  const preActivated = new Set(
+    shareActivation ? plan!.groups.flatMap((grp) => grp.activationNodes) : [],
+  );
   const weights = (l: number, name: string) => {
     const t = layout.get(`layers.${l}.${name}`);
     return params.subarray(t.offset, t.offset + t.size);
