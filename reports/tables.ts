@@ -950,7 +950,7 @@ function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void 
   const byReason = new Map<string, { provider: string; reason: string; rows: InferenceRow[] }>();
   for (const r of notMeasured) {
     const reason = reasonsOf(r).join("; ") || "no figure recorded";
-    const key = `${r.provider}\u0000${reason}`;
+    const key = JSON.stringify([r.provider, reason]);
     const entry = byReason.get(key) ?? { provider: r.provider, reason, rows: [] };
     entry.rows.push(r);
     byReason.set(key, entry);
@@ -961,7 +961,7 @@ function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void 
   doc.list(sorted.map(({ provider, reason, rows: rs }): Inline[] => {
     const batches = distinct(rs.map((r) => r.batchSize)).sort((a, b) => a - b);
     const workers = distinct(rs.map((r) => r.workers)).sort((a, b) => a - b);
-    const configs = distinct(rs.map((r) => keyCells(r.group).map(plainText).join(" "))).length;
+    const configs = distinct(rs.map((r) => r.group)).length; // one Group object per configuration
     const machines = distinct(rs.flatMap((r) => r.group.machine ?? [])).sort(compareText);
     return [
       { strong: "Not measured:" },
