@@ -21,6 +21,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { tryCommand } from "../machine.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
 
 /** The most the carried working tree may hold, in bytes (the device tool's limit). */
@@ -94,10 +95,8 @@ if (import.meta.main) {
     });
     await run("tar", ["-cJf", ".device/node_modules.tar.xz", ...npm]);
     // 4. What will travel: the tracked tree, shared/ if any, and .device.
-    const tracked = new TextDecoder().decode(
-      (await new Deno.Command("git", { args: ["ls-files", "-z"], stdout: "piped" }).output())
-        .stdout,
-    ).split("\0").filter((f) => f !== "");
+    const tracked = ((await tryCommand("git", ["ls-files", "-z"])) ?? "").split("\0")
+      .filter((f) => f !== "");
     let total = 0;
     for (const f of tracked) total += await sizeOf(f).catch(() => 0);
     const device = await sizeOf(".device");
