@@ -4,8 +4,8 @@
  * Two graph styles, both taking int64 token ids `ids [batch, T]` (dynamic batch) and
  * returning `logits [batch]`:
  *
- * - `"scan"` (default): ONE `Scan` over the T timesteps whose body runs all L layers for
- *   one timestep. The body is built by lowering the traced cell graph once per layer with
+ * - `"scan"` (default): a `Scan` over the timesteps whose body runs all L layers, in one of
+ *   two orders (below). The body is built by lowering the traced cell graph once per layer with
  *   {@linkcode ONNX_OPS} (one entry per IR op, so a missing op is a compile error) and that
  *   layer's weights as body initializers. By default the gates are fused (`gemm: "group"`,
  *   see `_affine.ts`: one `Gemm` per group of pre-activations that read the same operands,
@@ -16,11 +16,15 @@
  *   the loop; in the timestep form each step transposes its own, `transpose: "auto"`);
  *   `"matmul"` keeps the embedding and does one `MatMul` over all timesteps before the loop.
  *   The other layers' biases ride in the fused matmul as the weights of an appended row of
- *   ones (`bias: "ones"`), so no separate bias pass runs. Small batches pay mostly per-op
- *   overhead (T · L small layer bodies), so by default (`schedule: "auto"`) the graph also
- *   holds a WAVEFRONT `Scan` (step s runs layer l on timestep s − l: layers 1…L−1 become one
- *   batch of ops on `[L−1, B, ·]` tensors, T + L − 1 steps), and an `If` on the batch size
- *   runs it below {@linkcode WAVEFRONT_BELOW} sequences. Inside the loops every value is
+ *   ones (`bias: "ones"`), so no separate bias pass runs. The orders: TIMESTEP (each step
+ *   runs the L layers of one timestep: T · L small layer bodies, mostly per-op overhead) and
+ *   WAVEFRONT (layers 1…L−1 in K blocks; step s runs layer 0 on timestep s and block k on
+ *   timestep s − 1 − k, so the K blocks' ops run as one on `[K, B, ·]` tensors: T + K steps of
+ *   (L − 1)/K stacked layer bodies). By default (`schedule: "auto"`) an `If` on the batch size
+ *   runs one layer a block (K = L − 1, the fewest ops) below {@linkcode WAVEFRONT_BELOW}
+ *   sequences, and from there on a few blocks ({@linkcode BLOCKS_NEAR}, so that each op's
+ *   tensors stay in cache) — or, for a cell that is one activated matmul (the RNN), the
+ *   timestep form. Inside the loops every value is
  *   FEATURE-MAJOR (`layout: "feature"`): `[H, B]` rather than `[B, H]`, matmuls as
  *   `W^T · x`, so that concatenating a group's operands and splitting its output into gates
  *   copy a few contiguous blocks instead of B small row pieces each (ONNX Runtime's
@@ -86,8 +90,10 @@ export type OnnxActivation = (typeof ONNX_ACTIVATIONS)[number];
 export const ONNX_BIASES = ["ones", "gemm"] as const;
 /** See {@linkcode ScanOptions.bias}. */
 export type OnnxBias = (typeof ONNX_BIASES)[number];
-/** Default batch size from which schedule "auto" runs the timestep form (measured). */
-export const WAVEFRONT_BELOW = 448;
+/** Default batch size from which schedule "auto" runs its large-batch form (measured). */
+export const WAVEFRONT_BELOW = 160;
+/** With blocks "auto", large batches run the divisor of L − 1 nearest this many blocks. */
+export const BLOCKS_NEAR = 6;
 /** Metadata keys the exporter fills in itself from the layout and options. */
 export const ONNX_METADATA_KEYS = [
   "architecture",
@@ -98,6 +104,7 @@ export const ONNX_METADATA_KEYS = [
   "hiddenSize",
   "layers",
   "scanForm",
+  "scanSchedule",
 ] as const;
 
 /** Tuning of the `scan` style; the defaults are the fastest measured form. */
@@ -116,15 +123,15 @@ export interface ScanOptions {
   readonly hoist?: OnnxHoist;
   /**
    * `"timestep"`: each `Scan` step runs all L layers for one timestep (T steps of L small
-   * layer bodies). `"wavefront"`: step s runs layer l on timestep s − l, so layers 1…L−1
-   * run as one batch of ops on `[L−1, B, ·]` tensors (T + L − 1 steps, far fewer ops;
-   * needs gemm "group"). `"auto"`: both, and an `If` on the batch size runs the wavefront
-   * below `wavefrontBelow` sequences and the timestep form from there on.
+   * layer bodies). `"wavefront"`: layers 1…L−1 run in `blocks` stacked blocks, one timestep
+   * apart (T + blocks steps, far fewer ops; needs gemm "group"). `"auto"`: an `If` on the
+   * batch size runs the wavefront with one layer a block below `wavefrontBelow` sequences,
+   * and the large-batch form of `blocks` from there on.
    * @default {"auto"}
    */
   readonly schedule?: OnnxSchedule;
   /**
-   * With schedule "auto": batches smaller than this run the wavefront form.
+   * With schedule "auto": batches smaller than this run the one-layer-a-block wavefront.
    * @default {WAVEFRONT_BELOW}
    */
   readonly wavefrontBelow?: number;
@@ -149,8 +156,9 @@ export interface ScanOptions {
    * Feature-major only: where layer 0's per-step input `[B, X]` becomes `[X, B]`. `"loop"`:
    * each step transposes its own rows, in cache; `"outer"`: one `Transpose` of the whole
    * `[T, B, X]` before the loop, a tensor written to and read back from memory; `"auto"`:
-   * in the loop for the timestep form (large batches), before it for the wavefront form
-   * (small batches, where the one Transpose is cheap and a node per step is not).
+   * in the loop for the large-batch forms (timestep, or a wavefront of fewer than L − 1
+   * blocks), before it for the one-layer-a-block wavefront (small batches, where the one
+   * Transpose is cheap and a node per step is not).
    * @default {"auto"}
    */
   readonly transpose?: OnnxTranspose;
@@ -171,6 +179,20 @@ export interface ScanOptions {
    * @default {"group"}
    */
   readonly activation?: OnnxActivation;
+  /**
+   * Wavefront only: layers 1…L−1 run as this many blocks of (L − 1)/blocks consecutive
+   * layers (it must divide L − 1). Step s runs layer 0 on timestep s and block k on timestep
+   * s − 1 − k, and the blocks are stacked: their ops run on `[blocks, B, ·]` tensors, the
+   * layers of a block one after another. L − 1 blocks (one layer each) is the fewest ops per
+   * step, for small batches; a few blocks keep each op's tensors in cache for large ones.
+   * `"auto"`: L − 1 for schedule "wavefront" and for the small batches of "auto"; for the
+   * large batches of "auto", the divisor of L − 1 nearest {@linkcode BLOCKS_NEAR} — unless
+   * the cell is one activated matmul (the RNN), whose large batches run the timestep form
+   * (ONNX Runtime fuses each of its `Gemm`s with the activation, which a batched `MatMul`
+   * does not get). A number: that many blocks (schedule "auto": for its large batches).
+   * @default {"auto"}
+   */
+  readonly blocks?: number | "auto";
 }
 
 /** Options of {@linkcode exportOnnx}. */
@@ -310,8 +332,15 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
     );
   }
   const scan = opts.style === "scan" ? resolveScanOptions(opts.scan) : null;
+  const forms = scan === null ? null : scanForms(cfg.arch, cfg.layers, scan);
   const own: Record<string, string> = {
-    ...(scan === null ? {} : { scanForm: scanFormOf(scan) }),
+    ...(scan === null ? {} : {
+      scanForm: scanFormOf(scan),
+      scanSchedule: forms!.length === 1
+        ? formName(forms![0]!)
+        : `${formName(forms![0]!)} below ${scan.wavefrontBelow}; ` +
+          `${formName(forms![1]!)} from ${scan.wavefrontBelow}`,
+    }),
     architecture: cfg.arch,
     exportStyle: opts.style,
     maxLen: String(opts.maxLen),
@@ -328,7 +357,7 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
   const b = new GraphBuilder("");
   const idsT = b.op("Transpose", [ONNX_INPUT_NAME], { perm: { ints: [1, 0] } }); // [T, B]
   const topH = opts.style === "scan"
-    ? lowerScan(layout, params, b, idsT, opts.maxLen, scan!)
+    ? lowerScan(layout, params, b, idsT, opts.maxLen, scan!, forms!)
     : lowerNative(layout, params, b, idsT);
   // Head: [B, H] @ W_hy [H, 1] + b_y → [B, 1] → [B].
   const H = cfg.hiddenSize;
@@ -414,6 +443,19 @@ function filled(
   });
 }
 
+/** Int64 zeros `[…lead, B]` for the current batch size B (ids that are never used). */
+function filledInt64(b: GraphBuilder, lead: readonly number[]): string {
+  const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
+  return b.op("ConstantOfShape", [b.op("Concat", [b.int64s(lead), batch], { axis: { i: 0 } })], {
+    value: { t: { name: "fill", dims: [1], data: BigInt64Array.of(0n) } },
+  });
+}
+
+/** The divisors of n, ascending. */
+function divisors(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
+}
+
 /** `value` if it is one of `valid`, else a RangeError naming the option and the valid values. */
 function oneOf<T extends string>(name: string, value: string, valid: readonly T[]): T {
   if (!(valid as readonly string[]).includes(value)) {
@@ -483,6 +525,19 @@ export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions 
     );
   }
   const activation = oneOf("activation", scan.activation ?? "group", ONNX_ACTIVATIONS);
+  const blocks = scan.blocks ?? "auto";
+  if (blocks !== "auto" && !(Number.isInteger(blocks) && blocks >= 1)) {
+    throw new RangeError(
+      `Cannot export to ONNX with blocks ${JSON.stringify(blocks)}: it must be "auto" or a ` +
+        `positive integer that divides the number of layers above layer 0`,
+    );
+  }
+  if (blocks !== "auto" && schedule === "timestep") {
+    throw new RangeError(
+      `Cannot export to ONNX with blocks ${blocks}: blocks are a form of the wavefront, so ` +
+        `they need schedule "wavefront" or "auto", got "timestep"`,
+    );
+  }
   return {
     gemm,
     hoist,
@@ -493,6 +548,7 @@ export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions 
     transpose,
     bias,
     activation,
+    blocks,
   };
 }
 
@@ -508,9 +564,11 @@ function lowerScan(
   idsT: string,
   maxLen: number,
   scan: ResolvedScanOptions,
+  forms: readonly Form[],
 ): string {
   const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
-  const { gemm, hoist, schedule, wavefrontBelow, gather, bias } = scan;
+  const { gemm, hoist, wavefrontBelow, gather, bias } = scan;
+  const R = L - 1;
   const { layout: valueLayout, transpose: transposeAt } = scan;
   const fuse = gemm !== "none", fm = valueLayout === "feature";
   /** Dims of a value with `n` features per sequence, in the chosen layout. */
@@ -564,7 +622,8 @@ function lowerScan(
       c0 += cols(gi);
     }
   }
-  let xs: string, xWidth: number;
+  /** Layer 0's input sequence `[n, B, X]` for int64 ids `[n, B]`, emitted into `g`. */
+  let inputsOf: (g: GraphBuilder, ids: string) => string, xWidth: number;
   /** With gather "step": the input table, gathered inside the loop from the ids `[T, B]`. */
   let stepTable: string | null = null;
   if (hoist === "table") {
@@ -582,18 +641,20 @@ function lowerScan(
     const tableName = b.init("layer0.input_table", [V, hoistN], table);
     if (gather === "step") {
       stepTable = tableName;
-      xs = idsT;
-    } else xs = b.op("Gather", [tableName, idsT], { axis: { i: 0 } });
+      inputsOf = (_g, ids) => ids;
+    } else inputsOf = (g, ids) => g.op("Gather", [tableName, ids], { axis: { i: 0 } });
     xWidth = hoistN;
   } else {
     const embName = b.init("embedding", [V, E], Float32Array.from(embData));
-    const x = b.op("Gather", [embName, idsT], { axis: { i: 0 } }); // [T, B, E]
+    const gathered = (g: GraphBuilder, ids: string) =>
+      g.op("Gather", [embName, ids], { axis: { i: 0 } }); // [n, B, E]
     if (hoist === "matmul") {
-      const proj = b.op("MatMul", [x, b.init("layer0.W_x", [E, hoistN], Float32Array.from(wx0))]);
-      xs = b.op("Add", [proj, b.init("layer0.b", [hoistN], Float32Array.from(bx0))]);
+      const W = b.init("layer0.W_x", [E, hoistN], Float32Array.from(wx0));
+      const bx = b.init("layer0.b", [hoistN], Float32Array.from(bx0));
+      inputsOf = (g, ids) => g.op("Add", [g.op("MatMul", [gathered(g, ids), W]), bx]);
       xWidth = hoistN;
     } else {
-      xs = x;
+      inputsOf = gathered;
       xWidth = E;
     }
   }
@@ -602,12 +663,14 @@ function lowerScan(
   const batchMajor = (g: GraphBuilder, v: string) =>
     fm ? g.op("Transpose", [v], { perm: { ints: [1, 0] } }) : v;
 
-  /** Builds one `Scan` (and what it needs) into `outer`; returns the top layer's last h. */
-  const build = (outer: GraphBuilder, sched: "timestep" | "wavefront"): string => {
-    const body = new GraphBuilder(`${outer.prefix}s/`);
-    const P = body.prefix;
+  /**
+   * Builds the `Scan`s of one form (and what they need) into `outer`; returns the top
+   * layer's last h.
+   */
+  const build = (outer: GraphBuilder, form: Form): string => {
+    const sched = form.schedule;
     // bias "ones": rows of ones `[…lead, 1, B]`, made in `outer` once (on first use) and read
-    // by the body from the enclosing scope.
+    // by the bodies from the enclosing scope.
     const onesByShape = new Map<string, string>();
     const ones = (lead: readonly number[]): string | null => {
       if (bias !== "ones") return null;
@@ -615,133 +678,147 @@ function lowerScan(
       if (v === undefined) onesByShape.set(lead.join(), v = filled(outer, lead, true, 1));
       return v;
     };
-    // Layer 0's input for this step: the scan input x_t, or (gather "step") the rows of the
-    // input table for the scan input ids_t, gathered here. Feature-major, the inputs
-    // [T, B, X] are either transposed before the loop to [T, X, B] (one Transpose), or each
-    // step transposes its own [B, X] here (`inLoop`).
+    // Feature-major, the inputs [n, B, X] are either transposed before the loop to
+    // [n, X, B] (one Transpose), or each step transposes its own [B, X] (`inLoop`).
     const inLoop = stepTable === null && fm &&
-      (transposeAt === "loop" || (transposeAt === "auto" && sched === "timestep"));
-    const xsOf = fm && stepTable === null && !inLoop
-      ? outer.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } })
-      : xs;
-    const idsIn = `${P}ids_t`, rowsIn = `${P}x_rows`;
-    let xt = `${P}x_t`;
-    if (stepTable !== null || inLoop) {
-      const rows = stepTable === null
-        ? rowsIn
-        : body.op("Gather", [stepTable, idsIn], { axis: { i: 0 } });
-      xt = fm ? body.op("Transpose", [rows], { perm: { ints: [1, 0] } }) : rows;
-    }
-    // Layer 0's share of x_t: per group (gemm "group") or per root (gemm "gate").
-    const pieces = hoisted.flatMap((gi) =>
-      gemm === "gate" ? plan!.groups[gi]!.roots.map(() => ({ gi, n: H })) : [{ gi, n: cols(gi) }]
-    );
-    const parts = pieces.length <= 1 ? [xt] : body.node(
-      "Split",
-      [xt, body.int64s(pieces.map((p) => p.n))],
-      { axis: { i: fm ? 0 : -1 } },
-      pieces.length,
-    );
-    const hoistedSlices = new Map<number, string[]>();
-    pieces.forEach((p, k) =>
-      hoistedSlices.set(p.gi, [...hoistedSlices.get(p.gi) ?? [], parts[k]!])
-    );
-
-    /** Lowers the cell once; fused groups are emitted by `group`, other nodes by ONNX_OPS. */
-    const cell = (
-      l: number | null,
-      input: string,
-      states: Record<string, string>,
-      group: (gi: number, values: readonly string[]) => string[],
-    ): string[] => {
-      const inits = new Map<string, string>();
-      const values: string[] = [];
-      const ctx: OnnxLowerContext = {
-        b: body,
-        input,
-        states,
-        values,
-        featureMajor: fm,
-        weight(p) {
-          if (l === null) throw new Error(`Cannot lower weight "${p}": no single layer here`);
-          let name = inits.get(p);
-          if (name === undefined) {
-            const t = layout.get(`layers.${l}.${p}`);
-            const w = Float32Array.from(weights(l, p));
-            name = !fm
-              ? body.init(`${P}l${l}.${p}`, t.shape, w)
-              : t.shape.length === 1
-              ? body.init(`${P}l${l}.${p}`, [t.shape[0]!, 1], w)
-              : body.init(
-                `${P}l${l}.${p}`,
-                [t.shape[1]!, t.shape[0]!],
-                transpose(w, t.shape[0]!, t.shape[1]!),
-              );
-            inits.set(p, name);
-          }
-          return name;
-        },
-      };
-      const groupOut = new Map<number, string[]>();
-      for (const n of g.nodes) {
-        if (plan !== null && plan.absorbed.has(n.id)) continue;
-        if (preActivated.has(n.id) && "a" in n) {
-          values[n.id] = values[n.a]!; // its group's output is already activated
-          continue;
-        }
-        const at = plan?.rootAt.get(n.id);
-        if (at === undefined) {
-          values[n.id] = lowerNode(n, ctx);
-          continue;
-        }
-        let outs = groupOut.get(at.group);
-        if (outs === undefined) groupOut.set(at.group, outs = group(at.group, values));
-        values[n.id] = outs[at.index]!;
-      }
-      return values;
+      (transposeAt === "loop" || (transposeAt === "auto" && form.large));
+    /** What a `Scan` scans for layer 0, for the ids `[n, B]` of its steps. */
+    const scanned = (ids: string) => {
+      const xs = inputsOf(outer, ids);
+      return fm && stepTable === null && !inLoop
+        ? outer.op("Transpose", [xs], { perm: { ints: [0, 2, 1] } })
+        : xs;
     };
-    const layerGroup = (l: number) => (gi: number, values: readonly string[]) =>
-      emitGroup(
-        plan!,
-        gi,
-        l,
-        l === 0 ? E : H,
-        H,
-        body,
-        values,
-        weights,
-        inputId,
-        g.nodes,
-        l === 0 ? hoistedSlices.get(gi) ?? null : null,
-        gemm as "group" | "gate",
-        fm,
-        ones([1]),
-        groupActivation[gi]!,
+
+    /** A `Scan` body under construction, with the helpers that emit into it. */
+    const newBody = (tag: string) => {
+      const body = new GraphBuilder(`${outer.prefix}${tag}/`);
+      const P = body.prefix;
+      // Layer 0's input for this step: the scan input x_t, its rows `[B, X]` transposed
+      // here (`inLoop`), or (gather "step") the rows of the input table for the scan input
+      // ids_t, gathered here.
+      const idsIn = `${P}ids_t`, rowsIn = `${P}x_rows`;
+      let xt = `${P}x_t`;
+      if (stepTable !== null || inLoop) {
+        const rows = stepTable === null
+          ? rowsIn
+          : body.op("Gather", [stepTable, idsIn], { axis: { i: 0 } });
+        xt = fm ? body.op("Transpose", [rows], { perm: { ints: [1, 0] } }) : rows;
+      }
+      // Layer 0's share of x_t: per group (gemm "group") or per root (gemm "gate").
+      const pieces = hoisted.flatMap((gi) =>
+        gemm === "gate" ? plan!.groups[gi]!.roots.map(() => ({ gi, n: H })) : [{ gi, n: cols(gi) }]
       );
-    // Body inputs and outputs; an output must be a value of its own (not an input, not
-    // another output), else it goes through an Identity.
-    const bodyIn: ValueInfo[] = [], bodyOut: ValueInfo[] = [];
-    const input = (name: string, dims: readonly (number | string)[]) => {
-      bodyIn.push({ name, elemType: "float", dims });
-      return name;
-    };
-    const output = (v: string, dims: readonly (number | string)[]) => {
-      if (bodyIn.some((i) => i.name === v) || bodyOut.some((o) => o.name === v)) {
-        v = body.op("Identity", [v]);
-      }
-      bodyOut.push({ name: v, elemType: "float", dims });
-    };
-    /** Declares the scan input that feeds layer 0: x_t, its rows `[B, X]`, or the ids. */
-    const scanInput = () =>
-      stepTable !== null
-        ? bodyIn.push({ name: idsIn, elemType: "int64", dims: ["batch"] })
-        : inLoop
-        ? input(rowsIn, ["batch", xWidth])
-        : input(xt, dimsOf(xWidth));
+      const parts = pieces.length <= 1 ? [xt] : body.node(
+        "Split",
+        [xt, body.int64s(pieces.map((p) => p.n))],
+        { axis: { i: fm ? 0 : -1 } },
+        pieces.length,
+      );
+      const hoistedSlices = new Map<number, string[]>();
+      pieces.forEach((p, k) =>
+        hoistedSlices.set(p.gi, [...hoistedSlices.get(p.gi) ?? [], parts[k]!])
+      );
 
-    if (sched === "timestep" || L === 1) {
+      /** Lowers the cell once; fused groups are emitted by `group`, other nodes by ONNX_OPS. */
+      const cell = (
+        l: number | null,
+        input: string,
+        states: Record<string, string>,
+        group: (gi: number, values: readonly string[]) => string[],
+      ): string[] => {
+        const inits = new Map<string, string>();
+        const values: string[] = [];
+        const ctx: OnnxLowerContext = {
+          b: body,
+          input,
+          states,
+          values,
+          featureMajor: fm,
+          weight(p) {
+            if (l === null) throw new Error(`Cannot lower weight "${p}": no single layer here`);
+            let name = inits.get(p);
+            if (name === undefined) {
+              const t = layout.get(`layers.${l}.${p}`);
+              const w = Float32Array.from(weights(l, p));
+              name = !fm
+                ? body.init(`${P}l${l}.${p}`, t.shape, w)
+                : t.shape.length === 1
+                ? body.init(`${P}l${l}.${p}`, [t.shape[0]!, 1], w)
+                : body.init(
+                  `${P}l${l}.${p}`,
+                  [t.shape[1]!, t.shape[0]!],
+                  transpose(w, t.shape[0]!, t.shape[1]!),
+                );
+              inits.set(p, name);
+            }
+            return name;
+          },
+        };
+        const groupOut = new Map<number, string[]>();
+        for (const n of g.nodes) {
+          if (plan !== null && plan.absorbed.has(n.id)) continue;
+          if (preActivated.has(n.id) && "a" in n) {
+            values[n.id] = values[n.a]!; // its group's output is already activated
+            continue;
+          }
+          const at = plan?.rootAt.get(n.id);
+          if (at === undefined) {
+            values[n.id] = lowerNode(n, ctx);
+            continue;
+          }
+          let outs = groupOut.get(at.group);
+          if (outs === undefined) groupOut.set(at.group, outs = group(at.group, values));
+          values[n.id] = outs[at.index]!;
+        }
+        return values;
+      };
+      const layerGroup = (l: number) => (gi: number, values: readonly string[]) =>
+        emitGroup(
+          plan!,
+          gi,
+          l,
+          l === 0 ? E : H,
+          H,
+          body,
+          values,
+          weights,
+          inputId,
+          g.nodes,
+          l === 0 ? hoistedSlices.get(gi) ?? null : null,
+          gemm as "group" | "gate",
+          fm,
+          ones([1]),
+          groupActivation[gi]!,
+        );
+      // Body inputs and outputs; an output must be a value of its own (not an input, not
+      // another output), else it goes through an Identity.
+      const bodyIn: ValueInfo[] = [], bodyOut: ValueInfo[] = [];
+      const input = (name: string, dims: readonly (number | string)[]) => {
+        bodyIn.push({ name, elemType: "float", dims });
+        return name;
+      };
+      const output = (v: string, dims: readonly (number | string)[]) => {
+        if (bodyIn.some((i) => i.name === v) || bodyOut.some((o) => o.name === v)) {
+          v = body.op("Identity", [v]);
+        }
+        bodyOut.push({ name: v, elemType: "float", dims });
+      };
+      /** Declares the scan input that feeds layer 0: x_t, its rows `[B, X]`, or the ids. */
+      const scanInput = () =>
+        stepTable !== null
+          ? bodyIn.push({ name: idsIn, elemType: "int64", dims: ["batch"] })
+          : inLoop
+          ? input(rowsIn, ["batch", xWidth])
+          : input(xt, dimsOf(xWidth));
+      const graph = (name: string) => body.graph(name, bodyIn, bodyOut);
+      return { body, P, xt, cell, layerGroup, input, output, scanInput, graph };
+    };
+
+    if (sched === "timestep") {
       // The body runs all layers for one timestep.
       // Inputs, outputs and the Scan's state operands all in the order (layer, state).
+      const { P, xt, cell, layerGroup, input, output, scanInput, graph } = newBody("s");
       const stateIn = Array.from(
         { length: L },
         (_, l) => Object.fromEntries(g.states.map((s) => [s, input(`${P}l${l}_${s}`, dimsOf(H))])),
@@ -759,93 +836,178 @@ function lowerScan(
         (_, l) => g.states.map((s) => `${outer.prefix}final_l${l}_${s}`),
       )
         .flat();
-      outer.node("Scan", [...finals.map(() => zeros), xsOf], {
-        body: { g: body.graph(`${arch}_step`, bodyIn, bodyOut) },
+      outer.node("Scan", [...finals.map(() => zeros), scanned(idsT)], {
+        body: { g: graph(`${arch}_step`) },
         num_scan_inputs: { i: 1 },
       }, finals);
       return batchMajor(outer, `${outer.prefix}final_l${L - 1}_h`);
     }
 
-    // Wavefront: at step s, layer l runs timestep s − l, so layers 1…L−1 all read values of
-    // the previous step and run as ONE batch of ops on [L−1, B, ·] tensors (stacked weights,
-    // batched MatMul); layer 0 runs on its own (it reads the hoisted input). S = T + L − 1
-    // steps; layer l's new states are multiplied by mask[s][l] = (s ≥ l), so it starts from
-    // zeros at timestep 0; what lower layers compute past timestep T − 1 never reaches the
-    // top layer's last step.
-    const R = L - 1, S = maxLen + R;
-    const l0 = Object.fromEntries(g.states.map((s) => [s, input(`${P}l0_${s}`, dimsOf(H))]));
-    const rest = Object.fromEntries(
-      g.states.map((s) => [s, input(`${P}rest_${s}`, dimsOf(H, [R]))]),
-    );
-    scanInput();
-    const maskT = input(`${P}mask_t`, [R, 1, 1]);
-    const v0 = cell(0, xt, l0, layerGroup(0));
-    for (const s of g.states) output(v0[g.outputs[s]!]!, dimsOf(H));
-    // Layer l ≥ 1 reads layer l − 1's h of the previous step: [h0; rest_h[0 … R−2]].
-    const h0 = body.op("Unsqueeze", [l0["h"]!, body.int64s([0])]);
-    const below = R === 1 ? h0 : body.op("Concat", [
-      h0,
-      body.op("Slice", [rest["h"]!, body.int64s([0]), body.int64s([R - 1]), body.int64s([0])]),
-    ], { axis: { i: 0 } });
-    const vR = cell(
-      null,
-      below,
-      rest,
-      (gi, values) =>
-        emitStackedGroup(
-          plan!,
-          gi,
-          L,
-          H,
-          body,
-          values,
-          weights,
-          fm,
-          ones([R, 1]),
-          groupActivation[gi]!,
-        ),
-    );
-    for (const s of g.states) output(body.op("Mul", [vR[g.outputs[s]!]!, maskT]), dimsOf(H, [R]));
-    const mask = new Float32Array(S * R);
-    for (let s = 0; s < S; s++) for (let l = 1; l < L; l++) mask[s * R + l - 1] = s >= l ? 1 : 0;
-    const xsPad = outer.op("Pad", [
-      xsOf,
-      outer.int64s(stepTable === null ? [0, 0, 0, R, 0, 0] : [0, 0, R, 0]),
-    ]);
-    const finals = [
-      ...g.states.map((s) => `${outer.prefix}final_l0_${s}`),
-      ...g.states.map((s) => `${outer.prefix}final_rest_${s}`),
+    // Wavefront: layers 1…L−1 form K blocks of D = (L − 1)/K consecutive layers, and at step
+    // s, layer 0 runs timestep s and block k timestep s − 1 − k. So the K blocks all read
+    // values of the previous step and run as ONE batch of ops on [K, B, ·] tensors (stacked
+    // weights, batched MatMul), their D layers one after the other; S = T + K steps. Until
+    // step k, block k's new states are multiplied by zero, so it starts from zeros at
+    // timestep 0: the first K steps run in a `Scan` of their own whose body has that mask,
+    // the other T in one without. What lower blocks compute past timestep T − 1 never
+    // reaches the top layer's last step.
+    const K = form.blocks, D = R / K, S = maxLen + K;
+    /** Layer j of every block: 1 + j, 1 + D + j, … */
+    const slot = (j: number) => Array.from({ length: K }, (_, k) => 1 + k * D + j);
+    // The ids of all S steps, [S, B] (the last K steps' ids are zeros, never used).
+    const idsPad = outer.op("Concat", [idsT, filledInt64(outer, [K])], { axis: { i: 0 } });
+    const stepIds = (from: number, to: number) =>
+      outer.op("Slice", [idsPad, outer.int64s([from]), outer.int64s([to]), outer.int64s([0])]);
+    const zeros0 = filled(outer, [H], fm), zerosK = filled(outer, [K, H], fm);
+    const stateNames = (phase: string) => [
+      ...g.states.map((s) => `${outer.prefix}${phase}_l0_${s}`),
+      ...Array.from(
+        { length: D },
+        (_, j) => g.states.map((s) => `${outer.prefix}${phase}_j${j}_${s}`),
+      )
+        .flat(),
     ];
-    const zeros0 = filled(outer, [H], fm), zerosR = filled(outer, [R, H], fm);
-    outer.node("Scan", [
+    let carried = [
       ...g.states.map(() => zeros0),
-      ...g.states.map(() => zerosR),
-      xsPad,
-      outer.init(`${outer.prefix}wavefront_mask`, [S, R, 1, 1], mask),
-    ], {
-      body: { g: body.graph(`${arch}_wavefront_step`, bodyIn, bodyOut) },
-      num_scan_inputs: { i: 2 },
-    }, finals);
+      ...Array.from({ length: D }, () => g.states.map(() => zerosK)).flat(),
+    ];
+    for (const phase of ["ramp", "run"] as const) {
+      const masked = phase === "ramp";
+      const { body, P, xt, cell, layerGroup, input, output, scanInput, graph } = newBody(phase);
+      const l0 = Object.fromEntries(g.states.map((s) => [s, input(`${P}l0_${s}`, dimsOf(H))]));
+      const stacked = Array.from(
+        { length: D },
+        (_, j) =>
+          Object.fromEntries(g.states.map((s) => [s, input(`${P}j${j}_${s}`, dimsOf(H, [K]))])),
+      );
+      scanInput();
+      const maskT = masked ? input(`${P}mask_t`, [K, 1, 1]) : null;
+      const v0 = cell(0, xt, l0, layerGroup(0));
+      for (const s of g.states) output(v0[g.outputs[s]!]!, dimsOf(H));
+      // Block k's first layer reads block k − 1's last h of the previous step (block 0:
+      // layer 0's): [h0; top_h[0 … K−2]].
+      const h0 = body.op("Unsqueeze", [l0["h"]!, body.int64s([0])]);
+      const topH = stacked[D - 1]!["h"]!;
+      let x = K === 1 ? h0 : body.op("Concat", [
+        h0,
+        body.op("Slice", [topH, body.int64s([0]), body.int64s([K - 1]), body.int64s([0])]),
+      ], { axis: { i: 0 } });
+      for (let j = 0; j < D; j++) {
+        const layers = slot(j);
+        const vj = cell(
+          null,
+          x,
+          stacked[j]!,
+          (gi, values) =>
+            emitStackedGroup(
+              plan!,
+              gi,
+              layers,
+              `j${j}`,
+              H,
+              body,
+              values,
+              weights,
+              fm,
+              ones([K, 1]),
+              groupActivation[gi]!,
+            ),
+        );
+        for (const s of g.states) {
+          const v = vj[g.outputs[s]!]!;
+          output(maskT === null ? v : body.op("Mul", [v, maskT]), dimsOf(H, [K]));
+        }
+        x = vj[g.outputs["h"]!]!;
+      }
+      const [from, to] = masked ? [0, K] : [K, S];
+      const scans = [scanned(stepIds(from, to))];
+      if (masked) {
+        const mask = new Float32Array(K * K);
+        for (let s = 0; s < K; s++) for (let k = 0; k < K; k++) mask[s * K + k] = s > k ? 1 : 0;
+        scans.push(outer.init(`${outer.prefix}wavefront_mask`, [K, K, 1, 1], mask));
+      }
+      const finals = stateNames(phase);
+      outer.node("Scan", [...carried, ...scans], {
+        body: { g: graph(`${arch}_wavefront_${phase}`) },
+        num_scan_inputs: { i: scans.length },
+      }, finals);
+      carried = finals;
+    }
     return batchMajor(
       outer,
       outer.op("Gather", [
-        `${outer.prefix}final_rest_h`,
-        outer.init(`${outer.prefix}top_layer_index`, [], BigInt64Array.of(BigInt(R - 1))),
+        carried[g.states.length * D + g.states.indexOf("h")]!,
+        outer.init(`${outer.prefix}top_block_index`, [], BigInt64Array.of(BigInt(K - 1))),
       ], { axis: { i: 0 } }),
     );
   };
-  if (schedule !== "auto") return build(b, schedule);
-  // auto: an If on the batch size picks the wavefront for small batches, where the
-  // per-op overhead of L small layer bodies per timestep dominates.
+  if (forms.length === 1) return build(b, forms[0]!);
+  // auto: an If on the batch size picks the one-layer-a-block wavefront for small batches,
+  // where the per-op overhead of L small layer bodies per timestep dominates.
   const top = (name: string): ValueInfo[] => [{ name, elemType: "float", dims: ["batch", H] }];
+  const [smallForm, largeForm] = forms as [Form, Form];
   const wb = new GraphBuilder("w/"), tb = new GraphBuilder("t/");
-  const wTop = build(wb, "wavefront"), tTop = build(tb, "timestep");
+  const wTop = build(wb, smallForm), tTop = build(tb, largeForm);
   const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
   const small = b.op("Less", [batch, b.int64s([wavefrontBelow])]);
   return b.op("If", [small], {
-    then_branch: { g: wb.graph("wavefront", [], top(wTop)) },
-    else_branch: { g: tb.graph("timestep", [], top(tTop)) },
+    then_branch: { g: wb.graph("small_batches", [], top(wTop)) },
+    else_branch: { g: tb.graph("large_batches", [], top(tTop)) },
   });
+}
+
+/**
+ * The forms an export holds: one, or with schedule "auto" the small-batch and the
+ * large-batch one (see {@linkcode ScanOptions.blocks}).
+ */
+function scanForms(arch: Arch, L: number, scan: ResolvedScanOptions): Form[] {
+  const R = L - 1, { blocks, schedule } = scan;
+  if (blocks !== "auto" && (R === 0 || R % blocks !== 0)) {
+    throw new RangeError(
+      R === 0
+        ? `Cannot export to ONNX with blocks ${blocks}: a 1-layer model has no layers above ` +
+          `layer 0 to form blocks (use blocks "auto")`
+        : `Cannot export to ONNX with blocks ${blocks}: it must divide the ${R} layers above ` +
+          `layer 0 (one of ${divisors(R).join(", ")})`,
+    );
+  }
+  const timestep: Form = { schedule: "timestep", blocks: 1, large: true };
+  const wavefront = (K: number): Form => ({ schedule: "wavefront", blocks: K, large: K < R });
+  if (schedule === "timestep" || L === 1) return [timestep]; // one layer: nothing to skew
+  if (schedule === "wavefront") return [wavefront(blocks === "auto" ? R : blocks)];
+  const small = { ...wavefront(R), large: false };
+  if (blocks !== "auto") return [small, { ...wavefront(blocks), large: true }];
+  if (isOneActivatedMatmul(arch)) return [small, timestep];
+  const near = divisors(R).reduce((a, d) =>
+    Math.abs(d - BLOCKS_NEAR) < Math.abs(a - BLOCKS_NEAR) ? d : a
+  );
+  return [small, { ...wavefront(near), large: true }];
+}
+
+/**
+ * Whether a cell is one fused group whose shared activation is all it computes (the RNN):
+ * its timestep form is one `Gemm` that ONNX Runtime fuses with that activation.
+ */
+function isOneActivatedMatmul(arch: Arch): boolean {
+  const g = cellGraph(arch), plan = affinePlan(g);
+  const [grp, ...more] = plan.groups;
+  return grp !== undefined && more.length === 0 && grp.activation !== null &&
+    g.nodes.every((n) =>
+      n.op === "input" || n.op === "state" || plan.absorbed.has(n.id) ||
+      plan.rootAt.has(n.id) || grp.activationNodes.includes(n.id)
+    );
+}
+
+/** One schedule of the `scan` style: blocks for the wavefront; large: a large-batch form. */
+interface Form {
+  readonly schedule: "timestep" | "wavefront";
+  readonly blocks: number;
+  readonly large: boolean;
+}
+
+/** A form as text, for the metadata: `timestep` or `wavefront/<blocks>`. */
+function formName(f: Form): string {
+  return f.schedule === "timestep" ? "timestep" : `wavefront/${f.blocks}`;
 }
 
 /**
@@ -897,7 +1059,8 @@ function stackGroup(
 function emitStackedGroup(
   plan: AffinePlan,
   gi: number,
-  L: number,
+  layers: readonly number[],
+  tag: string,
   H: number,
   b: GraphBuilder,
   values: readonly string[],
@@ -908,26 +1071,26 @@ function emitStackedGroup(
 ): string[] {
   const grp = plan.groups[gi]!;
   const onesRow = ones !== null && grp.roots.some((r) => r.biases.length > 0);
-  const per = Array.from(
-    { length: L - 1 },
-    (_, k) => stackGroup(grp.roots, grp.operands, () => H, H, (p) => weights(k + 1, p), onesRow),
+  const per = layers.map((l) =>
+    stackGroup(grp.roots, grp.operands, () => H, H, (p) => weights(l, p), onesRow)
   );
+  const n = layers.length;
   const { K, N } = per[0]!;
-  // Batch-major [L−1, B, K] · [L−1, K, N]; feature-major [L−1, N, K] · [L−1, K, B].
+  // Batch-major [n, B, K] · [n, K, N]; feature-major [n, N, K] · [n, K, B].
   const fm = featureMajor;
-  const W = new Float32Array((L - 1) * K * N);
+  const W = new Float32Array(n * K * N);
   per.forEach((x, k) => W.set(fm ? transpose(x.W, K, N) : x.W, k * K * N));
   const axis = fm ? 1 : -1;
   const operands = [...grp.operands.map((o) => values[o]!), ...(onesRow ? [ones!] : [])];
   const A = operands.length === 1 ? operands[0]! : b.op("Concat", operands, { axis: { i: axis } });
-  const Wname = b.init(`${b.prefix}rest.g${gi}.W`, fm ? [L - 1, N, K] : [L - 1, K, N], W);
+  const Wname = b.init(`${b.prefix}${tag}.g${gi}.W`, fm ? [n, N, K] : [n, K, N], W);
   let out = b.op("MatMul", fm ? [Wname, A] : [A, Wname]);
   if (per[0]!.bias !== null) {
-    const bias = new Float32Array((L - 1) * N);
+    const bias = new Float32Array(n * N);
     per.forEach((x, k) => bias.set(x.bias!, k * N));
     out = b.op("Add", [
       out,
-      b.init(`${b.prefix}rest.g${gi}.b`, fm ? [L - 1, N, 1] : [L - 1, 1, N], bias),
+      b.init(`${b.prefix}${tag}.g${gi}.b`, fm ? [n, N, 1] : [n, 1, N], bias),
     ]);
   }
   if (activation !== null) out = b.op(activation, [out]);

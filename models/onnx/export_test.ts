@@ -141,6 +141,89 @@ for (const layers of [1, 2]) {
   });
 }
 
+// Layer blocks of the wavefront: 5 layers, so layers 1…4 run as 1, 2 or 4 blocks; with T = 7
+// steps and also with fewer steps (2) than blocks, in both layouts and both transposes.
+for (const arch of ARCHS) {
+  Deno.test(`wavefront ONNX export of a 5-layer ${arch} in 1, 2 and 4 blocks matches the reference`, async () => {
+    const layout = tinyLayout(arch, { layers: 5 });
+    const p = tinyParams(layout);
+    const cases: [ScanOptions, number][] = [
+      [{ schedule: "wavefront", blocks: 1 }, T],
+      [{ schedule: "wavefront", blocks: 2 }, T],
+      [{ schedule: "wavefront", blocks: 4, transpose: "loop" }, T],
+      [{ schedule: "wavefront", blocks: 2, layout: "batch" }, T],
+      [{ schedule: "wavefront", blocks: 2, gather: "step" }, T],
+      [{ blocks: 2, wavefrontBelow: 4 }, T], // B = 5: the large-batch branch
+      [{ schedule: "wavefront", blocks: 4 }, 2],
+      [{ schedule: "wavefront", blocks: 2, transpose: "loop" }, 2],
+    ];
+    for (const [scan, steps] of cases) {
+      const bytes = exportOnnx(layout, p, { style: "scan", maxLen: steps, metadata: {}, scan });
+      const { ids } = tinyBatch(5, steps, layout.config.vocabSize);
+      const want = referenceForward(layout, p, ids, 5, steps).logits;
+      const s = await ort.InferenceSession.create(bytes);
+      try {
+        const feed = new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [5, steps]);
+        const got = (await s.run({ [ONNX_INPUT_NAME]: feed }))[ONNX_OUTPUT_NAME]!
+          .data as Float32Array;
+        assertClose(`${arch} ${JSON.stringify(scan)} T=${steps}`, got, want, {
+          atol: 1e-5,
+          rtol: 0,
+        });
+      } finally {
+        await s.release();
+      }
+    }
+  });
+}
+
+Deno.test("schedule auto holds the one-layer-a-block wavefront and a large-batch form per cell", () => {
+  const schedule = (arch: "rnn" | "gru" | "lstm", layers: number, scan: ScanOptions = {}) => {
+    const layout = tinyLayout(arch, { layers });
+    return onnxModel(layout, tinyParams(layout), { style: "scan", maxLen: T, metadata: {}, scan })
+      .metadata["scanSchedule"];
+  };
+  const cases: [string | undefined, string][] = [
+    [schedule("lstm", 25), "wavefront/24 below 160; wavefront/6 from 160"],
+    [schedule("gru", 25), "wavefront/24 below 160; wavefront/6 from 160"],
+    // One activated matmul: ONNX Runtime fuses its Gemm with tanh, so timestep for large.
+    [schedule("rnn", 25), "wavefront/24 below 160; timestep from 160"],
+    [schedule("lstm", 11), "wavefront/10 below 160; wavefront/5 from 160"],
+    [
+      schedule("lstm", 25, { blocks: 8, wavefrontBelow: 100 }),
+      "wavefront/24 below 100; wavefront/8 from 100",
+    ],
+    [schedule("lstm", 25, { schedule: "wavefront" }), "wavefront/24"],
+    [schedule("lstm", 25, { schedule: "wavefront", blocks: 3 }), "wavefront/3"],
+    [schedule("lstm", 25, { schedule: "timestep" }), "timestep"],
+    [schedule("lstm", 1), "timestep"],
+  ];
+  for (const [got, want] of cases) {
+    if (got !== want) throw new Error(`scanSchedule "${got}", want "${want}"`);
+  }
+});
+
+for (
+  const [layers, scan, message] of [
+    [5, { blocks: 3 }, /blocks 3: it must divide the 4 layers above layer 0 \(one of 1, 2, 4\)/],
+    [1, { blocks: 1 }, /blocks 1: a 1-layer model has no layers above layer 0/],
+    [5, { blocks: 0 }, /blocks 0: it must be "auto" or a positive integer/],
+    [5, { blocks: 1.5 }, /blocks 1.5: it must be "auto" or a positive integer/],
+    [5, { blocks: 2, schedule: "timestep" }, /blocks 2: .* need schedule "wavefront" or "auto"/],
+  ] as const
+) {
+  Deno.test(`ONNX export of ${layers} layers refuses ${JSON.stringify(scan)}`, () => {
+    const layout = tinyLayout("lstm", { layers });
+    try {
+      exportOnnx(layout, tinyParams(layout), { style: "scan", maxLen: T, metadata: {}, scan });
+    } catch (e) {
+      if (!message.test((e as Error).message)) throw e;
+      return;
+    }
+    throw new Error("no error");
+  });
+}
+
 Deno.test("ONNX export accepts float32 parameters like float64 ones", async () => {
   const layout = tinyLayout("gru");
   const p = tinyParams(layout);
@@ -200,8 +283,8 @@ Deno.test("scan exports name their resolved graph form in the metadata, native o
   const meta = (opts: Omit<OnnxExportOptions, "maxLen" | "metadata">) =>
     readModelInfo(exportOnnx(layout, tinyParams(layout), { ...opts, maxLen: T, metadata: {} }))
       .metadata;
-  const want = "gemm=group hoist=table schedule=auto wavefrontBelow=448 layout=feature " +
-    "gather=outer transpose=auto bias=ones activation=group";
+  const want = "gemm=group hoist=table schedule=auto wavefrontBelow=160 layout=feature " +
+    "gather=outer transpose=auto bias=ones activation=group blocks=auto";
   const got = meta({ style: "scan" })["scanForm"];
   if (got !== want) throw new Error(`default scanForm "${got}", want "${want}"`);
   if (scanFormOf(resolveScanOptions()) !== want) throw new Error("resolveScanOptions() differs");
