@@ -30,6 +30,7 @@ import {
   scanFormOf,
   type ScanOptions,
 } from "../../models/onnx/export.ts";
+import { readModelInfo } from "../../models/onnx/proto.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
 import { formatTable } from "./main.ts";
 import { openSession } from "./model_file.ts";
@@ -75,6 +76,7 @@ const layout = paramLayout({
 const params = initParams(layout, o.seed);
 const dir = await Deno.makeTempDir({ prefix: "rnnbench-original-" });
 const files: Record<string, string> = {};
+let scanSchedule: string | null = null;
 for (const style of styles) {
   const t0 = performance.now();
   const bytes = (() => {
@@ -90,12 +92,13 @@ for (const style of styles) {
       return cmd.error(`error: ${(e as Error).message}`);
     }
   })();
+  if (style === "scan") scanSchedule = readModelInfo(bytes).metadata["scanSchedule"] ?? null;
   files[style] = `${dir}/lstm-original-${style}.onnx`;
   await Deno.writeFile(files[style]!, bytes);
   console.error(
     `exported ${style}: ${(bytes.length / 1e6).toFixed(1)} MB in ${
       (performance.now() - t0).toFixed(0)
-    } ms`,
+    } ms${style === "scan" ? ` (schedule: ${scanSchedule})` : ""}`,
   );
 }
 const loadBefore = await load();
@@ -162,6 +165,7 @@ if (o.json !== undefined) {
       {
         date: new Date().toISOString(),
         scanForm: scanFormOf(resolveScanOptions(scan)),
+        scanSchedule,
         loadBefore,
         loadAfter,
         rows,
