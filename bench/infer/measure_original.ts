@@ -23,14 +23,14 @@ import process from "node:process";
 import * as ort from "onnxruntime-node";
 import { initParams, paramLayout } from "../../models/classifier.ts";
 import {
-  exportOnnx,
   ONNX_STYLES,
+  onnxModel,
   type OnnxStyle,
   resolveScanOptions,
   scanFormOf,
   type ScanOptions,
 } from "../../models/onnx/export.ts";
-import { readModelInfo } from "../../models/onnx/proto.ts";
+import { encodeModel } from "../../models/onnx/proto.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
 import { formatTable } from "./main.ts";
 import { openSession } from "./model_file.ts";
@@ -79,9 +79,9 @@ const files: Record<string, string> = {};
 let scanSchedule: string | null = null;
 for (const style of styles) {
   const t0 = performance.now();
-  const bytes = (() => {
+  const model = (() => {
     try {
-      return exportOnnx(layout, params, {
+      return onnxModel(layout, params, {
         style,
         maxLen: 200,
         metadata: { profile: "original", note: "random weights at the original initialisation" },
@@ -92,7 +92,8 @@ for (const style of styles) {
       return cmd.error(`error: ${(e as Error).message}`);
     }
   })();
-  if (style === "scan") scanSchedule = readModelInfo(bytes).metadata["scanSchedule"] ?? null;
+  const bytes = encodeModel(model);
+  if (style === "scan") scanSchedule = model.metadata["scanSchedule"] ?? null;
   files[style] = `${dir}/lstm-original-${style}.onnx`;
   await Deno.writeFile(files[style]!, bytes);
   console.error(

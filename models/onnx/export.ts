@@ -339,10 +339,7 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
   const own: Record<string, string> = {
     ...(scan === null ? {} : {
       scanForm: scanFormOf(scan),
-      scanSchedule: forms!.length === 1
-        ? formName(forms![0]!)
-        : `${formName(forms![0]!)} below ${scan.wavefrontBelow}; ` +
-          `${formName(forms![1]!)} from ${scan.wavefrontBelow}`,
+      scanSchedule: scheduleName(forms!, scan.wavefrontBelow),
     }),
     architecture: cfg.arch,
     exportStyle: opts.style,
@@ -425,13 +422,14 @@ function slice(layout: ParamLayout, params: Params, name: string): Float32Array 
 
 /**
  * A tensor filled with `value` for the current batch size B: `[…lead, B, H]` for
- * `dims = […lead, H]`, or feature-major `[…dims, B]` (zero states; the ones of bias "ones").
+ * `dims = […lead, H]`, or feature-major `[…dims, B]` (zero states; the ones of bias "ones";
+ * with a bigint value, int64 ids that are never used).
  */
 function filled(
   b: GraphBuilder,
   dims: readonly number[],
   featureMajor: boolean,
-  value = 0,
+  value: number | bigint = 0,
 ): string {
   const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
   const shape = featureMajor
@@ -442,15 +440,13 @@ function filled(
       axis: { i: 0 },
     });
   return b.op("ConstantOfShape", [shape], {
-    value: { t: { name: "fill", dims: [1], data: Float32Array.of(value) } },
-  });
-}
-
-/** Int64 zeros `[…lead, B]` for the current batch size B (ids that are never used). */
-function filledInt64(b: GraphBuilder, lead: readonly number[]): string {
-  const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
-  return b.op("ConstantOfShape", [b.op("Concat", [b.int64s(lead), batch], { axis: { i: 0 } })], {
-    value: { t: { name: "fill", dims: [1], data: BigInt64Array.of(0n) } },
+    value: {
+      t: {
+        name: "fill",
+        dims: [1],
+        data: typeof value === "bigint" ? BigInt64Array.of(value) : Float32Array.of(value),
+      },
+    },
   });
 }
 
@@ -671,7 +667,6 @@ function lowerScan(
    * layer's last h.
    */
   const build = (outer: GraphBuilder, form: Form): string => {
-    const sched = form.schedule;
     // bias "ones": rows of ones `[…lead, 1, B]`, made in `outer` once (on first use) and read
     // by the bodies from the enclosing scope.
     const onesByShape = new Map<string, string>();
@@ -818,7 +813,7 @@ function lowerScan(
       return { body, P, xt, cell, layerGroup, input, output, scanInput, graph };
     };
 
-    if (sched === "timestep") {
+    if (form.schedule === "timestep") {
       // The body runs all layers for one timestep.
       // Inputs, outputs and the Scan's state operands all in the order (layer, state).
       const { P, xt, cell, layerGroup, input, output, scanInput, graph } = newBody("s");
@@ -852,13 +847,13 @@ function lowerScan(
     // weights, batched MatMul), their D layers one after the other; S = T + K steps. At
     // steps s ≤ k block k has no timestep yet and its new states are multiplied by zero, so
     // it starts from zeros at timestep 0: the first K steps run in a `Scan` of their own
-    // whose body has that mask, the other T in one without. What lower blocks compute past timestep T − 1 never
-    // reaches the top layer's last step.
+    // whose body has that mask, the other T in one without. What lower blocks compute past
+    // timestep T − 1 never reaches the top layer's last step.
     const K = form.blocks, D = R / K, S = maxLen + K;
     /** Layer j of every block: 1 + j, 1 + D + j, … */
     const slot = (j: number) => Array.from({ length: K }, (_, k) => 1 + k * D + j);
     // The ids of all S steps, [S, B] (the last K steps' ids are zeros, never used).
-    const idsPad = outer.op("Concat", [idsT, filledInt64(outer, [K])], { axis: { i: 0 } });
+    const idsPad = outer.op("Concat", [idsT, filled(outer, [K], true, 0n)], { axis: { i: 0 } });
     const stepIds = (from: number, to: number) =>
       outer.op("Slice", [idsPad, outer.int64s([from]), outer.int64s([to]), outer.int64s([0])]);
     const zeros0 = filled(outer, [H], fm), zerosK = filled(outer, [K, H], fm);
@@ -978,7 +973,7 @@ function scanForms(arch: Arch, L: number, scan: ResolvedScanOptions): Form[] {
   const wavefront = (K: number): Form => ({ schedule: "wavefront", blocks: K, large: K < R });
   if (schedule === "timestep" || L === 1) return [timestep]; // one layer: nothing to skew
   if (schedule === "wavefront") return [wavefront(blocks === "auto" ? R : blocks)];
-  const small = { ...wavefront(R), large: false };
+  const small = wavefront(R);
   if (blocks !== "auto") return [small, { ...wavefront(blocks), large: true }];
   if (isOneActivatedMatmul(arch)) return [small, timestep];
   const near = divisors(R).reduce((a, d) =>
@@ -1011,9 +1006,16 @@ interface Form {
   readonly large: boolean;
 }
 
-/** A form as text, for the metadata: `timestep` or `wavefront/<blocks>`. */
-function formName(f: Form): string {
-  return f.schedule === "timestep" ? "timestep" : `wavefront/${f.blocks}`;
+/**
+ * The forms as text, for the metadata: `timestep` or `wavefront/<blocks>`, and with two
+ * forms which runs below and from `wavefrontBelow`.
+ */
+function scheduleName(forms: readonly Form[], wavefrontBelow: number): string {
+  const name = (f: Form) => f.schedule === "timestep" ? "timestep" : `wavefront/${f.blocks}`;
+  const [small, large] = forms;
+  return large === undefined
+    ? name(small!)
+    : `${name(small!)} below ${wavefrontBelow}; ${name(large)} from ${wavefrontBelow}`;
 }
 
 /**
@@ -1056,11 +1058,11 @@ function stackGroup(
 }
 
 /**
- * Emits one fused group for layers 1…L−1 at once (wavefront): operands `[L−1, B, ·]`
- * concatenated, one batched `MatMul` with the layers' stacked weights `[L−1, K, N]`, the
- * stacked biases `[L−1, 1, N]` (with `ones`, bias "ones" `[L−1, 1, B]`: a row of the
- * weights instead, see {@linkcode emitGroup}), the group's shared `activation` if any, then
- * `Split` into the roots.
+ * Emits one fused group for n `layers` at once (the wavefront: one layer of each block),
+ * named by `tag`: operands `[n, B, ·]` concatenated, one batched `MatMul` with the layers'
+ * stacked weights `[n, K, N]`, the stacked biases `[n, 1, N]` (with `ones`, bias "ones"
+ * `[n, 1, B]`: a row of the weights instead, see {@linkcode emitGroup}), the group's shared
+ * `activation` if any, then `Split` into the roots.
  */
 function emitStackedGroup(
   plan: AffinePlan,
