@@ -3,7 +3,11 @@
  *
  * @module
  */
+import type { CudaTuning } from "./cuda.ts";
+import { buildCudaEmulator, type CudaEmulator } from "./cuda_emulator.ts";
 import type { Engine } from "./engine.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 /**
  * An engine that forwards every call to `e` except those `over` replaces: the spies and
@@ -32,4 +36,50 @@ export function forwardingEngine(e: Engine, over: Partial<Engine> = {}): Engine 
     dispose: () => e.dispose(),
     ...over,
   };
+}
+
+/** The CUDA emulator needs g++ and cc (fibers via ucontext: Linux). */
+async function canEmulate(): Promise<boolean> {
+  if (Deno.build.os !== "linux") return false;
+  for (const cmd of ["g++", "cc"]) {
+    try {
+      const out = await new Deno.Command(cmd, { args: ["--version"], stdout: "null" }).output();
+      if (!out.success) return false;
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+const EMULATE = await canEmulate();
+
+/**
+ * A test that runs on the CPU emulator of the CUDA driver; skipped, saying so, without g++.
+ *
+ * @param name the test's name
+ * @param fn its body
+ */
+export function emuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test(name, async () => {
+    if (!EMULATE) {
+      console.log("skipped: the CUDA emulator needs Linux with g++ and cc");
+      return;
+    }
+    await fn();
+  });
+}
+
+let emulator: Promise<CudaEmulator> | null = null;
+
+/**
+ * The CUDA engine's tuning for tests: the emulator (built once per process under
+ * `.cache/cuda-emulator`) and its kernel cache.
+ *
+ * @returns the tuning, with the emulator's paths
+ */
+export async function emulatorTuning(): Promise<
+  CudaTuning & { readonly emulator: CudaEmulator; readonly cacheDir: string }
+> {
+  emulator ??= buildCudaEmulator(`${ROOT}.cache/cuda-emulator`);
+  return { emulator: await emulator, cacheDir: `${ROOT}.cache/cuda-emulator/kernels` };
 }

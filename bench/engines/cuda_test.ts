@@ -11,11 +11,11 @@ import { bceWithLogits, type ParamLayout } from "../../models/classifier.ts";
 import { cudaLayoutFor, cudaShapeProblem } from "../../models/codegen/cuda.ts";
 import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
-import { buildCudaEmulator, type CudaEmulator, cudaIncludeDir } from "./cuda_emulator.ts";
+import { cudaIncludeDir } from "./cuda_emulator.ts";
+import { emulatorTuning as tuning, emuTest } from "./_testing.ts";
 import {
   createCudaEngine,
   cudaAvailability,
-  type CudaTuning,
   deviceBuffers,
   launchPlan,
   packArgs,
@@ -26,39 +26,6 @@ import type { Batch, Engine } from "./engine.ts";
 import { availability, resolveEngine } from "./registry.ts";
 
 const B = 5, T = 7;
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-/** The emulator needs g++ and cc (fibers via ucontext: Linux). */
-async function canEmulate(): Promise<boolean> {
-  if (Deno.build.os !== "linux") return false;
-  for (const cmd of ["g++", "cc"]) {
-    try {
-      const out = await new Deno.Command(cmd, { args: ["--version"], stdout: "null" }).output();
-      if (!out.success) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-const EMULATE = await canEmulate();
-
-/** A test that runs on the CPU emulator; skipped, saying so, without g++. */
-function emuTest(name: string, fn: () => Promise<void>): void {
-  Deno.test(name, async () => {
-    if (!EMULATE) {
-      console.log("skipped: the CUDA emulator needs Linux with g++ and cc");
-      return;
-    }
-    await fn();
-  });
-}
-
-let emulator: Promise<CudaEmulator> | null = null;
-async function tuning(): Promise<CudaTuning> {
-  emulator ??= buildCudaEmulator(`${ROOT}.cache/cuda-emulator`);
-  return { emulator: await emulator, cacheDir: `${ROOT}.cache/cuda-emulator/kernels` };
-}
 
 async function engineFor(
   layout: ParamLayout,
@@ -258,6 +225,55 @@ emuTest(
       a.out.forEach((l, i) => {
         if (!same(l, other.out[i]!)) throw new Error(`logits of call ${i + 1} differ (${name})`);
       });
+    }
+  },
+);
+
+emuTest(
+  "cuda (emulated) kernels give the same bits whatever order the emulator runs threads and blocks in",
+  async () => {
+    // A race (a missing barrier, a block reading another's output) would make the numbers
+    // depend on the order: reverse and shuffled orders of every launch must match forward.
+    // 21 sequences: 6 blocks of 4 warps, the last short. The clip is small enough to act, and
+    // the last case has more parameters (78k) than the norm's 256 × 256 threads, so that
+    // every thread of its reduction tree holds a value.
+    const cases = [
+      ...ARCHS.map((arch) => ({ arch, over: {} })),
+      { arch: "gru" as const, over: { vocabSize: 300, embedDim: 256 } },
+    ];
+    for (const { arch, over } of cases) {
+      const { layout, params, batch } = fixture(arch, 21, T, over);
+      const run = async (order: string) => {
+        Deno.env.set("RNNBENCH_EMU_ORDER", order);
+        const engine = await engineFor(layout, { batchSize: 24, gradClip: 1e-3 });
+        try {
+          engine.setParams(params);
+          const out = [await engine.trainStep(batch), await engine.trainStep(batch)];
+          out.push(await engine.predict(batch.ids, batch.size));
+          return { params: engine.getParams(), out };
+        } finally {
+          engine.dispose();
+          Deno.env.delete("RNNBENCH_EMU_ORDER");
+        }
+      };
+      const want = await run("forward");
+      for (const order of ["reverse", "shuffle:1"]) {
+        const got = await run(order);
+        for (
+          const [name, a, b] of [
+            ["parameters", got.params, want.params],
+            ...got.out.map((o, i) => [`logits of call ${i + 1}`, o, want.out[i]!] as const),
+          ] as const
+        ) {
+          const i = a.findIndex((v, j) => !Object.is(v, b[j]));
+          if (a.length !== b.length || i >= 0) {
+            throw new Error(
+              `${arch} (P=${layout.total}) ${name} in order ${order}: [${i}] = ${a[i]}, ` +
+                `forward ${b[i]}`,
+            );
+          }
+        }
+      }
     }
   },
 );

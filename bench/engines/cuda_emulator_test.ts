@@ -1,0 +1,188 @@
+/**
+ * Tests of the CUDA emulator itself, on small planted kernels: that the thread and block
+ * orders expose a missing barrier, that misused warp intrinsics fail the launch naming
+ * what went wrong, and that a correct kernel gives the same bits in every order. (The
+ * generated kernels are checked in every order in `cuda_test.ts`.)
+ */
+import { emulatorToolchain } from "./cuda_compiler.ts";
+import { CudaContext, openDriver } from "./cuda_driver.ts";
+import { emulatorTuning, emuTest } from "./_testing.ts";
+
+/** Planted kernels; `sync` 0 leaves out the barrier a neighbour's read needs. */
+const SOURCE = String.raw`
+__global__ void block_neighbour(float *out, int sync) {
+  __shared__ float sh[64];
+  const int i = threadIdx.x;
+  sh[i] = (float)(blockIdx.x * 64 + i);
+  if (sync) __syncthreads();
+  out[blockIdx.x * 64 + i] = sh[(i + 1) & 63];
+}
+
+__global__ void warp_neighbour(float *out, int sync) {
+  __shared__ float sh[32];
+  const int l = threadIdx.x;
+  sh[l] = (float)(l + 1);
+  if (sync) __syncwarp();
+  out[l] = sh[(l + 1) & 31];
+}
+
+/* Blocks that read what another block of the same launch writes. */
+__global__ void across_blocks(float *out, int) {
+  if (threadIdx.x != 0) return;
+  const int b = blockIdx.x;
+  out[b] = b == 0 ? 1.0f : out[b - 1] + 1.0f;
+}
+
+/* mode 0: a correct shuffle sum; 1: lane 0 at __syncwarp, the others at a shuffle; 2: lanes with
+ * different masks; 3: a shuffle reading a lane that returned; 4: width 16. */
+__global__ void warp_misuse(float *out, int mode) {
+  const int l = threadIdx.x;
+  float v = (float)(l + 1);
+  if (mode == 0) {
+    for (int d = 16; d > 0; d >>= 1) v += __shfl_down_sync(0xffffffffu, v, d);
+    v = __shfl_sync(0xffffffffu, v, 0);
+  } else if (mode == 1) {
+    if (l == 0) __syncwarp();
+    else v = __shfl_down_sync(0xffffffffu, v, 1);
+  } else if (mode == 2) {
+    v = __shfl_up_sync(l == 5 ? 0x0000ffffu : 0xffffffffu, v, 1);
+  } else if (mode == 3) {
+    if (l == 31) return;
+    v = __shfl_down_sync(0xffffffffu, v, 1);
+  } else {
+    v = __shfl_down_sync(0xffffffffu, v, 1, 16);
+  }
+  out[l] = v;
+}
+
+extern "C" void rb_emu_k_block_neighbour(void **a) { block_neighbour(*(float **)a[0], *(int *)a[1]); }
+extern "C" void rb_emu_k_warp_neighbour(void **a) { warp_neighbour(*(float **)a[0], *(int *)a[1]); }
+extern "C" void rb_emu_k_across_blocks(void **a) { across_blocks(*(float **)a[0], *(int *)a[1]); }
+extern "C" void rb_emu_k_warp_misuse(void **a) { warp_misuse(*(float **)a[0], *(int *)a[1]); }
+`;
+
+type Kernel = "block_neighbour" | "warp_neighbour" | "across_blocks" | "warp_misuse";
+
+/** Runs one planted kernel in an order; its output, or the launch error's text. */
+async function launch(
+  kernel: Kernel,
+  arg: number,
+  grid: number,
+  block: number,
+  order: string,
+): Promise<{ out: Float32Array } | { error: string }> {
+  const t = await emulatorTuning();
+  const built = await emulatorToolchain(t.emulator.headerPath, t.cacheDir)
+    .build(SOURCE, "emulator self-test kernels");
+  const opened = openDriver(t.emulator.driverPath);
+  if (!opened.ok) throw new Error(opened.reason);
+  const lastError = Deno.dlopen(t.emulator.driverPath, {
+    rb_emu_last_error: { parameters: [], result: "pointer" },
+  });
+  const ctx = new CudaContext(opened.driver, 0);
+  const n = grid * block;
+  const ptr = ctx.alloc(4 * n, "out");
+  try {
+    ctx.memset32(ptr, 0, n, "out");
+    const fn = ctx.getFunction(ctx.loadModule(built.image, "planted kernels"), kernel);
+    const slots = new ArrayBuffer(16);
+    new DataView(slots).setBigUint64(0, ptr, true);
+    new DataView(slots).setInt32(8, arg, true);
+    Deno.env.set("RNNBENCH_EMU_ORDER", order);
+    try {
+      ctx.launch(fn, kernel, { grid, block, sharedBytes: 0 }, slots);
+    } catch (e) {
+      const p = lastError.symbols.rb_emu_last_error();
+      const why = p ? new Deno.UnsafePointerView(p).getCString() : "";
+      return { error: `${e instanceof Error ? e.message : e} | ${why}` };
+    } finally {
+      Deno.env.delete("RNNBENCH_EMU_ORDER");
+    }
+    const out = new Float32Array(n);
+    ctx.dtoh(out, ptr, "out");
+    return { out };
+  } finally {
+    ctx.free(ptr);
+    lastError.close();
+  }
+}
+
+const ORDERS = ["forward", "reverse", "shuffle:1", "shuffle:2"];
+
+/** The outputs of a kernel in every order; throws if any launch fails. */
+async function inEveryOrder(k: Kernel, arg: number, grid: number, block: number) {
+  const outs: Float32Array[] = [];
+  for (const order of ORDERS) {
+    const r = await launch(k, arg, grid, block, order);
+    if ("error" in r) throw new Error(`${k} failed in order ${order}: ${r.error}`);
+    outs.push(r.out);
+  }
+  return outs;
+}
+
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  return a.findIndex((v, i) => !Object.is(v, b[i]));
+}
+
+emuTest("a kernel with its barriers gives the same bits in every emulator order", async () => {
+  for (const [k, grid, block] of [["block_neighbour", 3, 64], ["warp_neighbour", 1, 32]] as const) {
+    const outs = await inEveryOrder(k, 1, grid, block);
+    const want = Float32Array.from(
+      { length: grid * block },
+      (_, i) => k === "block_neighbour" ? i - (i % 64) + ((i + 1) % 64) : ((i + 1) % 32) + 1,
+    );
+    outs.forEach((o, j) => {
+      const i = firstDifference(o, want);
+      if (i >= 0) throw new Error(`${k} in order ${ORDERS[j]}: [${i}] = ${o[i]}, want ${want[i]}`);
+    });
+  }
+});
+
+emuTest("a missing __syncthreads or __syncwarp changes the results between orders", async () => {
+  for (const [k, grid, block] of [["block_neighbour", 3, 64], ["warp_neighbour", 1, 32]] as const) {
+    const outs = await inEveryOrder(k, 0, grid, block);
+    if (outs.slice(1).every((o) => firstDifference(o, outs[0]!) < 0)) {
+      throw new Error(`${k} without its barrier gave the same bits in every order: race not seen`);
+    }
+  }
+});
+
+emuTest("blocks that depend on each other give different results in reverse order", async () => {
+  const [forward, reverse] = await inEveryOrder("across_blocks", 0, 8, 32);
+  if (firstDifference(forward!, reverse!) < 0) {
+    throw new Error(`same results in both orders: ${forward!.slice(0, 8)}`);
+  }
+});
+
+emuTest("a correct shuffle reduction works, and misused warp intrinsics fail by name", async () => {
+  for (const out of await inEveryOrder("warp_misuse", 0, 1, 32)) {
+    if (out.some((v) => v !== 528)) throw new Error(`shuffle sum: ${out.slice(0, 4)}…, want 528`);
+  }
+  const cases: [number, RegExp][] = [
+    [1, /lane 0 is at __syncwarp .* while lane 1 is at __shfl_down_sync/],
+    [
+      2,
+      /lane 0 is at __shfl_up_sync \(mask ffffffff\) while lane 5 is at __shfl_up_sync \(mask 0000ffff\)/,
+    ],
+    [3, /thread 30 of block \(0,0,0\): a shuffle reads a lane that has exited/],
+    [4, /width other than 32/],
+  ];
+  for (const [mode, want] of cases) {
+    const r = await launch("warp_misuse", mode, 1, 32, "forward");
+    if (!("error" in r)) throw new Error(`mode ${mode}: the launch succeeded`);
+    if (
+      !/cuLaunchKernel failed with CUDA_ERROR_LAUNCH_FAILED/.test(r.error) || !want.test(r.error)
+    ) {
+      throw new Error(`mode ${mode}: unexpected message: ${r.error}`);
+    }
+  }
+});
+
+emuTest("a bad RNNBENCH_EMU_ORDER fails the launch, saying what it accepts", async () => {
+  for (const order of ["sideways", "shuffle:x"]) {
+    const r = await launch("warp_neighbour", 1, 1, 32, order);
+    if (!("error" in r) || !r.error.includes(`RNNBENCH_EMU_ORDER=${order}:`)) {
+      throw new Error(`order ${order}: ${JSON.stringify(r)}`);
+    }
+  }
+});
