@@ -18,6 +18,7 @@ import {
   cudaAvailability,
   deviceBuffers,
   launchPlan,
+  moduleLoadHint,
   packArgs,
   TokenSorter,
 } from "./cuda.ts";
@@ -377,6 +378,45 @@ emuTest("a failing driver call names the call, the kernel and the CUDA error", a
   } finally {
     Deno.env.delete("RNNBENCH_EMU_FAIL");
     engine.dispose();
+  }
+});
+
+emuTest(
+  "a module the driver refuses names the compiler and the driver's CUDA version",
+  async () => {
+    // A shape no other test loads, so that its module is not already in the context.
+    const layout = tinyLayout("gru", { hiddenSize: 3 });
+    Deno.env.set("RNNBENCH_EMU_FAIL", "cuModuleLoadData");
+    let msg = "";
+    try {
+      (await engineFor(layout)).dispose();
+    } catch (e) {
+      msg = String(e);
+    } finally {
+      Deno.env.delete("RNNBENCH_EMU_FAIL");
+    }
+    const want = new RegExp(
+      "Cannot load the gru E=\\d+ H=3 L=\\d+ kernels .*cuModuleLoadData failed with " +
+        "CUDA_ERROR_INVALID_IMAGE .*compiled by g\\+\\+ .* the driver supports CUDA 13\\.0",
+    );
+    if (!want.test(msg)) throw new Error(`unexpected message: ${msg}`);
+    (await engineFor(layout)).dispose(); // and it loads once the driver takes it
+  },
+);
+
+Deno.test("a refused module's hint says when the compiler is newer than the driver", () => {
+  const newer = moduleLoadHint("CUDA_ERROR_INVALID_IMAGE", "12.4", "nvcc 13.0.88");
+  if (!newer?.includes("the compiler is newer than the driver") || !newer.includes("12.4")) {
+    throw new Error(`unexpected: ${newer}`);
+  }
+  const same = moduleLoadHint("CUDA_ERROR_NO_BINARY_FOR_GPU", "13.0", "nvcc 13.0.88");
+  if (!same?.includes("not newer than the driver") || !same.includes(".cache/cuda")) {
+    throw new Error(`unexpected: ${same}`);
+  }
+  const unknown = moduleLoadHint("CUDA_ERROR_INVALID_PTX", "?", "nvcc");
+  if (!unknown?.includes("If the compiler is newer")) throw new Error(`unexpected: ${unknown}`);
+  if (moduleLoadHint("CUDA_ERROR_OUT_OF_MEMORY", "12.4", "nvcc 13.0.88") !== null) {
+    throw new Error("a hint for an error that is not about the image");
   }
 });
 
