@@ -22,6 +22,9 @@ import {
   packArgs,
   TokenSorter,
 } from "./cuda.ts";
+import { parseBenchArgs } from "../cli.ts";
+import { memoryProgress } from "../progress.ts";
+import { runBench } from "../run.ts";
 import { CU } from "./cuda_driver.ts";
 import type { Batch, Engine } from "./engine.ts";
 import { availability, resolveEngine } from "./registry.ts";
@@ -650,3 +653,45 @@ Deno.test("the driver enum values match the toolkit's cuda.h", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+emuTest(
+  "bench --engine cuda (emulated) records the device and reproduces the native engine's losses",
+  async () => {
+    // The whole bench loop (shuffled batches, evaluation, results file) with the CUDA engine:
+    // its epoch losses must match the native CPU engine's on the same seed and data.
+    const t = await tuning();
+    const root = new URL("../../", import.meta.url).pathname;
+    const dir = await Deno.makeTempDir();
+    const cwd = Deno.cwd();
+    Deno.chdir(root); // the data cache lives in the project's .cache/
+    const emuDir = t.emulator.driverPath.slice(0, t.emulator.driverPath.lastIndexOf("/"));
+    Deno.env.set("RNNBENCH_CUDA_EMULATOR", emuDir);
+    try {
+      const run = async (engine: string) => {
+        const args = parseBenchArgs([
+          ...["--profile", "smoke", "--arch", "lstm", "--epochs", "2", "--limit-batches", "3"],
+          ...["--engine", engine, "--threads", "2", "--onnx", "none", "--out", `${dir}/${engine}`],
+        ]);
+        const r = await runBench(args, memoryProgress());
+        if (!r.ok || r.results.runs.length !== 1) throw new Error(`${engine} bench failed`);
+        return r.results.runs[0]!;
+      };
+      const cuda = await run("cuda"), native = await run("native");
+      if (
+        cuda.engine !== "cuda" || !/rnnbench CUDA emulator \(CPU\) \(sm_90/.test(cuda.engineDetail)
+      ) {
+        throw new Error(`engine not recorded: ${cuda.engine}: ${cuda.engineDetail}`);
+      }
+      const losses = (r: typeof cuda) =>
+        r.epochs.flatMap((e) => [e.trainLoss ?? 0, e.testLoss, e.testAccuracy]);
+      assertClose("cuda vs native epoch losses and accuracies", losses(cuda), losses(native), {
+        atol: 1e-6,
+        rtol: 0,
+      });
+    } finally {
+      Deno.env.delete("RNNBENCH_CUDA_EMULATOR");
+      Deno.chdir(cwd);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
