@@ -47,6 +47,8 @@ export interface PeerResult {
   readonly timedEvalBatches: number;
   /** Whether the epoch was extrapolated from the timed batches. */
   readonly extrapolated: boolean;
+  /** Whether one train and one test batch ran untimed first, the weights then put back. */
+  readonly warmedUp?: boolean;
   readonly trainLoss: number;
   readonly testAccuracy: number;
   readonly datasetHash: string;

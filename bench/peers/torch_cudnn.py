@@ -59,7 +59,7 @@ def main():
             correct = ((torch.sigmoid(logits) > 0.5).long() == labels.long()).sum().item()
             return loss.item(), correct
 
-    run_epoch("torch-cudnn", args, model, step, evaluate)
+    run_epoch("torch-cudnn", args, model, optimizer, step, evaluate)
 
 
 if __name__ == "__main__":

@@ -258,7 +258,7 @@ def main():
             correct = (preds == labels.long()).sum().item()
             return loss.item(), correct
 
-    run_epoch("torch-loop", args, model, step, evaluate)
+    run_epoch("torch-loop", args, model, optimizer, step, evaluate)
 
 
 def load_meta_vocab(folder):
