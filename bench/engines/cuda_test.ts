@@ -8,7 +8,12 @@
 import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
 import { type Arch, ARCHS } from "../../models/cells.ts";
 import { bceWithLogits, type ParamLayout } from "../../models/classifier.ts";
-import { cudaLayoutFor, cudaShapeProblem } from "../../models/codegen/cuda.ts";
+import {
+  CUDA_KERNELS,
+  cudaLayoutFor,
+  cudaShapeProblem,
+  generateCuda,
+} from "../../models/codegen/cuda.ts";
 import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
 import { cudaIncludeDir } from "./cuda_emulator.ts";
@@ -25,6 +30,7 @@ import {
 import { parseBenchArgs } from "../cli.ts";
 import { memoryProgress } from "../progress.ts";
 import { runBench } from "../run.ts";
+import { nvrtcToolchain, openNvrtc } from "./cuda_compiler.ts";
 import { CU } from "./cuda_driver.ts";
 import type { Batch, Engine } from "./engine.ts";
 import { availability, resolveEngine } from "./registry.ts";
@@ -695,3 +701,35 @@ emuTest(
     }
   },
 );
+
+Deno.test("NVRTC, when present, compiles the generated CUDA into an sm_90 cubin with every kernel", async () => {
+  if (openNvrtc() === null) {
+    console.log(
+      "skipped: no libnvrtc here (this test fails whenever NVRTC loads and a compile fails)",
+    );
+    return;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-nvrtc-" });
+  try {
+    const tc = nvrtcToolchain("sm_90", dir);
+    for (const arch of ARCHS) {
+      const model = { arch, vocabSize: 50, embedDim: 16, hiddenSize: 8, layers: 3 };
+      const built = await tc.build(generateCuda(model), `${arch} small`);
+      const elf = new DataView(built.image.buffer, built.image.byteOffset, built.image.byteLength);
+      const EM_CUDA = 190, flags = elf.getUint32(48, true);
+      if (elf.getUint32(0) !== 0x7f454c46 || elf.getUint16(18, true) !== EM_CUDA) {
+        throw new Error(`${arch}: ${built.path} is not a CUDA ELF image`);
+      }
+      // The SM is in the low byte of e_flags (older ABI) or the next one (CUDA 13's).
+      if ((flags & 0xff) !== 90 && ((flags >> 8) & 0xff) !== 90) {
+        throw new Error(`${arch}: e_flags 0x${flags.toString(16)} do not name sm_90`);
+      }
+      const text = new TextDecoder("latin1").decode(built.image);
+      for (const k of Object.keys(CUDA_KERNELS)) {
+        if (!text.includes(`\0${k}\0`)) throw new Error(`${arch}: no kernel ${k} in the cubin`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
