@@ -58,6 +58,7 @@ import {
   type KernelToolchain,
   nvccToolchain,
   nvccVersion,
+  nvrtcCandidates,
   nvrtcToolchain,
   openNvrtc,
 } from "./cuda_compiler.ts";
@@ -134,8 +135,11 @@ async function probe(ordinal: number, tuning: CudaTuning): Promise<Probe> {
     else if (openNvrtc() !== null) toolchain = nvrtcToolchain(arch, cacheDir);
     else {
       missing.push(
-        "no CUDA compiler (nvcc is not on the PATH) and no NVRTC (libnvrtc.so not found); " +
-          "install the CUDA toolkit or put nvcc on the PATH",
+        `no CUDA compiler (nvcc is not on the PATH) and no NVRTC (${
+          nvrtcCandidates().join(", ")
+        } not found); ` +
+          "install the CUDA toolkit or put nvcc on the PATH, or set RNNBENCH_LIBNVRTC to a " +
+          "libnvrtc.so (PyTorch's CUDA wheels ship one under nvidia/cuda_nvrtc/lib)",
       );
     }
   }

@@ -206,11 +206,11 @@ const NVRTC_SYMBOLS = {
 type Nvrtc = Deno.DynamicLibrary<typeof NVRTC_SYMBOLS>;
 let nvrtcOpened: { lib: Nvrtc; version: string } | null | undefined;
 
-/** Library names tried for NVRTC (`RNNBENCH_LIBNVRTC` first when set). */
+/** Library names tried for NVRTC (only `RNNBENCH_LIBNVRTC` when it is set). */
 export function nvrtcCandidates(): string[] {
   const env = Deno.env.get("RNNBENCH_LIBNVRTC");
+  if (env) return [env];
   return [
-    ...(env ? [env] : []),
     "libnvrtc.so.13",
     "libnvrtc.so.12",
     "libnvrtc.so.11.2",

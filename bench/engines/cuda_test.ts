@@ -494,7 +494,7 @@ Deno.test("without a driver or a compiler, --engine cuda fails naming both, and 
   const r = JSON.parse(text) as { auto: { kind: string; reason: string }; msg: string };
   const want =
     "Cannot use engine cuda: no NVIDIA driver (libcuda-rnnbench-absent.so.1 not found); " +
-    "no CUDA compiler (nvcc is not on the PATH) and no NVRTC (libnvrtc.so not found)";
+    "no CUDA compiler (nvcc is not on the PATH) and no NVRTC (libnvrtc-rnnbench-absent.so not found)";
   if (!r.msg.startsWith(want)) throw new Error(`unexpected message: ${r.msg}`);
   if (r.auto.kind === "cuda" || !r.auto.reason.includes("cuda unavailable: no NVIDIA driver")) {
     throw new Error(`auto did not fall back quietly: ${JSON.stringify(r.auto)}`);
