@@ -473,6 +473,11 @@ export function moduleLoadHint(
     `older nvcc (NVCC=/path/to/nvcc); else delete the cache (.cache/cuda) and retry`;
 }
 
+/** Whether a batch of `size` sequences is read from its (device-resident) split by row. */
+function fromSplit(source: BatchSource | undefined, size: number): source is BatchSource {
+  return source !== undefined && source.rows.length >= size;
+}
+
 type Fn = Deno.PointerObject;
 
 class CudaEngine implements Engine {
@@ -645,7 +650,7 @@ class CudaEngine implements Engine {
     if (ids.length !== size * T) {
       throw new RangeError(`ids has ${ids.length} elements, want size*T = ${size * T}`);
     }
-    if (source !== undefined && source.rows.length >= size) {
+    if (fromSplit(source, size)) {
       const ptr = this.#residentSplit(source.split);
       const rows = new Int32Array(size);
       for (let b = 0; b < size; b++) {
@@ -672,7 +677,11 @@ class CudaEngine implements Engine {
     if (batch.ids.length !== N) {
       throw new RangeError(`ids has ${batch.ids.length} elements, want size*T = ${N}`);
     }
-    this.#sorter.count(batch.ids, N); // checks every id
+    // A batch of a resident split had its ids checked when the split was uploaded: its count
+    // runs below, while the GPU runs the recurrence; any other batch is checked before anything
+    // is launched.
+    const resident = fromSplit(batch.source, B);
+    if (!resident) this.#sorter.count(batch.ids, N); // checks every id
     const staged = this.#stage(batch.ids, B, batch.source);
     this.#ctx.htod(this.#b("labels"), batch.labels.subarray(0, B), "the labels");
     const plan = launchPlan(lay, B, T, this.#P);
@@ -702,6 +711,7 @@ class CudaEngine implements Engine {
       loss: this.#b("loss"),
     });
     // While the GPU runs the recurrence: sort the positions by token for the embedding.
+    if (resident) this.#sorter.count(batch.ids, N);
     const ix = this.#sorter.finish(batch.ids);
     const index = this.#b("index");
     this.#ctx.htod(index, this.#sorter.buffer.subarray(0, ix.length), "the token sort index");
