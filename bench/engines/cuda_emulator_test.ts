@@ -70,6 +70,7 @@ async function launch(
   grid: number,
   block: number,
   order: string,
+  env: Record<string, string> = {},
 ): Promise<{ out: Float32Array } | { error: string }> {
   const t = await emulatorTuning();
   const built = await emulatorToolchain(t.emulator.headerPath, t.cacheDir)
@@ -82,6 +83,7 @@ async function launch(
   const ctx = new CudaContext(opened.driver, 0);
   const n = grid * block;
   const ptr = ctx.alloc(4 * n, "out");
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
   try {
     ctx.memset32(ptr, 0, n, "out");
     const fn = ctx.getFunction(ctx.loadModule(built.image, "planted kernels"), kernel);
@@ -102,6 +104,7 @@ async function launch(
     ctx.dtoh(out, ptr, "out");
     return { out };
   } finally {
+    for (const k of Object.keys(env)) Deno.env.delete(k);
     ctx.free(ptr);
     lastError.close();
   }
@@ -184,5 +187,25 @@ emuTest("a bad RNNBENCH_EMU_ORDER fails the launch, saying what it accepts", asy
     if (!("error" in r) || !r.error.includes(`RNNBENCH_EMU_ORDER=${order}:`)) {
       throw new Error(`order ${order}: ${JSON.stringify(r)}`);
     }
+  }
+});
+
+emuTest("RNNBENCH_EMU_SKIP skips one kernel, or with * every kernel and memset", async () => {
+  const bits = (o: Float32Array) => new Uint32Array(o.buffer);
+  const one = await launch("warp_neighbour", 1, 1, 32, "forward", {
+    RNNBENCH_EMU_SKIP: "warp_neighbour",
+  });
+  if (!("out" in one) || bits(one.out).some((b) => b !== 0)) {
+    throw new Error(`a skipped kernel wrote, or the memset did not run: ${JSON.stringify(one)}`);
+  }
+  const other = await launch("warp_neighbour", 1, 1, 32, "forward", {
+    RNNBENCH_EMU_SKIP: "block_neighbour",
+  });
+  if (!("out" in other) || other.out[0] !== 2) {
+    throw new Error(`skipping another kernel changed this one: ${JSON.stringify(other)}`);
+  }
+  const all = await launch("warp_neighbour", 1, 1, 32, "forward", { RNNBENCH_EMU_SKIP: "*" });
+  if (!("out" in all) || bits(all.out).some((b) => b !== 0xffffffff)) {
+    throw new Error(`with * a kernel or the memset ran: ${JSON.stringify(all)}`);
   }
 });
