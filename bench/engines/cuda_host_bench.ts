@@ -5,7 +5,10 @@
  * CPU emulator with every kernel launch skipped (`RNNBENCH_EMU_SKIP=*`), so that what is
  * left is what the host spends. On a GPU most of it overlaps with kernels, but not all:
  * each step waits for its logits, so the next step's batch assembly and staging run while
- * the GPU is idle. It bounds from below what the host adds to a GPU epoch.
+ * the GPU is idle. It bounds from below what the host adds to a GPU epoch. Then two parts
+ * of it alone, medians over one epoch's train batches: assembling a batch (`batches()`
+ * gathers its rows from the split; the GPU waits for it) and the token sort of the
+ * embedding gradient (it runs while the recurrence runs).
  *
  * ```sh
  * deno run -A bench/engines/cuda_host_bench.ts                 # all three, 3 epochs each
@@ -19,8 +22,10 @@
  */
 import { parseArgs } from "node:util";
 import { type Arch, ARCHS } from "../../models/cells.ts";
+import { batches, epochOrder } from "../data/batches.ts";
 import { timeEpochs } from "../gpu_check.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
+import { TokenSorter } from "./cuda.ts";
 import { buildCudaEmulator } from "./cuda_emulator.ts";
 
 const { values } = parseArgs({
@@ -64,3 +69,24 @@ for (const arch of archs) {
     } ms per step) + eval ${t.evalSeconds.toFixed(3)} s; epochs ${each} s`,
   );
 }
+
+const gatherMs: number[] = [], sortMs: number[] = [];
+const sorter = new TokenSorter(ds.vocabSize, profile.batchSize * profile.maxLen);
+const order = epochOrder(ds.train.n, 1, 1, true);
+const it = batches(ds.train, ds.train.labels, order, profile.batchSize, profile.maxLen);
+for (;;) {
+  const t0 = performance.now();
+  const next = it.next();
+  const t1 = performance.now();
+  if (next.done) break;
+  const b = next.value;
+  sorter.count(b.ids, b.ids.length);
+  sorter.finish(b.ids);
+  gatherMs.push(t1 - t0);
+  sortMs.push(performance.now() - t1);
+}
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[(a.length - 1) >> 1]!;
+console.log(
+  `  per train batch: gather ${median(gatherMs).toFixed(3)} ms (the GPU waits), token sort ` +
+    `${median(sortMs).toFixed(3)} ms (overlaps the recurrence); medians of ${sortMs.length}`,
+);
