@@ -31,7 +31,7 @@ import { parseBenchArgs } from "../cli.ts";
 import { memoryProgress } from "../progress.ts";
 import { runBench } from "../run.ts";
 import { nvrtcToolchain, openNvrtc } from "./cuda_compiler.ts";
-import { CU } from "./cuda_driver.ts";
+import { CU, openDriver } from "./cuda_driver.ts";
 import type { Batch, Engine } from "./engine.ts";
 import { availability, resolveEngine } from "./registry.ts";
 
@@ -733,3 +733,30 @@ Deno.test("NVRTC, when present, compiles the generated CUDA into an sm_90 cubin 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+emuTest(
+  "a real NVIDIA driver library, when given, binds every symbol and names errors as the emulator does",
+  async () => {
+    // RNNBENCH_TEST_LIBCUDA: a real libcuda.so.1, e.g. extracted from Debian's libcuda1 package
+    // (no GPU needed: the library loads and names its errors; cuInit then finds no device).
+    const real = Deno.env.get("RNNBENCH_TEST_LIBCUDA");
+    if (!real) {
+      console.log("skipped: set RNNBENCH_TEST_LIBCUDA to a real libcuda.so.1 to run this test");
+      return;
+    }
+    const r = openDriver(real);
+    if (!r.ok) throw new Error(`the real driver did not load: ${r.reason}`);
+    const e = openDriver((await tuning()).emulator.driverPath);
+    if (!e.ok) throw new Error(e.reason);
+    for (const code of [0, 1, 2, 3, 100, 101, 200, 400, 500, 701, 719]) {
+      const want = [r.driver.errorName(code), r.driver.errorString(code)];
+      const got = [e.driver.errorName(code), e.driver.errorString(code)];
+      if (want.join() !== got.join()) {
+        throw new Error(
+          `error ${code}: the emulator says ${got.join(": ")}, the driver ${want.join(": ")}`,
+        );
+      }
+    }
+    if (!/^\d+\.\d$/.test(r.driver.driverVersion())) throw new Error("no driver version");
+  },
+);
