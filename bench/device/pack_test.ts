@@ -39,3 +39,63 @@ Deno.test("bench/device/run.sh stops, naming the missing file and what to do, wi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A stand-in kit: a "deno" that prints its arguments, and two small archives. */
+async function fakeKit(dir: string): Promise<void> {
+  await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
+  await Deno.copyFile("bench/device/run.sh", `${dir}/bench/device/run.sh`);
+  await Deno.mkdir(`${dir}/.device`);
+  const make = String.raw`
+import io, lzma, sys, tarfile
+d = sys.argv[1]
+with lzma.open(d + "/.device/deno.xz", "wb") as f:
+    f.write(b"#!/bin/sh\necho \"fake deno: $*\"\nexit 0\n")
+for name, member in (("cache", ".cache/data/marker"), ("node_modules", "node_modules/zod/marker")):
+    with tarfile.open(d + "/.device/" + name + ".tar.xz", "w:xz") as t:
+        data = member.encode()
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+`;
+  const out = await new Deno.Command("python3", { args: ["-c", make, dir], stderr: "piped" })
+    .output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+}
+
+Deno.test("bench/device/run.sh unpacks the kit with xz, or with Python's lzma where xz is missing", async () => {
+  // Where xz is missing: a PATH of every command but xz.
+  const noXz = await Deno.makeTempDir({ prefix: "rnnbench-noxz-" });
+  for await (const e of Deno.readDir("/usr/bin")) {
+    if (!/^(un)?xz|^xzcat$/.test(e.name)) {
+      await Deno.symlink(`/usr/bin/${e.name}`, `${noXz}/${e.name}`);
+    }
+  }
+  try {
+    for (const [what, path] of [["xz", "/usr/bin:/bin"], ["lzma", noXz]] as const) {
+      const dir = await Deno.makeTempDir({ prefix: "rnnbench-device-test-" });
+      try {
+        await fakeKit(dir);
+        const out = await new Deno.Command("bash", {
+          args: [`${dir}/bench/device/run.sh`, "--arch", "lstm"],
+          env: { OUT: `${dir}/out`, PATH: path },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        assertEquals(out.code, 0, `${what}: ${text}`);
+        assert(
+          text.includes("fake deno: run -A --cached-only bench/gpu_check.ts --out") &&
+            text.includes("--arch lstm"),
+          `${what}: ${text}`,
+        );
+        for (const f of [".cache/data/marker", "node_modules/zod/marker", "out/gpu_check.log"]) {
+          await Deno.stat(`${dir}/${f}`);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+  } finally {
+    await Deno.remove(noXz, { recursive: true });
+  }
+});

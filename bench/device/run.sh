@@ -13,9 +13,20 @@ for f in deno.xz cache.tar.xz node_modules.tar.xz; do
     exit 1
   fi
 done
+# xz when the machine has it, else Python's lzma (the GPU machine has Python for PyTorch).
+unxz_to() {
+  if command -v xz >/dev/null 2>&1; then xz -dc "$1" > "$2"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
+  fi
+}
+untar_xz() {
+  if command -v xz >/dev/null 2>&1; then tar -xJf "$1"
+  else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(**({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))' "$1"
+  fi
+}
 bin=$(mktemp -d)
-xz -dc .device/deno.xz > "$bin/deno" && chmod +x "$bin/deno" || { echo "run.sh: cannot unpack deno" >&2; exit 1; }
-tar -xJf .device/cache.tar.xz && tar -xJf .device/node_modules.tar.xz ||
+unxz_to .device/deno.xz "$bin/deno" && chmod +x "$bin/deno" || { echo "run.sh: cannot unpack deno" >&2; exit 1; }
+untar_xz .device/cache.tar.xz && untar_xz .device/node_modules.tar.xz ||
   { echo "run.sh: cannot unpack the caches" >&2; exit 1; }
 {
   date -u
