@@ -24,7 +24,8 @@ untar_xz() {
   else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(**({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))' "$1"
   fi
 }
-bin=$(mktemp -d)
+bin=$PWD/.device/bin # inside the tree, not /tmp: /tmp may be mounted noexec
+mkdir -p "$bin"
 unxz_to .device/deno.xz "$bin/deno" && chmod +x "$bin/deno" || { echo "run.sh: cannot unpack deno" >&2; exit 1; }
 untar_xz .device/cache.tar.xz && untar_xz .device/node_modules.tar.xz ||
   { echo "run.sh: cannot unpack the caches" >&2; exit 1; }
