@@ -37,7 +37,7 @@ import { batches, epochOrder } from "./data/batches.ts";
 import type { EncodedDataset } from "./data/dataset.ts";
 import { createCudaEngine, cudaAvailability } from "./engines/cuda.ts";
 import { type BuiltModule, nvccToolchain, nvccVersion } from "./engines/cuda_compiler.ts";
-import type { Batch, Engine, EngineOptions } from "./engines/engine.ts";
+import { type Batch, type Engine, type EngineOptions, predictBatch } from "./engines/engine.ts";
 import { createNativeEngine, loadNative, nativeAvailability } from "./engines/native.ts";
 import { exportNpy } from "./peers/export_npy.ts";
 import { loadProfileData } from "./profiles.ts";
@@ -167,6 +167,7 @@ export async function checkShape(
  * the shuffled train split (a new order per epoch) and then evaluating the test split. The
  * module is loaded and warmed on one batch first (not timed) and the weights put back; the
  * splits are uploaded inside the first timed epoch, so later epochs are the steady state.
+ * `wrap` may wrap the engine (a timer, in `cuda_host_bench.ts`).
  * @returns the median epoch by train + eval seconds (the lower middle for an even `n`)
  */
 export async function timeEpochs(
@@ -175,6 +176,7 @@ export async function timeEpochs(
   device: number,
   p: Profile = getProfile("original"),
   n = 3,
+  wrap: (e: Engine) => Engine = (e) => e,
 ): Promise<EpochTiming> {
   const model: ModelConfig = {
     arch,
@@ -184,10 +186,12 @@ export async function timeEpochs(
     layers: p.layers,
   };
   const layout = paramLayout(model);
-  const engine: Engine = await createCudaEngine({
-    ...engineOptions(model, layout, p.maxLen, p.batchSize, p.learningRate[arch]),
-    gradClip: p.gradClip,
-  }, device);
+  const engine: Engine = wrap(
+    await createCudaEngine({
+      ...engineOptions(model, layout, p.maxLen, p.batchSize, p.learningRate[arch]),
+      gradClip: p.gradClip,
+    }, device),
+  );
   try {
     const init = initParams(layout, 1);
     engine.setParams(init);
@@ -210,7 +214,7 @@ export async function timeEpochs(
       const t1 = performance.now();
       const inOrder = epochOrder(ds.test.n, 0, 0, false);
       for (const b of batches(ds.test, ds.test.labels, inOrder, p.batchSize, p.maxLen)) {
-        testMeter.add(await engine.predict(b.ids, b.size, b.source), b.labels, b.size);
+        testMeter.add(await predictBatch(engine, b), b.labels, b.size);
       }
       const t2 = performance.now();
       epochs.push({

@@ -10,7 +10,7 @@ import { bceWithLogits } from "../models/classifier.ts";
 import { batchCount, batches, dropWords, epochOrder } from "./data/batches.ts";
 import { Rng, STREAM } from "../models/rng.ts";
 import type { EncodedSplit } from "./data/dataset.ts";
-import type { Engine } from "./engines/engine.ts";
+import { type Engine, predictBatch } from "./engines/engine.ts";
 import type { ProgressSink } from "./progress.ts";
 import type { EpochResult, TimeToAccuracy } from "./results/schema.ts";
 
@@ -147,7 +147,7 @@ export async function evaluate(
   for (
     const b of batches(split, labels, order, o.batchSize, o.maxLen, o.limitBatches ?? undefined)
   ) {
-    const logits = await engine.predict(b.ids, b.size, b.source);
+    const logits = await predictBatch(engine, b);
     const loss = meter.add(logits, b.labels, b.size);
     if (!Number.isFinite(loss)) throw new NonFiniteError(o.epoch, b.index, "the evaluation loss");
     progress?.update(++i);

@@ -91,8 +91,11 @@ export function epochOrder(n: number, seed: number, epoch: number, shuffle: bool
 
 /** One mini-batch; its arrays are fresh copies that the caller may keep. */
 export interface Batch {
-  /** Token ids, `[B, T]` row-major. */
-  ids: Int32Array;
+  /**
+   * Token ids, `[B, T]` row-major: gathered from the split on first read (an engine that
+   * keeps the split on its device reads `source` instead, and the copy is never made).
+   */
+  readonly ids: Int32Array;
   /** Labels as 0 or 1, `[B]`. */
   labels: Float32Array;
   /** B: reviews in this batch (the last one may be smaller). */
@@ -170,10 +173,10 @@ export function* batches(
   for (let index = 0; index < count; index++) {
     const from = index * batchSize;
     const size = Math.min(batchSize, order.length - from);
-    const ids = new Int32Array(size * maxLen);
+    const rows = order.subarray(from, from + size);
     const out = new Float32Array(size);
     for (let b = 0; b < size; b++) {
-      const row = order[from + b]!;
+      const row = rows[b]!;
       if (row >= split.n) {
         throw new RangeError(
           `Cannot make batches: order[${
@@ -181,17 +184,29 @@ export function* batches(
           }] = ${row} is outside a split of ${split.n} reviews`,
         );
       }
-      ids.set(split.ids.subarray(row * maxLen, (row + 1) * maxLen), b * maxLen);
       out[b] = labels[row]!;
     }
+    let ids: Int32Array | null = null;
     yield {
-      ids,
+      get ids() {
+        return ids ??= gatherRows(split.ids, rows, maxLen);
+      },
       labels: out,
       size,
       index,
-      source: { split, rows: order.subarray(from, from + size) },
+      source: { split, rows },
     };
   }
+}
+
+/** The rows `rows` of a `[n, T]` matrix, as a fresh `[rows.length, T]` copy. */
+function gatherRows(ids: Int32Array, rows: Uint32Array, T: number): Int32Array {
+  const out = new Int32Array(rows.length * T);
+  for (let b = 0; b < rows.length; b++) {
+    const r = rows[b]!;
+    out.set(ids.subarray(r * T, (r + 1) * T), b * T);
+  }
+  return out;
 }
 
 /**

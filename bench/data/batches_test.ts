@@ -81,6 +81,17 @@ Deno.test("batches() follows the order and keeps the last partial batch", () => 
   }
 });
 
+Deno.test("batches() gathers a batch's ids from its rows only when they are read, once", () => {
+  const split = rowNumbered(6, 2);
+  const [b] = [...batches(split, split.labels, Uint32Array.of(5, 2, 4), 3, 2)];
+  const before = split.ids.slice();
+  split.ids.fill(9, 4, 6); // row 2 changes before the batch's ids are first read
+  assertEquals([...b!.source.rows], [5, 2, 4]);
+  assertEquals([...b!.ids], [5, 5, 9, 9, 4, 4]);
+  if (b!.ids !== b!.ids) throw new Error("a second read gathered again");
+  split.ids.set(before);
+});
+
 Deno.test("batches() stops after limitBatches and batchCount() agrees", () => {
   const split = rowNumbered(10, 2);
   const order = epochOrder(10, 1, 0, false);

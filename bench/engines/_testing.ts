@@ -11,7 +11,8 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 /**
  * An engine that forwards every call to `e` except those `over` replaces: the spies and
- * fault injectors tests pass as `wrapEngine` to `runBench`.
+ * fault injectors tests pass as `wrapEngine` to `runBench`. It has no `predictRows`, so that
+ * every evaluation goes through `predict`, where a spy sees it.
  *
  * @param e the real engine
  * @param over the members to replace

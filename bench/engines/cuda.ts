@@ -291,6 +291,7 @@ export class TokenSorter {
   readonly #uniq: Int32Array;
   #nu = 0;
   #n = 0;
+  #from: { rows: Uint32Array; T: number } | null = null;
   /** The packed index: order, segStart, uniqRow, uniqSeg. */
   readonly buffer: Int32Array;
 
@@ -306,28 +307,36 @@ export class TokenSorter {
   }
 
   /**
-   * First pass: counts the tokens of `ids [N]`, checking every id is in [0, V).
+   * First pass: counts the tokens of `ids [N]`, checking every id is in [0, V). With
+   * `from`, the batch is not a copy: position `b·T + t` is `ids[from.rows[b]·T + t]`, so
+   * `ids` is the whole split `[n, T]` and no gathered batch is needed.
    * @throws RangeError naming the first bad id (nothing is left counted)
    */
-  count(ids: Int32Array, N: number): void {
+  count(ids: Int32Array, N: number, from?: { rows: Uint32Array; T: number }): void {
     const count = this.#count, uniq = this.#uniq, V = this.vocabSize;
     for (let u = 0; u < this.#nu; u++) count[uniq[u]!] = 0; // an unfinished earlier count
     this.#nu = 0;
     let nu = 0;
-    for (let i = 0; i < N; i++) {
-      const tok = ids[i]!;
-      if (!(tok >= 0 && tok < V)) {
-        for (let u = 0; u < nu; u++) count[uniq[u]!] = 0;
-        throw new RangeError(`Token id ${tok} is outside [0, ${V})`);
+    const T = from?.T ?? N, B = from ? N / T : 1;
+    for (let b = 0; b < B; b++) {
+      const base = from ? from.rows[b]! * T : 0;
+      for (let t = 0; t < T; t++) {
+        const tok = ids[base + t]!;
+        if (!(tok >= 0 && tok < V)) {
+          for (let u = 0; u < nu; u++) count[uniq[u]!] = 0;
+          throw new RangeError(`Token id ${tok} is outside [0, ${V})`);
+        }
+        if (count[tok]!++ === 0) uniq[nu++] = tok;
       }
-      if (count[tok]!++ === 0) uniq[nu++] = tok;
     }
     this.#nu = nu;
     this.#n = N;
+    this.#from = from ?? null;
   }
 
   /**
-   * Second pass: writes the index for the ids last counted.
+   * Second pass: writes the index for the ids last counted (`ids` is the array `count`
+   * was given, with the same `from`).
    * @returns offsets (in int32 elements) of each part and the used length
    */
   finish(ids: Int32Array): {
@@ -355,7 +364,16 @@ export class TokenSorter {
     }
     buf[segStart + nseg] = N;
     buf[uniqSeg + nu] = nseg;
-    for (let i = 0; i < N; i++) buf[start[ids[i]!]!++] = i;
+    const from = this.#from;
+    if (from === null) {
+      for (let i = 0; i < N; i++) buf[start[ids[i]!]!++] = i;
+    } else {
+      const T = from.T, B = N / T;
+      for (let b = 0, i = 0; b < B; b++) {
+        const base = from.rows[b]! * T;
+        for (let t = 0; t < T; t++, i++) buf[start[ids[base + t]!]!++] = i;
+      }
+    }
     this.#nu = 0;
     return { segStart, uniqRow, uniqSeg, nseg, nu, length: uniqSeg + nu + 1 };
   }
@@ -642,14 +660,11 @@ class CudaEngine implements Engine {
 
   /** Puts a batch's ids where the kernels read them: device ids and a row index per sequence. */
   #stage(
-    ids: Int32Array,
+    ids: Int32Array | null,
     size: number,
     source: BatchSource | undefined,
   ): { ids: bigint; rows: bigint } {
     const T = this.#opts.maxLen;
-    if (ids.length !== size * T) {
-      throw new RangeError(`ids has ${ids.length} elements, want size*T = ${size * T}`);
-    }
     if (fromSplit(source, size)) {
       const ptr = this.#residentSplit(source.split);
       const rows = new Int32Array(size);
@@ -663,6 +678,10 @@ class CudaEngine implements Engine {
       this.#ctx.htod(this.#b("rows"), rows, "the batch's row indices");
       return { ids: ptr, rows: this.#b("rows") };
     }
+    if (ids === null) throw new Error("Internal error: a batch with neither ids nor a split");
+    if (ids.length !== size * T) {
+      throw new RangeError(`ids has ${ids.length} elements, want size*T = ${size * T}`);
+    }
     this.#ctx.htod(this.#b("ids"), ids, "the batch's token ids");
     return { ids: this.#b("ids"), rows: this.#b("rowsIdentity") };
   }
@@ -674,15 +693,20 @@ class CudaEngine implements Engine {
     if (batch.labels.length < B) {
       throw new RangeError(`labels has ${batch.labels.length} elements, want ${B}`);
     }
-    if (batch.ids.length !== N) {
-      throw new RangeError(`ids has ${batch.ids.length} elements, want size*T = ${N}`);
+    // A batch of a resident split is read by rows, on the device and for the token sort, so
+    // its gathered `ids` are never needed; its ids were checked when the split was uploaded,
+    // and its count runs below while the GPU runs the recurrence. Any other batch is checked
+    // before anything is launched.
+    const source = fromSplit(batch.source, B) ? batch.source : undefined;
+    const ids = source ? source.split.ids : batch.ids;
+    const from = source ? { rows: source.rows, T } : undefined;
+    if (!source) {
+      if (ids.length !== N) {
+        throw new RangeError(`ids has ${ids.length} elements, want size*T = ${N}`);
+      }
+      this.#sorter.count(ids, N); // checks every id
     }
-    // A batch of a resident split had its ids checked when the split was uploaded: its count
-    // runs below, while the GPU runs the recurrence; any other batch is checked before anything
-    // is launched.
-    const resident = fromSplit(batch.source, B);
-    if (!resident) this.#sorter.count(batch.ids, N); // checks every id
-    const staged = this.#stage(batch.ids, B, batch.source);
+    const staged = this.#stage(source ? null : ids, B, source);
     this.#ctx.htod(this.#b("labels"), batch.labels.subarray(0, B), "the labels");
     const plan = launchPlan(lay, B, T, this.#P);
     const emb = this.#b("params"), grad = this.#b("grad");
@@ -711,8 +735,8 @@ class CudaEngine implements Engine {
       loss: this.#b("loss"),
     });
     // While the GPU runs the recurrence: sort the positions by token for the embedding.
-    if (resident) this.#sorter.count(batch.ids, N);
-    const ix = this.#sorter.finish(batch.ids);
+    if (source) this.#sorter.count(ids, N, from);
+    const ix = this.#sorter.finish(ids);
     const index = this.#b("index");
     this.#ctx.htod(index, this.#sorter.buffer.subarray(0, ix.length), "the token sort index");
     this.#launch("rb_reduce", plan.reduce, {
@@ -841,14 +865,30 @@ class CudaEngine implements Engine {
   }
 
   predict(ids: Int32Array, size: number, source?: BatchSource): Promise<Float32Array> {
+    return this.#forward(fromSplit(source, size) ? null : ids, size, source);
+  }
+
+  predictRows(source: BatchSource, size: number): Promise<Float32Array> {
+    if (source.rows.length < size) {
+      return Promise.reject(
+        new RangeError(`predictRows: ${source.rows.length} rows for a batch of ${size}`),
+      );
+    }
+    return this.#forward(null, size, source);
+  }
+
+  /** Forward only: from `ids` (checked here), or, when null, from `source` by rows. */
+  #forward(ids: Int32Array | null, size: number, source?: BatchSource): Promise<Float32Array> {
     try {
       this.#live();
       this.#checkSize(size);
       const T = this.#opts.maxLen;
       const V = this.#V;
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
-        if (!(id >= 0 && id < V)) throw new RangeError(`Token id ${id} is outside [0, ${V})`);
+      if (ids) {
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i]!;
+          if (!(id >= 0 && id < V)) throw new RangeError(`Token id ${id} is outside [0, ${V})`);
+        }
       }
       const staged = this.#stage(ids, size, source);
       const plan = launchPlan(this.#lay, size, T, this.#P);

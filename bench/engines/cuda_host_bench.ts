@@ -5,10 +5,11 @@
  * CPU emulator with every kernel launch skipped (`RNNBENCH_EMU_SKIP=*`), so that what is
  * left is what the host spends. On a GPU most of it overlaps with kernels, but not all:
  * each step waits for its logits, so the next step's batch assembly and staging run while
- * the GPU is idle. It bounds from below what the host adds to a GPU epoch. Then two parts
- * of it alone, medians over one epoch's train batches: assembling a batch (`batches()`
- * gathers its rows from the split; the GPU waits for it) and the token sort of the
- * embedding gradient (it runs while the recurrence runs).
+ * the GPU is idle. It bounds from below what the host adds to a GPU epoch. Then parts of
+ * it alone, medians over one epoch's train batches: gathering a batch's ids from the split
+ * (`batches()` does it when `ids` is first read; the CUDA engine reads a resident split by
+ * rows and never does) and the token sort of the embedding gradient, from gathered ids or
+ * from the split by rows (the CUDA engine's way; it runs while the recurrence runs).
  *
  * ```sh
  * deno run -A bench/engines/cuda_host_bench.ts                 # all three, 3 epochs each
@@ -26,6 +27,8 @@ import { batches, epochOrder } from "../data/batches.ts";
 import { timeEpochs } from "../gpu_check.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
 import { TokenSorter } from "./cuda.ts";
+import type { Engine } from "./engine.ts";
+import { forwardingEngine } from "./_testing.ts";
 import { buildCudaEmulator } from "./cuda_emulator.ts";
 
 const { values } = parseArgs({
@@ -60,33 +63,62 @@ console.log(
     `${epochs} epochs each, median:`,
 );
 for (const arch of archs) {
-  const t = await timeEpochs(arch, ds, 0, profile, epochs);
+  // Time inside the engine's calls; the rest of an epoch is host work between calls, when a
+  // GPU has finished the last step and waits for the next (each call ends with its logits).
+  // The first two calls are the untimed warm-up (a train step and a predict).
+  let inside = 0, calls = 0;
+  const timed = <A extends unknown[]>(f: (...a: A) => Promise<Float32Array>) => async (...a: A) => {
+    const t0 = performance.now();
+    try {
+      return await f(...a);
+    } finally {
+      if (++calls > 2) inside += performance.now() - t0;
+    }
+  };
+  const t = await timeEpochs(arch, ds, 0, profile, epochs, (e) => {
+    const over: Partial<Engine> = { trainStep: timed((b) => e.trainStep(b)) };
+    if (e.predictRows) {
+      const rows = e.predictRows.bind(e);
+      over.predictRows = timed((s, n) => rows(s, n));
+    }
+    over.predict = timed((ids, n, s) => e.predict(ids, n, s));
+    return forwardingEngine(e, over);
+  });
   const steps = Math.ceil(ds.train.n / profile.batchSize);
+  const batchesPerEpoch = steps + Math.ceil(ds.test.n / profile.batchSize);
+  const all = t.epochs.reduce((s, e) => s + e.trainSeconds + e.evalSeconds, 0) * 1000;
   const each = t.epochs.map((e) => (e.trainSeconds + e.evalSeconds).toFixed(3)).join(", ");
   console.log(
     `  ${arch}: train ${t.trainSeconds.toFixed(3)} s (${
       (1000 * t.trainSeconds / steps).toFixed(2)
-    } ms per step) + eval ${t.evalSeconds.toFixed(3)} s; epochs ${each} s`,
+    } ms per step) + eval ${t.evalSeconds.toFixed(3)} s; epochs ${each} s; between calls ` +
+      `${((all - inside) / (epochs * batchesPerEpoch)).toFixed(3)} ms per batch`,
   );
 }
 
-const gatherMs: number[] = [], sortMs: number[] = [];
+// Two parts alone, on one epoch's train batches: the gather of a batch's ids (what an engine
+// that reads ids makes the GPU wait for) and the token sort (from the gathered ids, and from
+// the split by rows as the CUDA engine does for a resident split, overlapping the recurrence).
+const gatherMs: number[] = [], sortMs: number[] = [], rowsMs: number[] = [];
 const sorter = new TokenSorter(ds.vocabSize, profile.batchSize * profile.maxLen);
 const order = epochOrder(ds.train.n, 1, 1, true);
-const it = batches(ds.train, ds.train.labels, order, profile.batchSize, profile.maxLen);
-for (;;) {
+for (const b of batches(ds.train, ds.train.labels, order, profile.batchSize, profile.maxLen)) {
   const t0 = performance.now();
-  const next = it.next();
+  const ids = b.ids;
   const t1 = performance.now();
-  if (next.done) break;
-  const b = next.value;
-  sorter.count(b.ids, b.ids.length);
-  sorter.finish(b.ids);
+  sorter.count(ids, ids.length);
+  sorter.finish(ids);
+  const t2 = performance.now();
+  sorter.count(ds.train.ids, ids.length, { rows: b.source.rows, T: profile.maxLen });
+  sorter.finish(ds.train.ids);
+  const t3 = performance.now();
   gatherMs.push(t1 - t0);
-  sortMs.push(performance.now() - t1);
+  sortMs.push(t2 - t1);
+  rowsMs.push(t3 - t2);
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[(a.length - 1) >> 1]!;
 console.log(
-  `  per train batch: gather ${median(gatherMs).toFixed(3)} ms (the GPU waits), token sort ` +
-    `${median(sortMs).toFixed(3)} ms (overlaps the recurrence); medians of ${sortMs.length}`,
+  `  per train batch (medians of ${sortMs.length}): gather ${median(gatherMs).toFixed(3)} ms; ` +
+    `token sort ${median(sortMs).toFixed(3)} ms from the gathered ids, ` +
+    `${median(rowsMs).toFixed(3)} ms from the split by rows`,
 );

@@ -32,7 +32,7 @@ import { memoryProgress } from "../progress.ts";
 import { runBench } from "../run.ts";
 import { nvrtcToolchain, openNvrtc } from "./cuda_compiler.ts";
 import { CU, openDriver } from "./cuda_driver.ts";
-import type { Batch, Engine } from "./engine.ts";
+import { type Batch, type Engine, predictBatch } from "./engine.ts";
 import { availability, resolveEngine } from "./registry.ts";
 
 const B = 5, T = 7;
@@ -195,7 +195,7 @@ emuTest(
 );
 
 emuTest(
-  "cuda (emulated) training is bitwise reproducible, and a resident split gives the same numbers",
+  "cuda (emulated) training is bitwise reproducible, and a resident split, read by rows only, gives the same numbers",
   async () => {
     const layout = tinyLayout("gru");
     const n = 13;
@@ -211,17 +211,23 @@ emuTest(
       try {
         engine.setParams(params);
         const out: Float32Array[] = [];
+        // A resident batch whose gathered ids would throw if read: the engine reads the split.
+        const byRows = {
+          get ids(): Int32Array {
+            throw new Error("the engine read the gathered ids of a resident batch");
+          },
+          labels: lab,
+          size: rows.length,
+          source: { split, rows },
+        };
         for (let i = 0; i < 3; i++) {
           out.push(
-            await engine.trainStep({
-              ids,
-              labels: lab,
-              size: rows.length,
-              ...(resident ? { source: { split, rows } } : {}),
-            }),
+            await engine.trainStep(resident ? byRows : { ids, labels: lab, size: rows.length }),
           );
         }
         out.push(await engine.predict(ids, rows.length, resident ? { split, rows } : undefined));
+        if (resident) out.push(await predictBatch(engine, byRows));
+        else out.push(await engine.predict(ids, rows.length));
         return { params: engine.getParams(), out };
       } finally {
         engine.dispose();
@@ -628,6 +634,38 @@ Deno.test("the token sorter groups positions by token, stably, in runs of at mos
     }
   }
   if (seen.size !== new Set(ids).size || buf[ix.segStart + ix.nseg] !== N) throw new Error("cover");
+});
+
+Deno.test("the token sorter reading a split by rows writes the index of the gathered batch", () => {
+  const n = 40, T = 25, V = 11;
+  const split = Int32Array.from({ length: n * T }, (_, i) => (i * 7919 + (i >> 3)) % V);
+  const rows = Uint32Array.of(3, 39, 0, 17, 17, 8, 22, 5);
+  const gathered = new Int32Array(rows.length * T);
+  rows.forEach((r, b) => gathered.set(split.subarray(r * T, (r + 1) * T), b * T));
+  const N = gathered.length;
+  const a = new TokenSorter(V, N), b = new TokenSorter(V, N);
+  a.count(gathered, N);
+  const ia = a.finish(gathered);
+  b.count(split, N, { rows, T });
+  const ib = b.finish(split);
+  if (JSON.stringify(ia) !== JSON.stringify(ib)) {
+    throw new Error(`offsets ${JSON.stringify([ia, ib])}`);
+  }
+  const i = a.buffer.subarray(0, ia.length).findIndex((v, k) => v !== b.buffer[k]);
+  if (i >= 0) throw new Error(`index [${i}]: ${b.buffer[i]}, want ${a.buffer[i]}`);
+  // and a bad id in the rows is refused, leaving nothing counted
+  const bad = split.slice();
+  bad[17 * T + 3] = V;
+  let msg = "";
+  try {
+    b.count(bad, N, { rows, T });
+  } catch (e) {
+    msg = String(e);
+  }
+  if (!msg.includes(`Token id ${V} is outside [0, ${V})`)) throw new Error(`unexpected: ${msg}`);
+  b.count(gathered, N);
+  const again = b.finish(gathered);
+  if (JSON.stringify(again) !== JSON.stringify(ia)) throw new Error("a refused count left state");
 });
 
 Deno.test("the driver enum values match the toolkit's cuda.h", async () => {

@@ -88,6 +88,12 @@ export interface Engine {
    */
   predict(ids: Int32Array, size: number, source?: BatchSource): Promise<Float32Array>;
   /**
+   * Optional, for engines that keep splits on their device: forward only, reading the batch
+   * from its split by rows, so the caller need not gather its ids (see `predictBatch`).
+   * @returns logits `[size]`
+   */
+  predictRows?(source: BatchSource, size: number): Promise<Float32Array>;
+  /**
    * Mean BCE loss and the full parameter gradient at the current parameters, without
    * updating anything (tests compare it with the float64 reference).
    */
@@ -101,3 +107,22 @@ export type Availability = { readonly ok: true; readonly detail: string } | {
   readonly ok: false;
   readonly reason: string;
 };
+
+/**
+ * Forward only on a batch: from its split rows when the engine reads splits on its device
+ * (no gathered copy of the ids is made), else from its ids.
+ *
+ * @param engine the engine
+ * @param batch the batch; its `ids` is read only when needed
+ * @returns logits `[batch.size]`
+ */
+export function predictBatch(
+  engine: Engine,
+  batch: { readonly ids: Int32Array; readonly size: number; readonly source?: BatchSource },
+): Promise<Float32Array> {
+  const s = batch.source;
+  if (engine.predictRows && s && s.rows.length >= batch.size) {
+    return engine.predictRows(s, batch.size);
+  }
+  return engine.predict(batch.ids, batch.size, s);
+}
