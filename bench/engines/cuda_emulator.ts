@@ -23,9 +23,10 @@
  *   and `__syncwarp` are barriers of the fiber scheduler, warp shuffles exchange through
  *   per-thread slots between two warp barriers, `__shared__` is `static` (filled with NaN
  *   bytes at the start of every block, like dynamic shared memory). A deadlock (a
- *   barrier some threads never reach) fails the launch with a message, and so does a warp
- *   whose lanes meet at different intrinsics or masks, or a shuffle that reads a lane that
- *   has exited (both undefined on a GPU).
+ *   barrier some threads never reach) fails the launch with a message, and so do threads
+ *   of a block waiting at different `__syncthreads`, a warp whose lanes meet at different
+ *   intrinsics or masks, and a shuffle that reads a lane that has exited (all undefined on
+ *   a GPU).
  *   `RNNBENCH_EMU_ORDER=forward|reverse|shuffle[:seed]` sets the order in which blocks, and
  *   the threads of a block between two barriers, run: results that change with it come
  *   from a race (a missing barrier, or blocks that depend on each other), which the tests
@@ -68,6 +69,7 @@ struct rb_emu_thread {
   int warp, lane;
   int wkind;      /* at a warp barrier: 0 __syncwarp, else the shuffle (RB_EMU_SHFL_*) */
   unsigned wmask; /* ... and its member mask */
+  int bline;      /* at a block barrier: the source line of its __syncthreads */
   unsigned char slot[8];
 };
 enum { RB_EMU_SYNCWARP = 0, RB_EMU_SHFL_IDX = 1, RB_EMU_SHFL_UP = 2, RB_EMU_SHFL_DOWN = 3 };
@@ -101,7 +103,13 @@ static void rb_emu_misuse(const char *what) {
   snprintf(rb_emu_err, sizeof rb_emu_err, "thread %u of block (%u,%u,%u): %s", rb_emu_cur->idx.x,
       rb_emu_block_idx.x, rb_emu_block_idx.y, rb_emu_block_idx.z, what);
 }
-static inline void __syncthreads(void) { rb_emu_wait(1); }
+/* __syncthreads records its source line: every thread of a block must wait at the same one
+ * (it is bar.sync.aligned on a GPU; threads that have exited do not count). */
+static inline void rb_emu_syncthreads(int line) {
+  rb_emu_cur->bline = line;
+  rb_emu_wait(1);
+}
+#define __syncthreads() rb_emu_syncthreads(__LINE__)
 static inline void rb_emu_warp_wait(int kind, unsigned mask) {
   rb_emu_cur->wkind = kind;
   rb_emu_cur->wmask = mask;
@@ -313,6 +321,18 @@ extern "C" int rb_emu_run(rb_emu_kernel fn, unsigned gx, unsigned gy, unsigned g
       }
       if (rc != 0) break;
       if (!released && atBlock == n - done) {
+        int first = -1;
+        for (int i = 0; i < n && rc == 0; i++) {
+          if (th[i].state != 1) continue;
+          if (first < 0) first = i;
+          else if (th[i].bline != th[first].bline) {
+            snprintf(err, errlen, "block (%u,%u,%u): thread %d waits at the __syncthreads of line "
+                "%d, thread %d at the one of line %d (undefined on a GPU)", x, y, z, first,
+                th[first].bline, i, th[i].bline);
+            rc = -1;
+          }
+        }
+        if (rc != 0) break;
         for (int i = 0; i < n; i++) if (th[i].state == 1) th[i].state = 0;
         released = 1;
       }

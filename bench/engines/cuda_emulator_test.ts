@@ -26,6 +26,17 @@ __global__ void warp_neighbour(float *out, int sync) {
   out[l] = sh[(l + 1) & 31];
 }
 
+/* mode 1: even threads wait at one __syncthreads, odd ones at another. */
+__global__ void split_barrier(float *out, int mode) {
+  const int i = threadIdx.x;
+  if (mode == 1 && (i & 1)) {
+    __syncthreads();
+  } else {
+    __syncthreads();
+  }
+  out[i] = (float)i;
+}
+
 /* Blocks that read what another block of the same launch writes. */
 __global__ void across_blocks(float *out, int) {
   if (threadIdx.x != 0) return;
@@ -57,11 +68,17 @@ __global__ void warp_misuse(float *out, int mode) {
 
 extern "C" void rb_emu_k_block_neighbour(void **a) { block_neighbour(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_warp_neighbour(void **a) { warp_neighbour(*(float **)a[0], *(int *)a[1]); }
+extern "C" void rb_emu_k_split_barrier(void **a) { split_barrier(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_across_blocks(void **a) { across_blocks(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_warp_misuse(void **a) { warp_misuse(*(float **)a[0], *(int *)a[1]); }
 `;
 
-type Kernel = "block_neighbour" | "warp_neighbour" | "across_blocks" | "warp_misuse";
+type Kernel =
+  | "block_neighbour"
+  | "warp_neighbour"
+  | "across_blocks"
+  | "warp_misuse"
+  | "split_barrier";
 
 /** Runs one planted kernel in an order; its output, or the launch error's text. */
 async function launch(
@@ -209,3 +226,20 @@ emuTest("RNNBENCH_EMU_SKIP skips one kernel, or with * every kernel and memset",
     throw new Error(`with * a kernel or the memset ran: ${JSON.stringify(all)}`);
   }
 });
+
+emuTest(
+  "threads of a block waiting at different __syncthreads fail the launch, naming both",
+  async () => {
+    const ok = await launch("split_barrier", 0, 1, 64, "forward");
+    if (!("out" in ok) || ok.out[63] !== 63) throw new Error(`one barrier: ${JSON.stringify(ok)}`);
+    const r = await launch("split_barrier", 1, 1, 64, "forward");
+    if (
+      !("error" in r) ||
+      !/thread 0 waits at the __syncthreads of line \d+, thread 1 at the one of line \d+/.test(
+        r.error,
+      )
+    ) {
+      throw new Error(`two barriers: ${JSON.stringify(r)}`);
+    }
+  },
+);
