@@ -343,6 +343,7 @@ async function main(): Promise<number> {
   }
   const device = Number(values.device);
   const peerBatches = Number(values["peer-batches"]);
+  const profile = getProfile(values.profile!); // a bad name fails here, before the GPU work
   const epochs = Number(values.epochs);
   if (!Number.isInteger(epochs) || epochs < 1 || epochs > 20) {
     throw new Error(`--epochs must be an integer from 1 to 20, got "${values.epochs}"`);
@@ -417,83 +418,94 @@ async function main(): Promise<number> {
   };
   if (values["skip-epochs"] || passed.length === 0) return await finish();
 
-  // 2. Epochs of the profile per architecture.
-  const profile = getProfile(values.profile!);
-  log(`\n2. ${epochs} ${profile.name}-profile epochs per architecture (cuda), median`);
-  const ds = await loadProfileData(profile, (s) => log(`  ${s}`));
-  const timings: EpochTiming[] = [];
-  for (const arch of passed) {
-    const t = await timeEpochs(arch, ds, device, profile, epochs);
-    timings.push(t);
-    const each = t.epochs.map((e) => (e.trainSeconds + e.evalSeconds).toFixed(3)).join(", ");
-    log(
-      `  ${arch}: train ${t.trainSeconds.toFixed(3)} s + eval ${t.evalSeconds.toFixed(3)} s ` +
-        `(epochs ${each} s; the median one's train loss ${t.trainLoss.toFixed(4)}, test ` +
-        `accuracy ${t.testAccuracy.toFixed(4)})`,
-    );
-  }
-  summary.profile = profile.name;
-  summary.datasetHash = ds.datasetHash;
-  summary.epochs = timings;
+  try {
+    // 2. Epochs of the profile per architecture.
+    log(`\n2. ${epochs} ${profile.name}-profile epochs per architecture (cuda), median`);
+    const ds = await loadProfileData(profile, (s) => log(`  ${s}`));
+    const timings: EpochTiming[] = [];
+    for (const arch of passed) {
+      const t = await timeEpochs(arch, ds, device, profile, epochs);
+      timings.push(t);
+      const each = t.epochs.map((e) => (e.trainSeconds + e.evalSeconds).toFixed(3)).join(", ");
+      log(
+        `  ${arch}: train ${t.trainSeconds.toFixed(3)} s + eval ${t.evalSeconds.toFixed(3)} s ` +
+          `(epochs ${each} s; the median one's train loss ${t.trainLoss.toFixed(4)}, test ` +
+          `accuracy ${t.testAccuracy.toFixed(4)})`,
+      );
+    }
+    summary.profile = profile.name;
+    summary.datasetHash = ds.datasetHash;
+    summary.epochs = timings;
 
-  // 3. Peers.
-  const rows: PeerRow[] = [];
-  let torchLine = "peers: not run (--peers none)";
-  if (values.peers !== "none") {
-    // RNNBENCH_PEERS_CPU=1 (tests only): run the peers on torch's CPU.
-    const cpu = Deno.env.get("RNNBENCH_PEERS_CPU") === "1";
-    const torch = await probeTorch(undefined, cpu);
-    if (!torch.ok) torchLine = `peers unavailable: ${torch.reason}`;
-    else {
-      const i = torch.info;
-      torchLine = `peers: torch ${i.torch} (CUDA ${i.cuda}, cuDNN ${i.cudnn}) via ${i.python}`;
-      log(`\n3. ${torchLine}`);
-      const dataDir = await exportNpy(ds);
-      const common = {
-        dataDir,
-        device: cpu ? "cpu" : String(device),
-        shape: {
-          embed: profile.embedDim,
-          hidden: profile.hiddenSize,
-          layers: profile.layers,
-          batchSize: profile.batchSize,
-        },
-      };
-      for (const t of timings) {
-        const lr = profile.learningRate[t.arch];
-        const shape = { ...common.shape, lr };
-        const loop = await runPeer("torch-loop", {
-          ...common,
-          shape,
-          arch: t.arch,
-          batches: peerBatches,
-        });
-        const cudnn = await runPeer("torch-cudnn", { ...common, shape, arch: t.arch, batches: 0 });
-        rows.push({ arch: t.arch, ours: t, loop, cudnn });
-        log(`  ${t.arch}: done`);
+    // 3. Peers.
+    const rows: PeerRow[] = [];
+    let torchLine = "peers: not run (--peers none)";
+    if (values.peers !== "none") {
+      // RNNBENCH_PEERS_CPU=1 (tests only): run the peers on torch's CPU.
+      const cpu = Deno.env.get("RNNBENCH_PEERS_CPU") === "1";
+      const torch = await probeTorch(undefined, cpu);
+      if (!torch.ok) torchLine = `peers unavailable: ${torch.reason}`;
+      else {
+        const i = torch.info;
+        torchLine = `peers: torch ${i.torch} (CUDA ${i.cuda}, cuDNN ${i.cudnn}) via ${i.python}`;
+        log(`\n3. ${torchLine}`);
+        const dataDir = await exportNpy(ds);
+        const common = {
+          dataDir,
+          device: cpu ? "cpu" : String(device),
+          shape: {
+            embed: profile.embedDim,
+            hidden: profile.hiddenSize,
+            layers: profile.layers,
+            batchSize: profile.batchSize,
+          },
+        };
+        for (const t of timings) {
+          const lr = profile.learningRate[t.arch];
+          const shape = { ...common.shape, lr };
+          const loop = await runPeer("torch-loop", {
+            ...common,
+            shape,
+            arch: t.arch,
+            batches: peerBatches,
+          });
+          const cudnn = await runPeer("torch-cudnn", {
+            ...common,
+            shape,
+            arch: t.arch,
+            batches: 0,
+          });
+          rows.push({ arch: t.arch, ours: t, loop, cudnn });
+          log(`  ${t.arch}: done`);
+        }
       }
     }
-  }
-  if (rows.length === 0) {
-    for (const t of timings) rows.push({ arch: t.arch, ours: t, loop: null, cudnn: null });
-  }
-  summary.peers = { note: torchLine, rows };
-  log(`\n${avail.detail}\n${torchLine}\n`);
-  log(peersTable("cuda", rows));
-  const lstm = rows.find((r) => r.arch === "lstm");
-  if (lstm?.ours && profile.name === "original") {
-    const ours = lstm.ours.trainSeconds + lstm.ours.evalSeconds;
-    const goal = (ok: boolean, text: string) => log(`  ${ok ? "met   " : "missed"}  ${text}`);
-    log(`\ngoals (H100/H200, LSTM, original profile):`);
-    goal(ours <= 0.2, `epoch ≤ 0.2 s (${ours.toFixed(3)} s)`);
-    if (lstm.loop?.ok) {
-      const r = lstm.loop.result.epochSeconds / ours;
-      goal(r >= 100, `≥ 100× faster than the original loop (${r.toFixed(1)}×)`);
+    if (rows.length === 0) {
+      for (const t of timings) rows.push({ arch: t.arch, ours: t, loop: null, cudnn: null });
     }
-    if (lstm.cudnn?.ok) {
-      const r = lstm.cudnn.result.epochSeconds / ours;
-      goal(r >= 3, `≥ 3× faster than cuDNN (${r.toFixed(1)}×)`);
+    summary.peers = { note: torchLine, rows };
+    log(`\n${avail.detail}\n${torchLine}\n`);
+    log(peersTable("cuda", rows));
+    const lstm = rows.find((r) => r.arch === "lstm");
+    if (lstm?.ours && profile.name === "original") {
+      const ours = lstm.ours.trainSeconds + lstm.ours.evalSeconds;
+      const goal = (ok: boolean, text: string) => log(`  ${ok ? "met   " : "missed"}  ${text}`);
+      log(`\ngoals (H100/H200, LSTM, original profile):`);
+      goal(ours <= 0.2, `epoch ≤ 0.2 s (${ours.toFixed(3)} s)`);
+      if (lstm.loop?.ok) {
+        const r = lstm.loop.result.epochSeconds / ours;
+        goal(r >= 100, `≥ 100× faster than the original loop (${r.toFixed(1)}×)`);
+      }
+      if (lstm.cudnn?.ok) {
+        const r = lstm.cudnn.result.epochSeconds / ours;
+        goal(r >= 3, `≥ 3× faster than cuDNN (${r.toFixed(1)}×)`);
+      }
     }
+  } catch (e) {
+    // Keep what was measured: the summary is written with the error, then the error is raised.
+    summary.error = e instanceof Error ? e.message : String(e);
+    await finish();
+    throw e;
   }
   return await finish();
 }

@@ -107,7 +107,11 @@ emuTest(
   },
 );
 
-Deno.test("gpu-check refuses a bad --epochs before touching the GPU", async () => {
+Deno.test("gpu-check refuses a bad --epochs or --profile before touching the GPU", async () => {
+  const p = await gpuCheck(["--profile", "nope"], {}, false);
+  if (p.code !== 1 || !p.stderr.includes('Unknown profile "nope": valid values are smoke')) {
+    throw new Error(`--profile nope: exit ${p.code}: ${p.stderr}`);
+  }
   for (const bad of ["0", "2.5", "x", "21"]) {
     const r = await gpuCheck(["--epochs", bad], {}, false);
     if (
