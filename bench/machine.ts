@@ -49,14 +49,18 @@ async function cpuModel(): Promise<string> {
   return (await tryCommand("sysctl", ["-n", "machdep.cpu.brand_string"])) ?? "unknown";
 }
 
-/** Queries `nvidia-smi`; null when there is no NVIDIA GPU or driver. */
+/**
+ * Queries `nvidia-smi`, else (a container without it) the CUDA driver itself, which knows
+ * the name, memory and CUDA version but not the driver's version; null when there is no
+ * NVIDIA GPU or driver.
+ */
 export async function gpuInfo(device = 0): Promise<GpuInfo | null> {
   const out = await tryCommand("nvidia-smi", [
     `--id=${device}`,
     "--query-gpu=name,memory.total,driver_version",
     "--format=csv,noheader,nounits",
   ]);
-  if (out === null || out === "") return null;
+  if (out === null || out === "") return await gpuFromDriver(device);
   const [name, mem, driver] = out.split("\n")[0]!.split(",").map((s) => s.trim());
   const smi = await tryCommand("nvidia-smi", []);
   const cuda = smi?.match(/CUDA Version:\s*([\d.]+)/)?.[1] ?? null;
@@ -67,6 +71,24 @@ export async function gpuInfo(device = 0): Promise<GpuInfo | null> {
     driverVersion: driver ?? null,
     cudaVersion: cuda,
   };
+}
+
+/** The device as the CUDA driver (`RNNBENCH_LIBCUDA` or libcuda.so.1) describes it, or null. */
+async function gpuFromDriver(device: number): Promise<GpuInfo | null> {
+  try {
+    const { openDriver } = await import("./engines/cuda_driver.ts");
+    const opened = openDriver();
+    if (!opened.ok || opened.driver.deviceCount() <= device) return null;
+    const d = opened.driver.deviceInfo(device);
+    return {
+      name: d.name,
+      memoryBytes: d.memoryBytes,
+      driverVersion: null,
+      cudaVersion: d.driverCudaVersion,
+    };
+  } catch {
+    return null; // no FFI permission, no device, a driver that fails: no GPU to record
+  }
 }
 
 /** Versions of the npm packages the suite imports, from deno.json's pinned specifiers. */
@@ -82,8 +104,9 @@ export function packageVersions(): Record<string, string> {
 /**
  * Collects the fingerprint of this machine.
  * @param name a label for the machine (default: the hostname)
+ * @param device the CUDA device whose GPU is recorded (`--device`)
  */
-export async function machineInfo(name?: string): Promise<MachineInfo> {
+export async function machineInfo(name?: string, device = 0): Promise<MachineInfo> {
   const compiler = (await tryCommand("cc", ["--version"]))?.split("\n")[0] ?? null;
   let os: string = Deno.build.os;
   try {
@@ -96,7 +119,7 @@ export async function machineInfo(name?: string): Promise<MachineInfo> {
     memoryBytes: Deno.systemMemoryInfo().total,
     os,
     arch: Deno.build.arch,
-    gpu: await gpuInfo(),
+    gpu: await gpuInfo(device),
     denoVersion: Deno.version.deno,
     v8Version: Deno.version.v8,
     typescriptVersion: Deno.version.typescript,

@@ -247,7 +247,7 @@ export async function runBench(
     createdAt: new Date().toISOString(),
     invocation: [...Deno.args],
     gitRevision: await gitRevision(),
-    machine: await machineInfo(args.machine ?? undefined),
+    machine: await machineInfo(args.machine ?? undefined, args.device),
     runs: [],
   };
   const done = new Set(results.runs.map((r) => r.runId));

@@ -798,3 +798,39 @@ emuTest(
     if (!/^\d+\.\d$/.test(r.driver.driverVersion())) throw new Error("no driver version");
   },
 );
+
+emuTest(
+  "without nvidia-smi the machine fingerprint takes the GPU from the CUDA driver",
+  async () => {
+    const t = await tuning();
+    const url = new URL("../machine.ts", import.meta.url).href;
+    const probe = async (env: Record<string, string>, device: number) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { gpuInfo } from "${url}"; console.log(JSON.stringify(await gpuInfo(${device})));`,
+        ],
+        env: { PATH: "", RNNBENCH_LIBCUDA: t.emulator.driverPath, ...env }, // PATH "": no nvidia-smi
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return JSON.parse(new TextDecoder().decode(out.stdout).trim() || "undefined");
+    };
+    const got = await probe({}, 0);
+    const want = {
+      name: "rnnbench CUDA emulator (CPU)",
+      memoryBytes: 4 * 2 ** 30,
+      driverVersion: null,
+      cudaVersion: "13.0",
+    };
+    if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`got ${JSON.stringify(got)}`);
+    for (const [env, device] of [[{}, 1], [{ RNNBENCH_EMU_DEVICES: "0" }, 0]] as const) {
+      const none = await probe(env, device);
+      if (none !== null) {
+        throw new Error(
+          `device ${device} ${JSON.stringify(env)}: ${JSON.stringify(none)}`,
+        );
+      }
+    }
+  },
+);
