@@ -228,7 +228,7 @@ export async function runBench(
   if (matrix.length === 0) throw new Error("Nothing to run: this shard of the run matrix is empty");
   const resolved = await resolveEngine(args.engine, {
     device: args.device,
-    shapes: matrix.map((r) => r.profile),
+    shapes: matrix.map((r) => ({ ...r.profile, arch: r.arch })),
   });
   progress.log(resolved.reason);
   const dir = stateDir(args.out, id);

@@ -20,10 +20,12 @@
  *
  * @module
  */
+import type { Arch } from "../../models/cells.ts";
 import {
   CUDA_KERNELS,
   type CudaLayout,
   cudaLayoutFor,
+  cudaShapeProblem,
   DW0_ROWS,
   EMB_SEGMENT,
   FLAT_BLOCK,
@@ -199,6 +201,31 @@ export async function cudaAvailability(
     ok: true,
     detail: `CUDA on ${describeDevice(p.device)}, ${p.toolchain.description}`,
   };
+}
+
+/**
+ * Why a model's kernels cannot run on device `device` although its shape lowers: every
+ * layer's weights sit in one block's shared memory, and the device allows only so much.
+ * @returns the reason, or null when it fits (or when the device is unavailable: then
+ *   {@linkcode cudaAvailability} says why)
+ */
+export async function cudaFitProblem(
+  model: {
+    readonly arch: Arch;
+    readonly embedDim: number;
+    readonly hiddenSize: number;
+    readonly layers: number;
+  },
+  device: number,
+  tuning: CudaTuning = {},
+): Promise<string | null> {
+  const p = await probeCached(device, tuning);
+  if (!p.ok || cudaShapeProblem(model) !== null) return null;
+  const lay = cudaLayoutFor({ ...model, vocabSize: 1 }, tuning.warpsPerBlock ?? 4);
+  if (lay.smemBytes <= p.device.maxSharedPerBlock) return null;
+  return `the ${model.layers}-layer ${model.arch} weights (hidden ${model.hiddenSize}) need ` +
+    `${formatBytes(lay.smemBytes)} of shared memory per block, ${p.device.name} allows ` +
+    `${formatBytes(p.device.maxSharedPerBlock)}`;
 }
 
 // One context per device and one loaded module per compiled file, for the process.
@@ -414,13 +441,8 @@ export async function createCudaEngine(
   const { model } = opts;
   const wpb = tuning.warpsPerBlock ?? 4;
   const lay = cudaLayoutFor(model, wpb);
-  if (lay.smemBytes > p.device.maxSharedPerBlock) {
-    throw new Error(
-      `Cannot use engine cuda: the ${model.layers}-layer weights need ` +
-        `${formatBytes(lay.smemBytes)} of shared memory per block, ${p.device.name} allows ` +
-        `${formatBytes(p.device.maxSharedPerBlock)}`,
-    );
-  }
+  const misfit = await cudaFitProblem(model, device, tuning);
+  if (misfit !== null) throw new Error(`Cannot use engine cuda: ${misfit}`);
   const label = `${model.arch} E=${model.embedDim} H=${model.hiddenSize} L=${model.layers}`;
   const built = await p.toolchain.build(generateCuda(model, wpb), label);
   const ctxKey = `${p.driver.path}#${device}`;

@@ -834,3 +834,44 @@ emuTest(
     }
   },
 );
+
+emuTest(
+  "a shape whose weights overflow the device's shared memory: auto falls back, cuda says why",
+  async () => {
+    const t = await tuning();
+    const url = new URL("./registry.ts", import.meta.url).href;
+    const big = { arch: "lstm", embedDim: 5, hiddenSize: 16, layers: 32 }; // 264.1 KB > 227 KB
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { availability, resolveEngine } from "${url}";` +
+        `const x = { device: 0, shapes: [${JSON.stringify(big)}] };` +
+        `const fits = await availability("cuda", { device: 0, shapes: [{ ...${
+          JSON.stringify(big)
+        }, layers: 2 }] });` +
+        `const cuda = await availability("cuda", x), auto = await resolveEngine("auto", x);` +
+        `console.log(JSON.stringify({ fits, cuda, auto }));`,
+      ],
+      env: {
+        RNNBENCH_CUDA_EMULATOR: t.emulator.driverPath.slice(
+          0,
+          t.emulator.driverPath.lastIndexOf("/"),
+        ),
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const r = JSON.parse(text) as {
+      fits: { ok: boolean };
+      cuda: { ok: boolean; reason?: string };
+      auto: { kind: string; reason: string };
+    };
+    const why = "the 32-layer lstm weights (hidden 16) need 264.1 KB of shared memory per block, " +
+      "rnnbench CUDA emulator (CPU) allows 227.0 KB";
+    if (!r.fits.ok || r.cuda.ok || r.cuda.reason !== why) throw new Error(`unexpected: ${text}`);
+    if (r.auto.kind === "cuda" || !r.auto.reason.includes(`cuda unavailable: ${why}`)) {
+      throw new Error(`auto did not fall back saying why: ${text}`);
+    }
+  },
+);

@@ -9,7 +9,8 @@
 import type { Availability, Engine, EngineOptions } from "./engine.ts";
 import { createNativeEngine, nativeAvailability } from "./native.ts";
 import { createTfjsEngine, tfjsAvailability } from "./tfjs.ts";
-import { createCudaEngine, cudaAvailability } from "./cuda.ts";
+import { createCudaEngine, cudaAvailability, cudaFitProblem } from "./cuda.ts";
+import type { Arch } from "../../models/cells.ts";
 import { cudaShapeProblem } from "../../models/codegen/cuda.ts";
 
 /** Engine names accepted by `--engine`. */
@@ -36,7 +37,13 @@ export interface EngineExtras {
    * cannot lower one of them counts as unavailable, with the reason.
    * @default [] (no shape check)
    */
-  readonly shapes?: readonly { readonly hiddenSize: number; readonly layers: number }[];
+  readonly shapes?: readonly {
+    readonly hiddenSize: number;
+    readonly layers: number;
+    /** With both of these, cuda also checks that the weights fit the device's shared memory. */
+    readonly arch?: Arch;
+    readonly embedDim?: number;
+  }[];
 }
 
 /** Whether a concrete engine can run here. */
@@ -49,7 +56,19 @@ export function availability(kind: EngineKind, extras: EngineExtras): Promise<Av
           return Promise.resolve({ ok: false, reason: `the CUDA kernels cannot run ${problem}` });
         }
       }
-      return cudaAvailability(extras.device);
+      return (async (): Promise<Availability> => {
+        const a = await cudaAvailability(extras.device);
+        if (!a.ok) return a;
+        for (const shape of extras.shapes ?? []) {
+          if (shape.arch === undefined || shape.embedDim === undefined) continue;
+          const misfit = await cudaFitProblem(
+            { ...shape, arch: shape.arch, embedDim: shape.embedDim },
+            extras.device,
+          );
+          if (misfit !== null) return { ok: false, reason: misfit };
+        }
+        return a;
+      })();
     }
     case "native":
       return nativeAvailability();
