@@ -166,6 +166,42 @@ emuTest(
 );
 
 emuTest(
+  "cuda (emulated) matches the reference at the edges: 32 layers, 1 layer, hidden 1 and 16, B 1 × T 1",
+  async () => {
+    // Every lane a layer (32), a lone lane (1), the narrowest and widest states, one sequence
+    // of one step, and a last block of one warp (33 = 8 × 4 + 1).
+    const cases = [
+      { arch: "gru", layers: 32, hiddenSize: 1, embedDim: 1, B: 33, t: 3 },
+      { arch: "lstm", layers: 1, hiddenSize: 16, embedDim: 9, B: 1, t: 1 },
+      { arch: "rnn", layers: 32, hiddenSize: 16, embedDim: 9, B: 33, t: 3 },
+    ] as const;
+    for (const { arch, B: n, t, ...over } of cases) {
+      const what = `${arch} L=${over.layers} H=${over.hiddenSize} E=${over.embedDim} B=${n} T=${t}`;
+      const layout = tinyLayout(arch, { ...over, vocabSize: 13 });
+      const params = tinyParams(layout, 7, 1.0);
+      const { ids, labels } = tinyBatch(n, t, 13);
+      const engine = await engineFor(layout, { batchSize: n, maxLen: t });
+      try {
+        engine.setParams(params);
+        const got = await engine.predict(ids, n);
+        assertClose(`${what} logits`, got, referenceForward(layout, params, ids, n, t).logits, {
+          atol: 1e-5,
+          rtol: 0,
+        });
+        const g = await engine.lossAndGrad({ ids, labels: Float32Array.from(labels), size: n });
+        // 32 layers of hidden 1 make some gradients vanish (1e-32): tolerances are relative
+        // to the whole gradient's largest value, not each tensor's.
+        const want = referenceLossAndGrad(layout, params, ids, labels, t).grad;
+        const scale = want.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        assertClose(`${what} gradient`, g.grad, want, { atol: 1e-5 * scale, rtol: 1e-4 });
+      } finally {
+        engine.dispose();
+      }
+    }
+  },
+);
+
+emuTest(
   "cuda (emulated) at the original depth (25 layers, E 64, H 8) matches the reference",
   async () => {
     const t = 4;
