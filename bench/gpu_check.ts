@@ -3,10 +3,10 @@
  * needed (run with `--cached-only`; the dataset comes from `.cache/data`).
  *
  * 1. Correctness, before anything is timed: the CUDA engine against the native CPU engine
- *    (the float64 reference when no C compiler works) on small shapes, for rnn, gru and
- *    lstm: logits within 1e-4, loss within 1e-5, every gradient tensor within 1e-3
- *    relative, a bitwise-repeatable gradient, and three training steps with clipping
- *    (logits within 1e-4) on the smaller shape.
+ *    (the float64 reference when no C compiler works) on three shapes (`--shapes`: small,
+ *    deep, and one full original batch), for rnn, gru and lstm: logits within 1e-4, loss
+ *    within 1e-5, every gradient tensor within 1e-3 relative, a bitwise-repeatable
+ *    gradient, and three training steps with clipping (logits within 1e-4) on the smallest.
  *    A mismatch prints the first differing values; that architecture is not timed, the
  *    others still are, and the check exits 1 at the end.
  * 2. `--epochs` (3) consecutive original-profile epochs per architecture on the full
@@ -46,15 +46,53 @@ import { getProfile, type Profile } from "./profiles.ts";
 import { Meter } from "./train.ts";
 
 /**
- * The small shapes of the correctness check. Training steps are compared on "small" only:
- * at "deep" (the original depth with the test's enlarged weights) the gradients explode
- * (≈ 9 in layer 0), and one Adam step turns float32 rounding into logit differences of
- * 1e-2 between the native engine and the float64 reference themselves.
+ * The shapes of the correctness check. Training steps are compared on "small" only: at
+ * "deep" (the original depth with the test's enlarged weights) the gradients explode (≈ 9
+ * in layer 0), and one Adam step turns float32 rounding into logit differences of 1e-2
+ * between the native engine and the float64 reference themselves. "original" is the
+ * report's full batch (1,000 × 200, 25 × 8, embed 64) at the original initialisation
+ * (`scale` 1: enlarged weights would overflow float32 over 200 steps): what only a full-size
+ * batch shows (index arithmetic, launch geometry, buffer sizes). It is too slow for the
+ * CPU emulator, so the tests leave it out (`--shapes small,deep`).
  */
 export const CHECK_SHAPES = [
-  { name: "small", vocabSize: 50, embedDim: 16, hiddenSize: 8, layers: 3, T: 12, B: 37, steps: 3 },
-  { name: "deep", vocabSize: 300, embedDim: 64, hiddenSize: 8, layers: 25, T: 24, B: 11, steps: 0 },
+  {
+    name: "small",
+    vocabSize: 50,
+    embedDim: 16,
+    hiddenSize: 8,
+    layers: 3,
+    T: 12,
+    B: 37,
+    steps: 3,
+    scale: 2.5,
+  },
+  {
+    name: "deep",
+    vocabSize: 300,
+    embedDim: 64,
+    hiddenSize: 8,
+    layers: 25,
+    T: 24,
+    B: 11,
+    steps: 0,
+    scale: 2.5,
+  },
+  {
+    name: "original",
+    vocabSize: 20_000,
+    embedDim: 64,
+    hiddenSize: 8,
+    layers: 25,
+    T: 200,
+    B: 1000,
+    steps: 0,
+    scale: 1,
+  },
 ] as const;
+
+/** A shape of the correctness check. */
+export type CheckShape = (typeof CHECK_SHAPES)[number];
 
 /** One timed epoch. */
 export interface EpochSeconds {
@@ -85,13 +123,22 @@ function engineOptions(model: ModelConfig, layout: ParamLayout, T: number, B: nu
   } satisfies EngineOptions;
 }
 
-/** Every tensor of a gradient within 1e-3 relative to the tensor's largest magnitude. */
+/**
+ * Every tensor of a gradient within 1e-3 relative to the tensor's largest magnitude, or
+ * 1e-6 of the whole gradient's, whichever is larger.
+ */
 function gradClose(name: string, layout: ParamLayout, got: Float32Array, want: ArrayLike<number>) {
+  // A floor of 1e-6 of the whole gradient's largest value: at the original initialisation
+  // the deep layers' gradients vanish (≈ 1e-11 in GRU layer 14 of 25), and sums of 1,000
+  // such float32 terms in two orders differ by more than 1e-3 of those tensors' own scale
+  // (measured on the emulator: 2e-3 on one value).
+  let all = 0;
+  for (let i = 0; i < want.length; i++) all = Math.max(all, Math.abs(want[i]!));
   for (const t of layout.tensors) {
     const w = Array.from({ length: t.size }, (_, i) => want[t.offset + i]!);
     const scale = w.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
     assertClose(`${name} d/d${t.name}`, got.subarray(t.offset, t.offset + t.size), w, {
-      atol: 1e-3 * scale,
+      atol: Math.max(1e-3 * scale, 1e-6 * all),
       rtol: 1e-3,
     });
   }
@@ -103,7 +150,7 @@ function gradClose(name: string, layout: ParamLayout, got: Float32Array, want: A
  */
 export async function checkShape(
   arch: Arch,
-  shape: (typeof CHECK_SHAPES)[number],
+  shape: CheckShape,
   device: number,
   useNative: boolean,
 ): Promise<void> {
@@ -116,7 +163,7 @@ export async function checkShape(
   };
   const layout = paramLayout(model);
   const { T, B } = shape;
-  const params = tinyParams(layout);
+  const params = tinyParams(layout, 7, shape.scale);
   const { ids, labels } = tinyBatch(B, T, model.vocabSize);
   const batch: Batch = { ids, labels: Float32Array.from(labels), size: B };
   const opts = engineOptions(model, layout, T, B, 1e-2);
@@ -317,6 +364,7 @@ async function main(): Promise<number> {
       peers: { type: "string", default: "auto" },
       "peer-batches": { type: "string", default: "3" },
       epochs: { type: "string", default: "3" },
+      shapes: { type: "string", default: CHECK_SHAPES.map((c) => c.name).join(",") },
       precompile: { type: "string" },
       profile: { type: "string", default: "original" },
       out: { type: "string", default: "results" },
@@ -325,7 +373,8 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     log(
-      "deno task gpu-check [--device N] [--arch rnn,lstm,gru] [--skip-epochs] [--epochs N (3)] " +
+      "deno task gpu-check [--device N] [--arch rnn,lstm,gru] [--shapes small,deep,original] " +
+        "[--skip-epochs] [--epochs N (3)] " +
         "[--peers auto|none] [--peer-batches N (0: whole epoch)] [--profile original] [--out DIR]\n" +
         "deno task gpu-check --precompile sm_90   (fill .cache/cuda with nvcc; no GPU needed)",
     );
@@ -344,6 +393,17 @@ async function main(): Promise<number> {
   const device = Number(values.device);
   const peerBatches = Number(values["peer-batches"]);
   const profile = getProfile(values.profile!); // a bad name fails here, before the GPU work
+  const shapes = values.shapes!.split(",").map((name) => {
+    const found = CHECK_SHAPES.find((c) => c.name === name.trim());
+    if (!found) {
+      throw new Error(
+        `Unknown check shape "${name}": valid values are ${
+          CHECK_SHAPES.map((c) => c.name).join(", ")
+        }`,
+      );
+    }
+    return found;
+  });
   const epochs = Number(values.epochs);
   if (!Number.isInteger(epochs) || epochs < 1 || epochs > 20) {
     throw new Error(`--epochs must be an integer from 1 to 20, got "${values.epochs}"`);
@@ -373,7 +433,7 @@ async function main(): Promise<number> {
     // Build the native libraries of every shape at once (their cache is per CPU model).
     const t0 = performance.now();
     await Promise.all(
-      archs.flatMap((a) => CHECK_SHAPES.map((sh) => loadNative({ arch: a, ...sh }))),
+      archs.flatMap((a) => shapes.map((sh) => loadNative({ arch: a, ...sh }))),
     );
     log(`  native libraries ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -381,7 +441,7 @@ async function main(): Promise<number> {
   // GPU machine says as much as it can.
   const failures: { arch: Arch; shape: string; error: string }[] = [];
   for (const arch of archs) {
-    for (const shape of CHECK_SHAPES) {
+    for (const shape of shapes) {
       const t0 = performance.now();
       try {
         await checkShape(arch, shape, device, nat.ok);
@@ -398,7 +458,7 @@ async function main(): Promise<number> {
     }
   }
   const passed = archs.filter((a) => !failures.some((f) => f.arch === a));
-  summary.correctness = { against, shapes: CHECK_SHAPES, archs, passed, failures };
+  summary.correctness = { against, shapes, archs, passed, failures };
   const finish = async (): Promise<number> => {
     await Deno.mkdir(values.out!, { recursive: true });
     const stamp = new Date().toISOString().replace(/[-:.]/g, "");

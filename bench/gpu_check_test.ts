@@ -46,6 +46,7 @@ emuTest(
     try {
       const r = await gpuCheck([
         ...["--arch", "rnn", "--profile", "smoke", "--epochs", "2", "--peers", "none"],
+        ...["--shapes", "small,deep"], // the full original batch takes minutes on the emulator
         ...["--out", dir],
       ]);
       const all = `${r.stdout}\n${r.stderr}`;
@@ -82,7 +83,8 @@ emuTest(
     const dir = await Deno.makeTempDir();
     try {
       const r = await gpuCheck(
-        ["--arch", "rnn,gru", "--profile", "smoke", "--peers", "none", "--out", dir],
+        ["--arch", "rnn,gru", "--shapes", "small,deep", "--profile", "smoke", "--peers", "none"]
+          .concat(["--out", dir]),
         { RNNBENCH_EMU_SKIP: "rb_forward" },
       );
       const all = `${r.stdout}\n${r.stderr}`;
@@ -107,10 +109,17 @@ emuTest(
   },
 );
 
-Deno.test("gpu-check refuses a bad --epochs or --profile before touching the GPU", async () => {
+Deno.test("gpu-check refuses a bad --epochs, --profile or --shapes before touching the GPU", async () => {
   const p = await gpuCheck(["--profile", "nope"], {}, false);
   if (p.code !== 1 || !p.stderr.includes('Unknown profile "nope": valid values are smoke')) {
     throw new Error(`--profile nope: exit ${p.code}: ${p.stderr}`);
+  }
+  const sh = await gpuCheck(["--shapes", "small,huge"], {}, false);
+  if (
+    sh.code !== 1 ||
+    !sh.stderr.includes('Unknown check shape "huge": valid values are small, deep, original')
+  ) {
+    throw new Error(`--shapes small,huge: exit ${sh.code}: ${sh.stderr}`);
   }
   for (const bad of ["0", "2.5", "x", "21"]) {
     const r = await gpuCheck(["--epochs", bad], {}, false);
