@@ -26,7 +26,12 @@ export interface PeersSidecar {
   readonly tables: { profile: string; engine: string; rows: PeerRow[] }[];
 }
 
-/** The suite's epoch 1 of a profile and architecture in a results file, and its engine. */
+/**
+ * The suite's epoch of a profile and architecture in a results file, and its engine: the
+ * median trained epoch (≥ 1) by train + eval seconds, the lower middle of an even count, as
+ * the report and `gpu-check` take it. (Epoch 1 alone would also hold one-off costs, such as
+ * the CUDA engine's upload of the splits.)
+ */
 export function ourEpoch(
   results: ResultsFile,
   profile: string,
@@ -34,10 +39,13 @@ export function ourEpoch(
 ): { engine: string; trainSeconds: number; evalSeconds: number } | null {
   for (const r of results.runs) {
     if (r.profile !== profile || r.arch !== arch || r.status !== "ok") continue;
-    const e = r.epochs.find((x) => x.epoch === 1);
-    if (e?.trainSeconds != null) {
-      return { engine: r.engine, trainSeconds: e.trainSeconds, evalSeconds: e.evalSeconds };
-    }
+    const trained = r.epochs.flatMap((e) =>
+      e.epoch >= 1 && e.trainSeconds != null
+        ? [{ trainSeconds: e.trainSeconds, evalSeconds: e.evalSeconds }]
+        : []
+    ).sort((a, b) => a.trainSeconds + a.evalSeconds - (b.trainSeconds + b.evalSeconds));
+    const m = trained[(trained.length - 1) >> 1];
+    if (m) return { engine: r.engine, ...m };
   }
   return null;
 }

@@ -1,4 +1,7 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { getProfile } from "../profiles.ts";
+import type { ResultsFile } from "../results/schema.ts";
+import { ourEpoch } from "./bench_peers.ts";
 import { exportNpy } from "./export_npy.ts";
 import { loadProfileData } from "../profiles.ts";
 import { decodeNpy } from "./npy.ts";
@@ -119,4 +122,27 @@ Deno.test("the peer scripts run on torch's CPU and report one JSON epoch (when a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the peers compare with our median trained epoch, not epoch 1 with its one-off costs", () => {
+  const epoch = (n: number, train: number | null, evalS: number) => ({
+    epoch: n,
+    trainSeconds: train,
+    evalSeconds: evalS,
+  });
+  const results = {
+    runs: [{
+      profile: "original",
+      arch: "lstm",
+      status: "ok",
+      engine: "cuda",
+      epochs: [epoch(0, null, 0.05), epoch(1, 0.9, 0.1), epoch(2, 0.2, 0.05), epoch(3, 0.3, 0.05)],
+    }],
+  } as unknown as ResultsFile;
+  assertEquals(ourEpoch(results, "original", "lstm"), {
+    engine: "cuda",
+    trainSeconds: 0.3,
+    evalSeconds: 0.05,
+  });
+  assertEquals(ourEpoch(results, "original", "gru"), null);
 });
