@@ -10,7 +10,10 @@
  * - a fake `libcuda` (C): the driver API subset the engine uses, with the prototypes of
  *   the real `cuda.h` when the toolkit is installed (so a signature mismatch does not
  *   compile). Device memory is host memory, filled with 0xFF bytes on allocation (NaN
- *   floats, -1 ints) so a kernel that reads memory nobody wrote shows up in the results.
+ *   floats, -1 ints) so a kernel that reads memory nobody wrote shows up in the results;
+ *   every buffer has 256 guard bytes on each side, checked after each launch, so a kernel
+ *   that writes outside a buffer fails its launch, and copies and memsets must stay inside
+ *   one buffer (CUDA_ERROR_INVALID_VALUE otherwise, as from the real driver).
  *   `cuModuleLoadData` takes the PATH of a host shared library instead of a cubin;
  *   `cuLaunchKernel` enforces the real limits (1024 threads per block, 48 KB of dynamic
  *   shared memory unless raised with `cuFuncSetAttribute`). Fault injection for tests:
@@ -531,37 +534,90 @@ CUresult CUDAAPI cuMemGetInfo(size_t *free_, size_t *total) {
   return CUDA_SUCCESS;
 }
 
+/* Device buffers: each has EMU_GUARD bytes of 0xFF on both sides, checked after every
+ * launch, so a kernel that writes outside a buffer fails its launch (on a GPU: an illegal
+ * address, or silent corruption); reads outside get NaN. Copies and memsets must stay
+ * inside one buffer, as the real driver requires. */
+#define EMU_GUARD 256
+struct emu_alloc { struct emu_alloc *next; unsigned char *base; size_t bytes; };
+static struct emu_alloc *emu_allocs = 0;
+
+static struct emu_alloc *emu_find(size_t at, size_t n) {
+  for (struct emu_alloc *a = emu_allocs; a; a = a->next) {
+    const size_t lo = (size_t)(a->base + EMU_GUARD);
+    if (at >= lo && at - lo <= a->bytes && n <= a->bytes - (at - lo)) return a;
+  }
+  return 0;
+}
+
+/* The first buffer whose guard a kernel overwrote, with the lowest such byte offset (negative:
+ * before the buffer): 1 and err set, or 0 if none. */
+static int emu_check_guards(char *err, size_t errlen) {
+  for (struct emu_alloc *a = emu_allocs; a; a = a->next) {
+    long long bad = 0;
+    int found = 0;
+    for (size_t i = 0; i < EMU_GUARD && !found; i++) {
+      if (a->base[i] != 0xff) { bad = (long long)i - EMU_GUARD; found = 1; }
+    }
+    for (size_t i = 0; i < EMU_GUARD && !found; i++) {
+      if (a->base[EMU_GUARD + a->bytes + i] != 0xff) { bad = (long long)(a->bytes + i); found = 1; }
+    }
+    if (found) {
+      snprintf(err, errlen, "wrote outside a device buffer of %zu bytes, at byte %lld", a->bytes,
+          bad);
+      memset(a->base, 0xff, EMU_GUARD);
+      memset(a->base + EMU_GUARD + a->bytes, 0xff, EMU_GUARD);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 CUresult CUDAAPI cuMemAlloc(CUdeviceptr *p, size_t bytes) {
   if (!emu_ready) return CUDA_ERROR_NOT_INITIALIZED;
   if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
   if (emu_fail("cuMemAlloc", 0)) return CUDA_ERROR_OUT_OF_MEMORY;
-  void *m = malloc(bytes);
-  if (!m) return CUDA_ERROR_OUT_OF_MEMORY;
-  memset(m, 0xff, bytes); /* like real device memory, never zeroed: reads of it show as NaN */
-  *p = (CUdeviceptr)(size_t)m;
+  struct emu_alloc *a = (struct emu_alloc *)malloc(sizeof *a);
+  unsigned char *m = (unsigned char *)malloc(bytes + 2 * EMU_GUARD);
+  if (!a || !m) { free(a); free(m); return CUDA_ERROR_OUT_OF_MEMORY; }
+  /* like real device memory, never zeroed: reads of it show as NaN */
+  memset(m, 0xff, bytes + 2 * EMU_GUARD);
+  a->base = m;
+  a->bytes = bytes;
+  a->next = emu_allocs;
+  emu_allocs = a;
+  *p = (CUdeviceptr)(size_t)(m + EMU_GUARD);
   return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuMemFree(CUdeviceptr p) {
-  free((void *)(size_t)p);
-  return CUDA_SUCCESS;
+  for (struct emu_alloc **at = &emu_allocs; *at; at = &(*at)->next) {
+    struct emu_alloc *a = *at;
+    if ((size_t)(a->base + EMU_GUARD) == (size_t)p) {
+      *at = a->next;
+      free(a->base);
+      free(a);
+      return CUDA_SUCCESS;
+    }
+  }
+  return CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult CUDAAPI cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
-  if (!dst || !src) return CUDA_ERROR_INVALID_VALUE;
+  if (!dst || !src || !emu_find((size_t)dst, n)) return CUDA_ERROR_INVALID_VALUE;
   memcpy((void *)(size_t)dst, src, n);
   return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n) {
-  if (!dst || !src) return CUDA_ERROR_INVALID_VALUE;
+  if (!dst || !src || !emu_find((size_t)src, n)) return CUDA_ERROR_INVALID_VALUE;
   if (emu_fail("cuMemcpyDtoH", 0)) return CUDA_ERROR_LAUNCH_FAILED;
   memcpy(dst, (const void *)(size_t)src, n);
   return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuMemsetD32(CUdeviceptr dst, unsigned int v, size_t n) {
-  if (!dst) return CUDA_ERROR_INVALID_VALUE;
+  if (!dst || !emu_find((size_t)dst, 4 * n)) return CUDA_ERROR_INVALID_VALUE;
   const char *skip = getenv("RNNBENCH_EMU_SKIP"); /* "*": device work is skipped, memsets too */
   if (skip && strcmp(skip, "*") == 0) return CUDA_SUCCESS;
   unsigned int *p = (unsigned int *)(size_t)dst;
@@ -631,7 +687,8 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, 
   const char *skip = getenv("RNNBENCH_EMU_SKIP"); /* a kernel that "runs" but computes nothing */
   if (skip && (strcmp(skip, ef->name) == 0 || strcmp(skip, "*") == 0)) return CUDA_SUCCESS;
   char err[256] = "";
-  if (ef->run(ef->fn, gx, gy, gz, bx, by, bz, smem, params, err, sizeof err) != 0) {
+  if (ef->run(ef->fn, gx, gy, gz, bx, by, bz, smem, params, err, sizeof err) != 0 ||
+      emu_check_guards(err, sizeof err)) {
     fprintf(stderr, "rnnbench CUDA emulator: kernel %s: %s\n", ef->name, err);
     snprintf(emu_last_err, sizeof emu_last_err, "kernel %s: %s", ef->name, err);
     return CUDA_ERROR_LAUNCH_FAILED;

@@ -26,6 +26,11 @@ __global__ void warp_neighbour(float *out, int sync) {
   out[l] = sh[(l + 1) & 31];
 }
 
+/* Thread 0 writes out[-mode] (mode > 0: before the buffer), or out[31 - mode] (mode <= 0). */
+__global__ void outside(float *out, int mode) {
+  if (threadIdx.x == 0) out[mode > 0 ? -mode : (int)(32 * gridDim.x) - 1 - mode] = 1.0f;
+}
+
 /* mode 1: even threads wait at one __syncthreads, odd ones at another. */
 __global__ void split_barrier(float *out, int mode) {
   const int i = threadIdx.x;
@@ -68,6 +73,7 @@ __global__ void warp_misuse(float *out, int mode) {
 
 extern "C" void rb_emu_k_block_neighbour(void **a) { block_neighbour(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_warp_neighbour(void **a) { warp_neighbour(*(float **)a[0], *(int *)a[1]); }
+extern "C" void rb_emu_k_outside(void **a) { outside(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_split_barrier(void **a) { split_barrier(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_across_blocks(void **a) { across_blocks(*(float **)a[0], *(int *)a[1]); }
 extern "C" void rb_emu_k_warp_misuse(void **a) { warp_misuse(*(float **)a[0], *(int *)a[1]); }
@@ -78,7 +84,8 @@ type Kernel =
   | "warp_neighbour"
   | "across_blocks"
   | "warp_misuse"
-  | "split_barrier";
+  | "split_barrier"
+  | "outside";
 
 /** Runs one planted kernel in an order; its output, or the launch error's text. */
 async function launch(
@@ -240,6 +247,54 @@ emuTest(
       )
     ) {
       throw new Error(`two barriers: ${JSON.stringify(r)}`);
+    }
+  },
+);
+
+emuTest("a kernel that writes outside its buffer fails the launch, saying where", async () => {
+  // 32 floats (128 bytes): mode -1 writes out[32], at byte 128; mode 2 writes out[-2], at -8.
+  for (const [mode, want] of [[-1, "at byte 128"], [2, "at byte -8"]] as const) {
+    const r = await launch("outside", mode, 1, 32, "forward");
+    if (
+      !("error" in r) || !r.error.includes(`wrote outside a device buffer of 128 bytes, ${want}`)
+    ) {
+      throw new Error(`mode ${mode}: ${JSON.stringify(r)}`);
+    }
+  }
+  const inside = await launch("outside", 0, 1, 32, "forward"); // out[31]: the last float
+  if (!("out" in inside) || inside.out[31] !== 1) throw new Error(JSON.stringify(inside));
+});
+
+emuTest(
+  "copies and memsets that leave a device buffer are refused, as by the real driver",
+  async () => {
+    const t = await emulatorTuning();
+    const opened = openDriver(t.emulator.driverPath);
+    if (!opened.ok) throw new Error(opened.reason);
+    const ctx = new CudaContext(opened.driver, 0);
+    const ptr = ctx.alloc(16, "four floats");
+    try {
+      ctx.htod(ptr, new Float32Array(4), "four floats"); // fits
+      ctx.htod(ptr + 4n, new Float32Array(3), "the last three"); // fits, at an offset
+      const calls: [string, () => void][] = [
+        ["cuMemcpyHtoD_v2", () => ctx.htod(ptr, new Float32Array(5), "five floats")],
+        ["cuMemcpyHtoD_v2", () => ctx.htod(ptr + 8n, new Float32Array(3), "three at 8")],
+        ["cuMemcpyDtoH_v2", () => ctx.dtoh(new Float32Array(5), ptr, "five floats")],
+        ["cuMemsetD32_v2", () => ctx.memset32(ptr, 0, 5, "five words")],
+      ];
+      for (const [call, f] of calls) {
+        let msg = "";
+        try {
+          f();
+        } catch (e) {
+          msg = String(e);
+        }
+        if (!msg.includes(`${call} failed with CUDA_ERROR_INVALID_VALUE`)) {
+          throw new Error(`${call} outside the buffer: ${msg || "no error"}`);
+        }
+      }
+    } finally {
+      ctx.free(ptr);
     }
   },
 );
