@@ -307,9 +307,18 @@ export function nvrtcToolchain(arch: string, cacheDir = defaultCudaCacheDir()): 
   };
 }
 
+/** g++'s undefined-behaviour sanitizer, stopping at the first finding (`RNNBENCH_EMU_SANITIZE=1`). */
+export const EMULATOR_SANITIZE_FLAGS = [
+  "-fsanitize=undefined",
+  "-fsanitize=bounds-strict",
+  "-fno-sanitize-recover=all",
+] as const;
+
 /**
  * The CPU emulator's toolchain (tests): g++ with the emulation header and `-DRB_EMULATE`,
- * into a shared library whose path is the module image.
+ * into a shared library whose path is the module image. With `RNNBENCH_EMU_SANITIZE=1` the
+ * kernels are built with UBSan ({@linkcode EMULATOR_SANITIZE_FLAGS}): signed overflow, an
+ * index outside a fixed-size array, a misaligned access… abort the process with a report.
  * @param headerPath from `buildCudaEmulator`
  * @param cacheDir @default defaultCudaCacheDir()
  */
@@ -317,9 +326,18 @@ export function emulatorToolchain(
   headerPath: string,
   cacheDir = defaultCudaCacheDir(),
 ): KernelToolchain {
-  const flags = ["-O1", "-std=c++17", "-fPIC", "-shared", "-DRB_EMULATE", "-w"];
+  const sanitize = Deno.env.get("RNNBENCH_EMU_SANITIZE") === "1";
+  const flags = [
+    "-O1",
+    "-std=c++17",
+    "-fPIC",
+    "-shared",
+    "-DRB_EMULATE",
+    "-w",
+    ...(sanitize ? EMULATOR_SANITIZE_FLAGS : []),
+  ];
   return {
-    description: "g++ (CPU emulator)",
+    description: `g++ (CPU emulator${sanitize ? ", UBSan" : ""})`,
     arch: "host",
     async build(source, label) {
       const header = await Deno.readTextFile(headerPath);

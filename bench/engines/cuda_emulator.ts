@@ -30,6 +30,7 @@
  *   of a block waiting at different `__syncthreads`, a warp whose lanes meet at different
  *   intrinsics or masks, and a shuffle that reads a lane that has exited (all undefined on
  *   a GPU).
+ *   `RNNBENCH_EMU_SANITIZE=1` builds the kernels with UBSan (see `emulatorToolchain`).
  *   `RNNBENCH_EMU_ORDER=forward|reverse|shuffle[:seed]` sets the order in which blocks, and
  *   the threads of a block between two barriers, run: results that change with it come
  *   from a race (a missing barrier, or blocks that depend on each other), which the tests

@@ -298,3 +298,59 @@ emuTest(
     }
   },
 );
+
+emuTest(
+  "under RNNBENCH_EMU_SANITIZE=1 the kernels of every cell train clean, and planted UB aborts",
+  async () => {
+    // In a subprocess: UBSan stops the whole process at its first finding.
+    await emulatorTuning(); // builds the emulator once, here
+    const here = new URL(".", import.meta.url).href;
+    const script = (body: string) =>
+      `import { emulatorTuning } from "${here}_testing.ts";` +
+      `import { emulatorToolchain } from "${here}cuda_compiler.ts";` +
+      `import { CudaContext, openDriver } from "${here}cuda_driver.ts";` +
+      `import { createCudaEngine } from "${here}cuda.ts";` +
+      `import { adamConfig } from "${here}../../models/adam.ts";` +
+      `import { tinyBatch, tinyLayout, tinyParams } from "${here}../../models/_testing.ts";` +
+      `const t = await emulatorTuning();` + body;
+    const run = async (body: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", script(body)],
+        env: { RNNBENCH_EMU_SANITIZE: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr) };
+    };
+    const clean = await run(
+      `for (const arch of ["rnn", "gru", "lstm"]) {` +
+        `const layout = tinyLayout(arch); const { ids, labels } = tinyBatch(9, 6, 11);` +
+        `const e = await createCudaEngine({ model: layout.config, layout, maxLen: 6, batchSize: 9,` +
+        ` optimizer: adamConfig(1e-2), gradClip: 0.5, threads: null }, 0, t);` +
+        `e.setParams(tinyParams(layout)); if (!e.detail.includes("UBSan")) throw new Error(e.detail);` +
+        `await e.trainStep({ ids, labels: Float32Array.from(labels), size: 9 });` +
+        `await e.predict(ids, 9); e.dispose(); }` +
+        `console.log("clean");`,
+    );
+    if (clean.code !== 0 || !clean.text.includes("clean")) {
+      throw new Error(`the kernels under UBSan: exit ${clean.code}\n${clean.text}`);
+    }
+    const planted = await run(
+      `const src = String.raw\`__global__ void overflow(float *out, int big) {` +
+        ` const int x = big + (int)threadIdx.x * big; out[threadIdx.x] = (float)x; }` +
+        ` extern "C" void rb_emu_k_overflow(void **a) { overflow(*(float **)a[0], *(int *)a[1]); }\`;` +
+        `const built = await emulatorToolchain(t.emulator.headerPath, t.cacheDir).build(src, "ub");` +
+        `const o = openDriver(t.emulator.driverPath); if (!o.ok) throw new Error(o.reason);` +
+        `const ctx = new CudaContext(o.driver, 0); const p = ctx.alloc(128, "out");` +
+        `const fn = ctx.getFunction(ctx.loadModule(built.image, "ub"), "overflow");` +
+        `const slots = new ArrayBuffer(16); new DataView(slots).setBigUint64(0, p, true);` +
+        `new DataView(slots).setInt32(8, 2 ** 30, true);` +
+        `ctx.launch(fn, "overflow", { grid: 1, block: 32, sharedBytes: 0 }, slots);` +
+        `console.log("not caught");`,
+    );
+    if (planted.code === 0 || !/runtime error: signed integer overflow/.test(planted.text)) {
+      throw new Error(`planted signed overflow: exit ${planted.code}\n${planted.text}`);
+    }
+  },
+);
