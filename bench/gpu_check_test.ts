@@ -12,10 +12,7 @@ async function gpuCheck(args: string[], env: Record<string, string> = {}, emulat
   if (emulate) {
     const t = await emulatorTuning();
     env = {
-      RNNBENCH_CUDA_EMULATOR: t.emulator.driverPath.slice(
-        0,
-        t.emulator.driverPath.lastIndexOf("/"),
-      ),
+      RNNBENCH_CUDA_EMULATOR: t.emulator.dir,
       ...env,
     };
   }

@@ -159,6 +159,7 @@ function emulatorFromEnv(): CudaEmulator | undefined {
   const dir = Deno.env.get("RNNBENCH_CUDA_EMULATOR");
   if (!dir) return undefined;
   return {
+    dir,
     driverPath: `${dir}/libcuda-emulator.so`,
     headerPath: `${dir}/rb_emulate.h`,
     checkedAgainstCudaH: false,

@@ -703,6 +703,8 @@ const char *rb_emu_last_error(void) { return emu_last_err; }
 
 /** Where the built emulator is. */
 export interface CudaEmulator {
+  /** The directory both are in (what `RNNBENCH_CUDA_EMULATOR` names). */
+  readonly dir: string;
   /** The fake `libcuda` to open instead of `libcuda.so.1`. */
   readonly driverPath: string;
   /** The emulation header to compile generated kernels with. */
@@ -777,5 +779,5 @@ export async function buildCudaEmulator(dir: string): Promise<CudaEmulator> {
     );
   }
   await Deno.rename(`${driverPath}.${Deno.pid}.tmp`, driverPath);
-  return { driverPath, headerPath, checkedAgainstCudaH: inc !== null };
+  return { dir, driverPath, headerPath, checkedAgainstCudaH: inc !== null };
 }

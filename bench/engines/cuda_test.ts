@@ -63,6 +63,25 @@ function fixture(arch: Arch, size = B, t = T, over = {}) {
   return { layout, params: tinyParams(layout), batch, labels };
 }
 
+/**
+ * Runs `code` in a fresh `deno eval` (fresh driver, probe caches and environment) and
+ * returns the JSON of the last line it prints.
+ */
+async function evalJson<T>(code: string, env: Record<string, string>): Promise<T> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  try {
+    return JSON.parse(text.split("\n").pop() || "undefined") as T;
+  } catch {
+    throw new Error(`no JSON from deno eval: ${text} ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
 /** Every tensor within 1e-4 relative (plus 1e-5 of the tensor's largest value). */
 function assertGradClose(name: string, layout: ParamLayout, got: Float32Array, want: Float64Array) {
   for (const t of layout.tensors) {
@@ -476,24 +495,12 @@ emuTest(
   async () => {
     const t = await tuning();
     const url = new URL("./cuda.ts", import.meta.url).href;
-    const probe = async (env: Record<string, string>, device: number) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "eval",
-          `import { cudaAvailability } from "${url}";` +
+    const probe = (env: Record<string, string>, device: number) =>
+      evalJson<{ ok: boolean; reason?: string; detail?: string }>(
+        `import { cudaAvailability } from "${url}";` +
           `console.log(JSON.stringify(await cudaAvailability(${device}, ${JSON.stringify(t)})));`,
-        ],
         env,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      try {
-        return JSON.parse(text) as { ok: boolean; reason?: string; detail?: string };
-      } catch {
-        throw new Error(`no JSON from the probe: ${text} ${new TextDecoder().decode(out.stderr)}`);
-      }
-    };
+      );
     const ok = await probe({}, 0);
     if (!ok.ok || !/rnnbench CUDA emulator \(CPU\) \(sm_90, .*driver CUDA 13\.0/.test(ok.detail!)) {
       throw new Error(`emulated device not available: ${JSON.stringify(ok)}`);
@@ -515,25 +522,18 @@ emuTest(
 
 Deno.test("without a driver or a compiler, --engine cuda fails naming both, and auto falls back", async () => {
   const url = new URL("./registry.ts", import.meta.url).href;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `import { resolveEngine } from "${url}";` +
+  const r = await evalJson<{ auto: { kind: string; reason: string }; msg: string }>(
+    `import { resolveEngine } from "${url}";` +
       `const auto = await resolveEngine("auto", { device: 0 });` +
       `let msg = ""; try { await resolveEngine("cuda", { device: 0 }); } catch (e) { msg = e.message; }` +
       `console.log(JSON.stringify({ auto, msg }));`,
-    ],
-    env: {
+    {
       RNNBENCH_LIBCUDA: "libcuda-rnnbench-absent.so.1",
       RNNBENCH_LIBNVRTC: "libnvrtc-rnnbench-absent.so",
       NVCC: "rnnbench-no-such-nvcc",
       PATH: "/usr/bin:/bin",
     },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const r = JSON.parse(text) as { auto: { kind: string; reason: string }; msg: string };
+  );
   const want =
     "Cannot use engine cuda: no NVIDIA driver (libcuda-rnnbench-absent.so.1 not found); " +
     "no CUDA compiler (nvcc is not on the PATH) and no NVRTC (libnvrtc-rnnbench-absent.so not found)";
@@ -744,8 +744,7 @@ emuTest(
     const dir = await Deno.makeTempDir();
     const cwd = Deno.cwd();
     Deno.chdir(root); // the data cache lives in the project's .cache/
-    const emuDir = t.emulator.driverPath.slice(0, t.emulator.driverPath.lastIndexOf("/"));
-    Deno.env.set("RNNBENCH_CUDA_EMULATOR", emuDir);
+    Deno.env.set("RNNBENCH_CUDA_EMULATOR", t.emulator.dir);
     try {
       const run = async (engine: string) => {
         const args = parseBenchArgs([
@@ -840,18 +839,11 @@ emuTest(
   async () => {
     const t = await tuning();
     const url = new URL("../machine.ts", import.meta.url).href;
-    const probe = async (env: Record<string, string>, device: number) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "eval",
-          `import { gpuInfo } from "${url}"; console.log(JSON.stringify(await gpuInfo(${device})));`,
-        ],
-        env: { PATH: "", RNNBENCH_LIBCUDA: t.emulator.driverPath, ...env }, // PATH "": no nvidia-smi
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return JSON.parse(new TextDecoder().decode(out.stdout).trim() || "undefined");
-    };
+    const probe = (env: Record<string, string>, device: number) =>
+      evalJson<unknown>(
+        `import { gpuInfo } from "${url}"; console.log(JSON.stringify(await gpuInfo(${device})));`,
+        { PATH: "", RNNBENCH_LIBCUDA: t.emulator.driverPath, ...env }, // PATH "": no nvidia-smi
+      );
     const got = await probe({}, 0);
     const want = {
       name: "rnnbench CUDA emulator (CPU)",
@@ -877,32 +869,21 @@ emuTest(
     const t = await tuning();
     const url = new URL("./registry.ts", import.meta.url).href;
     const big = { arch: "lstm", embedDim: 5, hiddenSize: 16, layers: 32 }; // 264.1 KB > 227 KB
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        `import { availability, resolveEngine } from "${url}";` +
+    const r = await evalJson<{
+      fits: { ok: boolean };
+      cuda: { ok: boolean; reason?: string };
+      auto: { kind: string; reason: string };
+    }>(
+      `import { availability, resolveEngine } from "${url}";` +
         `const x = { device: 0, shapes: [${JSON.stringify(big)}] };` +
         `const fits = await availability("cuda", { device: 0, shapes: [{ ...${
           JSON.stringify(big)
         }, layers: 2 }] });` +
         `const cuda = await availability("cuda", x), auto = await resolveEngine("auto", x);` +
         `console.log(JSON.stringify({ fits, cuda, auto }));`,
-      ],
-      env: {
-        RNNBENCH_CUDA_EMULATOR: t.emulator.driverPath.slice(
-          0,
-          t.emulator.driverPath.lastIndexOf("/"),
-        ),
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    const r = JSON.parse(text) as {
-      fits: { ok: boolean };
-      cuda: { ok: boolean; reason?: string };
-      auto: { kind: string; reason: string };
-    };
+      { RNNBENCH_CUDA_EMULATOR: t.emulator.dir },
+    );
+    const text = JSON.stringify(r);
     const why = "the 32-layer lstm weights (hidden 16) need 264.1 KB of shared memory per block, " +
       "rnnbench CUDA emulator (CPU) allows 227.0 KB";
     if (!r.fits.ok || r.cuda.ok || r.cuda.reason !== why) throw new Error(`unexpected: ${text}`);
