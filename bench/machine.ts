@@ -76,6 +76,8 @@ export async function gpuInfo(device = 0): Promise<GpuInfo | null> {
 /** The device as the CUDA driver (`RNNBENCH_LIBCUDA` or libcuda.so.1) describes it, or null. */
 async function gpuFromDriver(device: number): Promise<GpuInfo | null> {
   try {
+    // Never prompt for the permission: without it there is simply no GPU to record.
+    if ((await Deno.permissions.query({ name: "ffi" })).state !== "granted") return null;
     const { openDriver } = await import("./engines/cuda_driver.ts");
     const opened = openDriver();
     if (!opened.ok || opened.driver.deviceCount() <= device) return null;
