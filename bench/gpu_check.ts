@@ -43,6 +43,7 @@ import { exportNpy } from "./peers/export_npy.ts";
 import { loadProfileData } from "./profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers/peers.ts";
 import { getProfile, type Profile } from "./profiles.ts";
+import { machineInfo } from "./machine.ts";
 import { Meter } from "./train.ts";
 
 /**
@@ -423,6 +424,7 @@ async function main(): Promise<number> {
   const summary: Record<string, unknown> = {
     createdAt: new Date().toISOString(),
     cuda: avail.detail,
+    machine: await machineInfo(undefined, device), // as a results file records it
   };
 
   // 1. Correctness first.

@@ -61,7 +61,11 @@ emuTest(
       const s = await summaryIn(dir) as {
         correctness: { passed: string[]; failures: unknown[] };
         epochs: { arch: string; epochs: unknown[] }[];
+        machine: { cores: number; cpuModel: string };
       };
+      if (!(s.machine.cores >= 1) || !s.machine.cpuModel) {
+        throw new Error(`no machine fingerprint: ${JSON.stringify(s.machine)}`);
+      }
       if (s.correctness.passed.join() !== "rnn" || s.correctness.failures.length !== 0) {
         throw new Error(`correctness summary: ${JSON.stringify(s.correctness)}`);
       }
