@@ -44,7 +44,7 @@ import { loadProfileData } from "./profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers/peers.ts";
 import { getProfile, type Profile } from "./profiles.ts";
 import { machineInfo } from "./machine.ts";
-import { Meter } from "./train.ts";
+import { medianEpoch, Meter } from "./train.ts";
 
 /**
  * The shapes of the correctness check. Training steps are compared on "small" only: at
@@ -276,17 +276,6 @@ export async function timeEpochs(
   } finally {
     engine.dispose();
   }
-}
-
-/**
- * The median epoch by train + eval seconds (the lower middle of an even count).
- * @param epochs at least one
- */
-export function medianEpoch(epochs: readonly EpochSeconds[]): EpochSeconds {
-  if (epochs.length === 0) throw new Error("Internal error: no epochs to take the median of");
-  const total = (e: EpochSeconds) => e.trainSeconds + e.evalSeconds;
-  const sorted = [...epochs].sort((a, b) => total(a) - total(b));
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 /**

@@ -4,7 +4,7 @@
  * timed epochs, table, JSON summary, a failing architecture) is run here.
  */
 import { emulatorTuning, emuTest } from "./engines/_testing.ts";
-import { medianEpoch } from "./gpu_check.ts";
+import { medianEpoch } from "./train.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 

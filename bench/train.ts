@@ -59,6 +59,22 @@ export class Meter {
   }
 }
 
+/**
+ * The median of timed epochs by train + eval seconds (the lower middle of an even count), as
+ * `gpu-check` and `bench --peers` take an engine's epoch.
+ * @param epochs at least one
+ */
+export function medianEpoch<
+  E extends { readonly trainSeconds: number; readonly evalSeconds: number },
+>(
+  epochs: readonly E[],
+): E {
+  if (epochs.length === 0) throw new Error("Internal error: no epochs to take the median of");
+  const total = (e: E) => e.trainSeconds + e.evalSeconds;
+  const sorted = [...epochs].sort((a, b) => total(a) - total(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 /** Raised when the loss or the logits stop being finite. */
 export class NonFiniteError extends Error {
   constructor(readonly epoch: number, readonly batch: number, what: string) {

@@ -223,10 +223,19 @@ export async function cudaFitProblem(
   const p = await probeCached(device, tuning);
   if (!p.ok || cudaShapeProblem(model) !== null) return null;
   const lay = cudaLayoutFor({ ...model, vocabSize: 1 }, tuning.warpsPerBlock ?? 4);
-  if (lay.smemBytes <= p.device.maxSharedPerBlock) return null;
+  return misfit(model, lay, p.device);
+}
+
+/** Why a layout's weights do not fit the device's shared memory per block, or null. */
+function misfit(
+  model: { readonly arch: Arch; readonly hiddenSize: number; readonly layers: number },
+  lay: CudaLayout,
+  device: DeviceInfo,
+): string | null {
+  if (lay.smemBytes <= device.maxSharedPerBlock) return null;
   return `the ${model.layers}-layer ${model.arch} weights (hidden ${model.hiddenSize}) need ` +
-    `${formatBytes(lay.smemBytes)} of shared memory per block, ${p.device.name} allows ` +
-    `${formatBytes(p.device.maxSharedPerBlock)}`;
+    `${formatBytes(lay.smemBytes)} of shared memory per block, ${device.name} allows ` +
+    `${formatBytes(device.maxSharedPerBlock)}`;
 }
 
 // One context per device and one loaded module per compiled file, for the process.
@@ -442,8 +451,8 @@ export async function createCudaEngine(
   const { model } = opts;
   const wpb = tuning.warpsPerBlock ?? 4;
   const lay = cudaLayoutFor(model, wpb);
-  const misfit = await cudaFitProblem(model, device, tuning);
-  if (misfit !== null) throw new Error(`Cannot use engine cuda: ${misfit}`);
+  const tooBig = misfit(model, lay, p.device);
+  if (tooBig !== null) throw new Error(`Cannot use engine cuda: ${tooBig}`);
   const label = `${model.arch} E=${model.embedDim} H=${model.hiddenSize} L=${model.layers}`;
   const built = await p.toolchain.build(generateCuda(model, wpb), label);
   const ctxKey = `${p.driver.path}#${device}`;

@@ -28,8 +28,7 @@ import { timeEpochs } from "../gpu_check.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
 import { TokenSorter } from "./cuda.ts";
 import type { Engine } from "./engine.ts";
-import { forwardingEngine } from "./_testing.ts";
-import { buildCudaEmulator } from "./cuda_emulator.ts";
+import { emulatorTuning, forwardingEngine } from "./_testing.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -49,10 +48,7 @@ const epochs = Number(values.epochs);
 if (!Number.isInteger(epochs) || epochs < 1 || epochs > 20) {
   throw new Error(`--epochs must be an integer from 1 to 20, got "${values.epochs}"`);
 }
-const root = new URL("../../", import.meta.url).pathname;
-const emuDir = `${root}.cache/cuda-emulator`;
-await buildCudaEmulator(emuDir);
-Deno.env.set("RNNBENCH_CUDA_EMULATOR", emuDir);
+Deno.env.set("RNNBENCH_CUDA_EMULATOR", (await emulatorTuning()).emulator.dir);
 Deno.env.set("RNNBENCH_EMU_SKIP", "*");
 
 const profile = getProfile(values.profile!);

@@ -13,6 +13,7 @@ import type { Arch } from "../../models/cells.ts";
 import type { BenchArgs } from "../cli.ts";
 import { getProfile, type Profile } from "../profiles.ts";
 import type { ResultsFile } from "../results/schema.ts";
+import { medianEpoch } from "../train.ts";
 import { exportNpy } from "./export_npy.ts";
 import { loadProfileData } from "../profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers.ts";
@@ -43,9 +44,8 @@ export function ourEpoch(
       e.epoch >= 1 && e.trainSeconds != null
         ? [{ trainSeconds: e.trainSeconds, evalSeconds: e.evalSeconds }]
         : []
-    ).sort((a, b) => a.trainSeconds + a.evalSeconds - (b.trainSeconds + b.evalSeconds));
-    const m = trained[(trained.length - 1) >> 1];
-    if (m) return { engine: r.engine, ...m };
+    );
+    if (trained.length > 0) return { engine: r.engine, ...medianEpoch(trained) };
   }
   return null;
 }
