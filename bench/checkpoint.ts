@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./util/atomic.ts";
 import type { EpochResult, TimeToAccuracy } from "./results/schema.ts";
 
 /** The magic bytes at the start of a checkpoint. */

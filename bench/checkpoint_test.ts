@@ -1,4 +1,4 @@
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./util/atomic.ts";
 import {
   type Checkpoint,
   decodeCheckpoint,

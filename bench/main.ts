@@ -7,7 +7,7 @@
  */
 import { parseBenchArgs } from "./cli.ts";
 import { benchPeers } from "./peers/bench_peers.ts";
-import { stderrProgress } from "./progress.ts";
+import { stderrProgress } from "./util/progress.ts";
 import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
 

@@ -6,12 +6,12 @@
  */
 import type { ParamLayout } from "../models/classifier.ts";
 import { exportOnnx, ONNX_OPSET, type OnnxStyle } from "../models/onnx/export.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./util/atomic.ts";
 import type { EncodedSplit } from "./data/dataset.ts";
 import type { Engine } from "./engines/engine.ts";
 import { benchmarkOnnx } from "./infer/benchmark.ts";
 import { checkParity } from "./infer/parity.ts";
-import type { ProgressSink } from "./progress.ts";
+import type { ProgressSink } from "./util/progress.ts";
 import type { InferenceResult, OnnxExport } from "./results/schema.ts";
 
 /** Sequences compared between ONNX Runtime and the training engine (at most the split). */

@@ -7,10 +7,10 @@ import { validationSplitRows } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import { FIXED_SWITCHES, PROFILES, scheduledLearningRate } from "./profiles.ts";
-import { memoryProgress } from "./progress.ts";
+import { memoryProgress } from "./util/progress.ts";
 import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
 import { initParams, paramLayout } from "../models/classifier.ts";
-import { parseSweepArgs, sweepConfigs } from "./sweep.ts";
+import { parseSweepArgs, sweepConfigs } from "./tools/sweep.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -303,7 +303,7 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
 
 Deno.test("sweep --help prints the usage, every sweepable key included, and exits 0", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./sweep.ts", import.meta.url).pathname, "--help"],
+    args: ["run", "-A", new URL("./tools/sweep.ts", import.meta.url).pathname, "--help"],
     stdout: "piped",
     stderr: "piped",
   }).output();

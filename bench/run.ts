@@ -21,7 +21,7 @@ import {
   type ParamLayout,
   paramLayout,
 } from "../models/classifier.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "./util/atomic.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
@@ -29,7 +29,7 @@ import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data
 import { carveValidation } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { createEngine, type EngineKind, resolveEngine } from "./engines/registry.ts";
-import { gitRevision, machineInfo } from "./machine.ts";
+import { gitRevision, machineInfo } from "./util/machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
 import {
   getProfile,
@@ -38,7 +38,7 @@ import {
   type Profile,
   scheduledLearningRate,
 } from "./profiles.ts";
-import type { ProgressSink } from "./progress.ts";
+import type { ProgressSink } from "./util/progress.ts";
 import { readResultsFile, writeResultsFile } from "./results/io.ts";
 import { type ResultsFile, type Run, SCHEMA_VERSION } from "./results/schema.ts";
 import { InterruptedError, NonFiniteError, trainAndEvaluate } from "./train.ts";

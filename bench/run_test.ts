@@ -3,7 +3,7 @@
 import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
-import { memoryProgress } from "./progress.ts";
+import { memoryProgress } from "./util/progress.ts";
 import { readResultsFile } from "./results/io.ts";
 import type { ResultsFile, Run } from "./results/schema.ts";
 import { runBench } from "./run.ts";

@@ -11,7 +11,7 @@ import { batchCount, batches, dropWords, epochOrder } from "./data/batches.ts";
 import { Rng, STREAM } from "../models/rng.ts";
 import type { EncodedSplit } from "./data/dataset.ts";
 import { type Engine, predictBatch } from "./engines/engine.ts";
-import type { ProgressSink } from "./progress.ts";
+import type { ProgressSink } from "./util/progress.ts";
 import type { EpochResult, TimeToAccuracy } from "./results/schema.ts";
 
 /** What one pass over a split measured. */

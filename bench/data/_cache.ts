@@ -22,7 +22,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../atomic.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import { createHash } from "node:crypto";
 import type { Padding } from "./encode.ts";
 

@@ -14,7 +14,7 @@
 import { createHash } from "node:crypto";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { withLock } from "../lock.ts";
+import { withLock } from "../util/lock.ts";
 import { readCache, writeCache } from "./_cache.ts";
 import { TokenInterner } from "./_interner.ts";
 import { KEEP_TOKENS, type KeepTokens, PAD_ID, type Padding } from "./encode.ts";

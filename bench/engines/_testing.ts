@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { CudaTuning } from "./cuda.ts";
-import { buildCudaEmulator, type CudaEmulator } from "./cuda_emulator.ts";
+import type { CudaTuning } from "./cuda/engine.ts";
+import { buildCudaEmulator, type CudaEmulator } from "./cuda/emulator/emulator.ts";
 import type { Engine } from "./engine.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Availability, Engine, EngineOptions } from "./engine.ts";
-import { createNativeEngine, nativeAvailability } from "./native.ts";
-import { createTfjsEngine, tfjsAvailability } from "./tfjs.ts";
-import { createCudaEngine, cudaAvailability, cudaFitProblem } from "./cuda.ts";
+import { createNativeEngine, nativeAvailability } from "./native/engine.ts";
+import { createTfjsEngine, tfjsAvailability } from "./tfjs/engine.ts";
+import { createCudaEngine, cudaAvailability, cudaFitProblem } from "./cuda/engine.ts";
 import type { Arch } from "../../models/cells.ts";
 import { cudaShapeProblem } from "../../models/codegen/cuda.ts";
 

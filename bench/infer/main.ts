@@ -12,7 +12,7 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { machineInfo } from "../machine.ts";
+import { machineInfo } from "../util/machine.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
 import { type Provider, PROVIDERS, readOnnxFile } from "./model_file.ts";
 

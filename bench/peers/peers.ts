@@ -3,7 +3,7 @@
  * per-timestep loop (`torch_loop.py`) and cuDNN's `nn.RNN`/`nn.GRU`/`nn.LSTM`
  * (`torch_cudnn.py`), each timing one epoch on the suite's own encoded data (exported as
  * `.npy` by `export_npy.ts`) and printing one JSON line. Used by `bench --peers torch` and
- * `bench/gpu_check.ts`. Nothing is ever made up: when Python with torch (and a CUDA
+ * `bench/tools/gpu_check.ts`. Nothing is ever made up: when Python with torch (and a CUDA
  * device for it) is missing, the peers are reported unavailable with the reason.
  *
  * The Python interpreter is `python3`, or `$RNNBENCH_PYTHON`.

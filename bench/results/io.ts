@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { writeFileAtomic } from "../atomic.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
 import type { z } from "zod";
 import { type ResultsFile, ResultsFileSchema, SCHEMA_VERSION } from "./schema.ts";
 

@@ -36,8 +36,8 @@
  *   (`rb_adam`, exactly the C target's arithmetic) run on the device.
  *
  * Every kernel's parameter list is the table {@linkcode CUDA_KERNELS}: the generated
- * signatures, the host's argument marshalling (`bench/engines/cuda.ts`) and the CPU
- * emulator's launch wrappers (`bench/engines/cuda_emulator.ts`, tests) all come from it.
+ * signatures, the host's argument marshalling (`bench/engines/cuda/engine.ts`) and the CPU
+ * emulator's launch wrappers (`bench/engines/cuda/emulator/emulator.ts`, tests) all come from it.
  *
  * The source compiles with nvcc, with NVRTC (no includes), and, with `-DRB_EMULATE` and
  * the emulator's header, with g++ for the CPU.

@@ -7,7 +7,7 @@
  * overflow shared memory) is reported with its reason.
  *
  * ```sh
- * deno run -A bench/engines/cuda_edge_sweep.ts
+ * deno run -A bench/dev/cuda_edge_sweep.ts
  * ```
  *
  * @module
@@ -16,8 +16,8 @@ import { adamConfig } from "../../models/adam.ts";
 import { ARCHS } from "../../models/cells.ts";
 import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
-import { createCudaEngine } from "./cuda.ts";
-import { emulatorTuning } from "./_testing.ts";
+import { createCudaEngine } from "../engines/cuda/engine.ts";
+import { emulatorTuning } from "../engines/_testing.ts";
 const t = await emulatorTuning();
 let fails = 0, refused = 0, n = 0;
 for (const arch of ARCHS) {

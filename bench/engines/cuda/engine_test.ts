@@ -3,21 +3,21 @@
  * run on the CPU emulator (`cuda_emulator.ts`: a fake libcuda, the kernels compiled by g++
  * with fibers for threads) and are compared with the float64 reference; availability
  * messages, the registry's fallback, launch arithmetic and argument packing are checked
- * directly. The same numerical checks run on a real GPU in `bench/gpu_check.ts`.
+ * directly. The same numerical checks run on a real GPU in `bench/tools/gpu_check.ts`.
  */
-import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
-import { type Arch, ARCHS } from "../../models/cells.ts";
-import { bceWithLogits, type ParamLayout } from "../../models/classifier.ts";
+import { adamConfig, adamState, adamStep } from "../../../models/adam.ts";
+import { type Arch, ARCHS } from "../../../models/cells.ts";
+import { bceWithLogits, type ParamLayout } from "../../../models/classifier.ts";
 import {
   CUDA_KERNELS,
   cudaLayoutFor,
   cudaShapeProblem,
   generateCuda,
-} from "../../models/codegen/cuda.ts";
-import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
-import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
-import { cudaIncludeDir } from "./cuda_emulator.ts";
-import { emulatorTuning as tuning, emuTest } from "./_testing.ts";
+} from "../../../models/codegen/cuda.ts";
+import { referenceForward, referenceLossAndGrad } from "../../../models/reference.ts";
+import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../../models/_testing.ts";
+import { cudaIncludeDir } from "./emulator/emulator.ts";
+import { emulatorTuning as tuning, emuTest } from "../_testing.ts";
 import {
   createCudaEngine,
   cudaAvailability,
@@ -26,14 +26,14 @@ import {
   moduleLoadHint,
   packArgs,
   TokenSorter,
-} from "./cuda.ts";
-import { parseBenchArgs } from "../cli.ts";
-import { memoryProgress } from "../progress.ts";
-import { runBench } from "../run.ts";
-import { nvrtcToolchain, openNvrtc } from "./cuda_compiler.ts";
-import { CU, openDriver } from "./cuda_driver.ts";
-import { type Batch, type Engine, predictBatch } from "./engine.ts";
-import { availability, resolveEngine } from "./registry.ts";
+} from "./engine.ts";
+import { parseBenchArgs } from "../../cli.ts";
+import { memoryProgress } from "../../util/progress.ts";
+import { runBench } from "../../run.ts";
+import { nvrtcToolchain, openNvrtc } from "./compiler.ts";
+import { CU, openDriver } from "./driver.ts";
+import { type Batch, type Engine, predictBatch } from "../engine.ts";
+import { availability, resolveEngine } from "../registry.ts";
 
 const B = 5, T = 7;
 
@@ -494,7 +494,7 @@ emuTest(
   "cuda availability names the missing device, and the compiler when there is none",
   async () => {
     const t = await tuning();
-    const url = new URL("./cuda.ts", import.meta.url).href;
+    const url = new URL("./engine.ts", import.meta.url).href;
     const probe = (env: Record<string, string>, device: number) =>
       evalJson<{ ok: boolean; reason?: string; detail?: string }>(
         `import { cudaAvailability } from "${url}";` +
@@ -521,7 +521,7 @@ emuTest(
 );
 
 Deno.test("without a driver or a compiler, --engine cuda fails naming both, and auto falls back", async () => {
-  const url = new URL("./registry.ts", import.meta.url).href;
+  const url = new URL("../registry.ts", import.meta.url).href;
   const r = await evalJson<{ auto: { kind: string; reason: string }; msg: string }>(
     `import { resolveEngine } from "${url}";` +
       `const auto = await resolveEngine("auto", { device: 0 });` +
@@ -740,7 +740,7 @@ emuTest(
     // The whole bench loop (shuffled batches, evaluation, results file) with the CUDA engine:
     // its epoch losses must match the native CPU engine's on the same seed and data.
     const t = await tuning();
-    const root = new URL("../../", import.meta.url).pathname;
+    const root = new URL("../../../", import.meta.url).pathname;
     const dir = await Deno.makeTempDir();
     const cwd = Deno.cwd();
     Deno.chdir(root); // the data cache lives in the project's .cache/
@@ -838,7 +838,7 @@ emuTest(
   "without nvidia-smi the machine fingerprint takes the GPU from the CUDA driver",
   async () => {
     const t = await tuning();
-    const url = new URL("../machine.ts", import.meta.url).href;
+    const url = new URL("../../util/machine.ts", import.meta.url).href;
     const probe = (env: Record<string, string>, device: number) =>
       evalJson<unknown>(
         `import { gpuInfo } from "${url}"; console.log(JSON.stringify(await gpuInfo(${device})));`,
@@ -867,7 +867,7 @@ emuTest(
   "a shape whose weights overflow the device's shared memory: auto falls back, cuda says why",
   async () => {
     const t = await tuning();
-    const url = new URL("./registry.ts", import.meta.url).href;
+    const url = new URL("../registry.ts", import.meta.url).href;
     const big = { arch: "lstm", embedDim: 5, hiddenSize: 16, layers: 32 }; // 264.1 KB > 227 KB
     const r = await evalJson<{
       fits: { ok: boolean };

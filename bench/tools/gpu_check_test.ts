@@ -1,12 +1,12 @@
 /**
- * `bench/gpu_check.ts` end to end on the CPU emulator of the CUDA driver: the script that
+ * `bench/tools/gpu_check.ts` end to end on the CPU emulator of the CUDA driver: the script that
  * runs first on a GPU machine must work there the first time, so its flow (correctness,
  * timed epochs, table, JSON summary, a failing architecture) is run here.
  */
-import { emulatorTuning, emuTest } from "./engines/_testing.ts";
-import { medianEpoch } from "./train.ts";
+import { emulatorTuning, emuTest } from "../engines/_testing.ts";
+import { medianEpoch } from "../train.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 async function gpuCheck(args: string[], env: Record<string, string> = {}, emulate = true) {
   if (emulate) {
@@ -17,7 +17,7 @@ async function gpuCheck(args: string[], env: Record<string, string> = {}, emulat
     };
   }
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bench/gpu_check.ts", ...args],
+    args: ["run", "-A", "bench/tools/gpu_check.ts", ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",

@@ -4,9 +4,9 @@
  * what went wrong, and that a correct kernel gives the same bits in every order. (The
  * generated kernels are checked in every order in `cuda_test.ts`.)
  */
-import { emulatorToolchain } from "./cuda_compiler.ts";
-import { CudaContext, openDriver } from "./cuda_driver.ts";
-import { emulatorTuning, emuTest } from "./_testing.ts";
+import { emulatorToolchain } from "../compiler.ts";
+import { CudaContext, openDriver } from "../driver.ts";
+import { emulatorTuning, emuTest } from "../../_testing.ts";
 
 /** Planted kernels; `sync` 0 leaves out the barrier a neighbour's read needs. */
 const SOURCE = String.raw`
@@ -304,12 +304,12 @@ emuTest(
   async () => {
     // In a subprocess: UBSan stops the whole process at its first finding.
     await emulatorTuning(); // builds the emulator once, here
-    const here = new URL(".", import.meta.url).href;
+    const here = new URL("../../", import.meta.url).href;
     const script = (body: string) =>
       `import { emulatorTuning } from "${here}_testing.ts";` +
-      `import { emulatorToolchain } from "${here}cuda_compiler.ts";` +
-      `import { CudaContext, openDriver } from "${here}cuda_driver.ts";` +
-      `import { createCudaEngine } from "${here}cuda.ts";` +
+      `import { emulatorToolchain } from "${here}cuda/compiler.ts";` +
+      `import { CudaContext, openDriver } from "${here}cuda/driver.ts";` +
+      `import { createCudaEngine } from "${here}cuda/engine.ts";` +
       `import { adamConfig } from "${here}../../models/adam.ts";` +
       `import { tinyBatch, tinyLayout, tinyParams } from "${here}../../models/_testing.ts";` +
       `const t = await emulatorTuning();` + body;

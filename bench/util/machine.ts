@@ -4,7 +4,7 @@
  *
  * @module
  */
-import denoJson from "../deno.json" with { type: "json" };
+import denoJson from "../../deno.json" with { type: "json" };
 
 /** The GPU as `nvidia-smi` reports it. */
 export interface GpuInfo {
@@ -78,7 +78,7 @@ async function gpuFromDriver(device: number): Promise<GpuInfo | null> {
   try {
     // Never prompt for the permission: without it there is simply no GPU to record.
     if ((await Deno.permissions.query({ name: "ffi" })).state !== "granted") return null;
-    const { openDriver } = await import("./engines/cuda_driver.ts");
+    const { openDriver } = await import("../engines/cuda/driver.ts");
     const opened = openDriver();
     if (!opened.ok || opened.driver.deviceCount() <= device) return null;
     const d = opened.driver.deviceInfo(device);
@@ -132,7 +132,7 @@ export async function machineInfo(name?: string, device = 0): Promise<MachineInf
 
 /** The git revision of the suite (with "-dirty" if the tree has changes), or null. */
 export async function gitRevision(): Promise<string | null> {
-  const dir = new URL("..", import.meta.url).pathname;
+  const dir = new URL("../../", import.meta.url).pathname;
   const rev = await tryCommand("git", ["-C", dir, "rev-parse", "HEAD"]);
   if (rev === null) return null;
   const status = await tryCommand("git", [

@@ -3,7 +3,7 @@ import { DEVICE_FILES, DEVICE_NPM } from "./pack.ts";
 
 Deno.test("the device kit carries every npm package the GPU check imports, and no other", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "bench/gpu_check.ts"],
+    args: ["info", "--json", "bench/tools/gpu_check.ts"],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -19,14 +19,14 @@ Deno.test("the device kit carries every npm package the GPU check imports, and n
   assertEquals(imported, [...DEVICE_NPM].sort());
 });
 
-Deno.test("bench/device/run.sh stops, naming the missing file and what to do, without a kit", async () => {
+Deno.test("bench/tools/device/run.sh stops, naming the missing file and what to do, without a kit", async () => {
   const dir = await Deno.makeTempDir({ prefix: "rnnbench-device-test-" });
   try {
     // A copy of the script in a tree of its own, with no .device folder.
     await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
-    await Deno.copyFile("bench/device/run.sh", `${dir}/bench/device/run.sh`);
+    await Deno.copyFile("bench/tools/device/run.sh", `${dir}/bench/tools/device/run.sh`);
     const out = await new Deno.Command("bash", {
-      args: [`${dir}/bench/device/run.sh`],
+      args: [`${dir}/bench/tools/device/run.sh`],
       env: { OUT: `${dir}/out` },
       stdout: "piped",
       stderr: "piped",
@@ -43,7 +43,7 @@ Deno.test("bench/device/run.sh stops, naming the missing file and what to do, wi
 /** A stand-in kit: a "deno" that prints its arguments, and two small archives. */
 async function fakeKit(dir: string): Promise<void> {
   await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
-  await Deno.copyFile("bench/device/run.sh", `${dir}/bench/device/run.sh`);
+  await Deno.copyFile("bench/tools/device/run.sh", `${dir}/bench/tools/device/run.sh`);
   await Deno.mkdir(`${dir}/.device`);
   const make = String.raw`
 import io, lzma, sys, tarfile
@@ -62,7 +62,7 @@ for name, member in (("cache", ".cache/data/marker"), ("node_modules", "node_mod
   assert(out.success, new TextDecoder().decode(out.stderr));
 }
 
-Deno.test("bench/device/run.sh unpacks the kit with xz, or with Python's lzma where xz is missing", async () => {
+Deno.test("bench/tools/device/run.sh unpacks the kit with xz, or with Python's lzma where xz is missing", async () => {
   // Where xz is missing: a PATH of every command but xz.
   const noXz = await Deno.makeTempDir({ prefix: "rnnbench-noxz-" });
   for await (const e of Deno.readDir("/usr/bin")) {
@@ -76,7 +76,7 @@ Deno.test("bench/device/run.sh unpacks the kit with xz, or with Python's lzma wh
       try {
         await fakeKit(dir);
         const out = await new Deno.Command("bash", {
-          args: [`${dir}/bench/device/run.sh`, "--arch", "lstm"],
+          args: [`${dir}/bench/tools/device/run.sh`, "--arch", "lstm"],
           env: { OUT: `${dir}/out`, PATH: path },
           stdout: "piped",
           stderr: "piped",
@@ -84,7 +84,7 @@ Deno.test("bench/device/run.sh unpacks the kit with xz, or with Python's lzma wh
         const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
         assertEquals(out.code, 0, `${what}: ${text}`);
         assert(
-          text.includes("fake deno: run -A --cached-only bench/gpu_check.ts --out") &&
+          text.includes("fake deno: run -A --cached-only bench/tools/gpu_check.ts --out") &&
             text.includes("--arch lstm"),
           `${what}: ${text}`,
         );

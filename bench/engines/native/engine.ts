@@ -9,16 +9,16 @@
  *
  * @module
  */
-import { generateC, MATH_FN } from "../../models/codegen/c.ts";
-import type { ModelConfig } from "../../models/classifier.ts";
-import type { Availability, Batch, Engine, EngineOptions, OptimizerState } from "./engine.ts";
+import { generateC, MATH_FN } from "../../../models/codegen/c.ts";
+import type { ModelConfig } from "../../../models/classifier.ts";
+import type { Availability, Batch, Engine, EngineOptions, OptimizerState } from "../engine.ts";
 import {
   type CCompiler,
   type CompiledLibrary,
   compileSharedLibrary,
   defaultCacheDir,
   probeCCompiler,
-} from "./native_compiler.ts";
+} from "./compiler.ts";
 
 const SYMBOLS = {
   rb_create: { parameters: ["i32", "i32", "i32", "i32"], result: "pointer" },
@@ -159,9 +159,9 @@ export function nativeMath(
  * @returns the engine
  * @example
  * ```ts
- * import { createNativeEngine } from "./native.ts";
- * import { adamConfig } from "../../models/adam.ts";
- * import { initParams, paramLayout } from "../../models/classifier.ts";
+ * import { createNativeEngine } from "./engine.ts";
+ * import { adamConfig } from "../../../models/adam.ts";
+ * import { initParams, paramLayout } from "../../../models/classifier.ts";
  * const model = { arch: "gru" as const, vocabSize: 50, embedDim: 8, hiddenSize: 4, layers: 2 };
  * const layout = paramLayout(model);
  * const engine = await createNativeEngine({

@@ -8,13 +8,13 @@
 //   gradients rtol 1e-5, atol 1e-7; vs the float64 reference end to end rtol 1e-5,
 //   atol 1e-5, except where |g| ~ ε (see the test).
 import * as tf from "@tensorflow/tfjs";
-import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
-import { ARCHS } from "../../models/cells.ts";
-import { bceWithLogits, type ModelConfig, paramLayout } from "../../models/classifier.ts";
-import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
-import { Rng } from "../../models/rng.ts";
-import { assertClose, tinyBatch, tinyConfig, tinyParams } from "../../models/_testing.ts";
-import type { Batch, Engine, EngineOptions } from "./engine.ts";
+import { adamConfig, adamState, adamStep } from "../../../models/adam.ts";
+import { ARCHS } from "../../../models/cells.ts";
+import { bceWithLogits, type ModelConfig, paramLayout } from "../../../models/classifier.ts";
+import { referenceForward, referenceLossAndGrad } from "../../../models/reference.ts";
+import { Rng } from "../../../models/rng.ts";
+import { assertClose, tinyBatch, tinyConfig, tinyParams } from "../../../models/_testing.ts";
+import type { Batch, Engine, EngineOptions } from "../engine.ts";
 import {
   clipByGlobalNorm,
   createTfjsEngine,
@@ -22,7 +22,7 @@ import {
   type TfjsBackend,
   tfjsTrainBytes,
   type TfjsTuning,
-} from "./tfjs.ts";
+} from "./engine.ts";
 
 const B = 5, T = 7;
 const BACKENDS = ["cpu", "wasm"] as const;

@@ -5,10 +5,10 @@
  * length), then `--steps` timed steps and one timed `predict` of the same batch.
  *
  * ```sh
- * deno run -A bench/engines/tfjs_bench.ts --arch lstm --backend cpu --steps 1 --warmup-len 10
- * deno run -A bench/engines/tfjs_bench.ts --arch rnn --backend wasm --steps 2
- * deno run -A bench/engines/tfjs_bench.ts --checkpoint 14   # or none; default auto
- * deno run -A bench/engines/tfjs_bench.ts --memory   # peak bytes vs tfjsTrainBytes()
+ * deno run -A bench/dev/tfjs_bench.ts --arch lstm --backend cpu --steps 1 --warmup-len 10
+ * deno run -A bench/dev/tfjs_bench.ts --arch rnn --backend wasm --steps 2
+ * deno run -A bench/dev/tfjs_bench.ts --checkpoint 14   # or none; default auto
+ * deno run -A bench/dev/tfjs_bench.ts --memory   # peak bytes vs tfjsTrainBytes()
  * ```
  *
  * Prints one JSON line per timed step and a summary with the load average, so numbers
@@ -23,7 +23,12 @@ import { type Arch, ARCHS } from "../../models/cells.ts";
 import { initParams, type ModelConfig, paramLayout } from "../../models/classifier.ts";
 import { tfjsLossAndGrad, tfjsParams } from "../../models/tfjs.ts";
 import { Rng } from "../../models/rng.ts";
-import { createTfjsEngine, tfjsAvailability, type TfjsBackend, tfjsTrainBytes } from "./tfjs.ts";
+import {
+  createTfjsEngine,
+  tfjsAvailability,
+  type TfjsBackend,
+  tfjsTrainBytes,
+} from "../engines/tfjs/engine.ts";
 
 const BACKENDS = ["cpu", "wasm", "tensorflow"] as const;
 
@@ -49,7 +54,7 @@ function parse() {
   });
   if (values.help) {
     console.log(
-      "usage: deno run -A bench/engines/tfjs_bench.ts [--arch rnn|gru|lstm] " +
+      "usage: deno run -A bench/dev/tfjs_bench.ts [--arch rnn|gru|lstm] " +
         "[--backend cpu|wasm|tensorflow] [--steps N] [--warmup N] [--warmup-len T] [--vocab V] [--embed E] " +
         "[--hidden H] [--layers L] [--max-len T] [--batch B] [--checkpoint auto|none|K] " +
         "[--memory]",

@@ -5,9 +5,9 @@
  * to run without a validation split: the test split never chooses anything.
  *
  * ```sh
- * deno run -A bench/sweep.ts --base fixed --validation 0.2 --epochs 2 \
+ * deno run -A bench/tools/sweep.ts --base fixed --validation 0.2 --epochs 2 \
  *   --grid learningRate=1e-3,3e-3,1e-2,3e-2 --name fixed-lr
- * deno run -A bench/sweep.ts --base best --arch lstm --validation 0.2 --epochs 3 \
+ * deno run -A bench/tools/sweep.ts --base best --arch lstm --validation 0.2 --epochs 3 \
  *   --grid maxLen=200,400 --set gradClip=null --name best-maxlen
  * ```
  *
@@ -26,8 +26,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Arch, ARCHS } from "../models/cells.ts";
-import { type BenchArgs, parseBenchArgs } from "./cli.ts";
+import { type Arch, ARCHS } from "../../models/cells.ts";
+import { type BenchArgs, parseBenchArgs } from "../cli.ts";
 import {
   INIT_SCHEMES,
   type InitScheme,
@@ -35,10 +35,10 @@ import {
   type LrSchedule,
   type Profile,
   PROFILE_NAMES,
-} from "./profiles.ts";
-import { memoryProgress, stderrProgress } from "./progress.ts";
-import type { Run } from "./results/schema.ts";
-import { resolveProfile, runBench } from "./run.ts";
+} from "../profiles.ts";
+import { memoryProgress, stderrProgress } from "../util/progress.ts";
+import type { Run } from "../results/schema.ts";
+import { resolveProfile, runBench } from "../run.ts";
 
 /** A profile field a sweep may vary. */
 export type SweepKey = Exclude<keyof Profile, "name" | "description" | "dataSource">;
@@ -337,7 +337,7 @@ export function sweepTable(configs: readonly SweepConfig[], runs: readonly Run[]
 }
 
 /** What `--help` prints. */
-export const SWEEP_USAGE = `Usage: deno run -A bench/sweep.ts --validation F [options]
+export const SWEEP_USAGE = `Usage: deno run -A bench/tools/sweep.ts --validation F [options]
 
 Trains variants of a profile on a validation split carved from TRAIN (the test split never
 chooses anything) and prints a table of validation accuracy per epoch.
@@ -378,7 +378,7 @@ if (import.meta.main) {
       `# Sweep ${s.name}`,
       "",
       "```sh",
-      `deno run -A bench/sweep.ts ${
+      `deno run -A bench/tools/sweep.ts ${
         Deno.args.map((a) => /[^\w.,=/-]/.test(a) ? `'${a}'` : a).join(" ")
       }`,
       "```",

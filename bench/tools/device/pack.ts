@@ -1,6 +1,6 @@
 /**
  * Packs what a GPU machine without Deno, Node or network needs to run the GPU check
- * (`bench/gpu_check.ts`), into `.device/` (git-ignored), within the 64 MiB a borrowed
+ * (`bench/tools/gpu_check.ts`), into `.device/` (git-ignored), within the 64 MiB a borrowed
  * machine's working tree may carry:
  *
  * - `deno.xz`: this Deno binary, xz-compressed (≈ 30 MB);
@@ -15,21 +15,21 @@
  * ```
  *
  * Then, on the GPU machine, from the repository root with `.device` carried along:
- * `bash bench/device/run.sh` (it unpacks, runs the check and leaves its log and JSON in
+ * `bash bench/tools/device/run.sh` (it unpacks, runs the check and leaves its log and JSON in
  * `$OUT` or `results/`).
  *
  * @module
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { tryCommand } from "../machine.ts";
-import { getProfile, loadProfileData } from "../profiles.ts";
+import { tryCommand } from "../../util/machine.ts";
+import { getProfile, loadProfileData } from "../../profiles.ts";
 
 /** The most the carried working tree may hold, in bytes (the device tool's limit). */
 export const CARRY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Files the packer writes into `.device/`. */
 export const DEVICE_FILES = ["deno.xz", "cache.tar.xz", "node_modules.tar.xz"] as const;
-/** npm packages the GPU check imports (see `deno info bench/gpu_check.ts`). */
+/** npm packages the GPU check imports (see `deno info bench/tools/gpu_check.ts`). */
 export const DEVICE_NPM = ["zod"] as const;
 
 async function run(cmd: string, args: string[]): Promise<void> {
@@ -83,7 +83,13 @@ if (import.meta.main) {
     const ds = await loadProfileData(profile, (s) => console.error(s));
     const dataFile = `.cache/data/${ds.datasetHash}.bin`;
     // 2. The CUDA kernels, compiled with nvcc for the GPU's architecture.
-    await run(Deno.execPath(), ["run", "-A", "bench/gpu_check.ts", "--precompile", values.sm]);
+    await run(Deno.execPath(), [
+      "run",
+      "-A",
+      "bench/tools/gpu_check.ts",
+      "--precompile",
+      values.sm,
+    ]);
     // 3. The archives.
     console.error("device-pack: compressing (xz -9; about a minute per core)");
     await run("sh", ["-c", `xz -9 -T0 -c "${Deno.execPath()}" > .device/deno.xz`]);
@@ -122,7 +128,7 @@ if (import.meta.main) {
       );
     }
     console.log(
-      "device-pack: done. On the GPU machine, carry .device and run: bash bench/device/run.sh",
+      "device-pack: done. On the GPU machine, carry .device and run: bash bench/tools/device/run.sh",
     );
   } catch (e) {
     console.error(`device-pack: ${(e as Error).message}`);

@@ -12,8 +12,8 @@
  * from the split by rows (the CUDA engine's way; it runs while the recurrence runs).
  *
  * ```sh
- * deno run -A bench/engines/cuda_host_bench.ts                 # all three, 3 epochs each
- * deno run -A bench/engines/cuda_host_bench.ts --arch lstm --epochs 5
+ * deno run -A bench/dev/cuda_host_bench.ts                 # all three, 3 epochs each
+ * deno run -A bench/dev/cuda_host_bench.ts --arch lstm --epochs 5
  * ```
  *
  * The emulator's driver calls are cheaper than the real driver's (no queue, no DMA), so the
@@ -24,11 +24,11 @@
 import { parseArgs } from "node:util";
 import { type Arch, ARCHS } from "../../models/cells.ts";
 import { batches, epochOrder } from "../data/batches.ts";
-import { timeEpochs } from "../gpu_check.ts";
+import { timeEpochs } from "../tools/gpu_check.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
-import { TokenSorter } from "./cuda.ts";
-import type { Engine } from "./engine.ts";
-import { emulatorTuning, forwardingEngine } from "./_testing.ts";
+import { TokenSorter } from "../engines/cuda/engine.ts";
+import type { Engine } from "../engines/engine.ts";
+import { emulatorTuning, forwardingEngine } from "../engines/_testing.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -148,7 +148,7 @@ let probed: Promise<CompilerProbe> | null = null;
  * @returns the compiler, or the reason none works
  * @example
  * ```ts
- * import { probeCCompiler } from "./native_compiler.ts";
+ * import { probeCCompiler } from "./compiler.ts";
  * const p = await probeCCompiler();
  * console.log(p.ok ? p.compiler.version : p.reason);
  * ```
@@ -175,7 +175,7 @@ export function probeCCompiler(): Promise<CompilerProbe> {
 export function defaultCacheDir(): string {
   const env = Deno.env.get("RNNBENCH_NATIVE_CACHE");
   if (env) return env;
-  const url = new URL("../../.cache/native", import.meta.url);
+  const url = new URL("../../../.cache/native", import.meta.url);
   return url.protocol === "file:" ? url.pathname : `${Deno.cwd()}/.cache/native`;
 }
 

@@ -22,29 +22,29 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { adamConfig } from "../models/adam.ts";
-import { type Arch, ARCHS } from "../models/cells.ts";
+import { adamConfig } from "../../models/adam.ts";
+import { type Arch, ARCHS } from "../../models/cells.ts";
 import {
   initParams,
   type ModelConfig,
   type ParamLayout,
   paramLayout,
-} from "../models/classifier.ts";
-import { generateCuda } from "../models/codegen/cuda.ts";
-import { referenceForward, referenceLossAndGrad } from "../models/reference.ts";
-import { assertClose, tinyBatch, tinyParams } from "../models/_testing.ts";
-import { batches, epochOrder } from "./data/batches.ts";
-import type { EncodedDataset } from "./data/dataset.ts";
-import { createCudaEngine, cudaAvailability } from "./engines/cuda.ts";
-import { type BuiltModule, nvccToolchain, nvccVersion } from "./engines/cuda_compiler.ts";
-import { type Batch, type Engine, type EngineOptions, predictBatch } from "./engines/engine.ts";
-import { createNativeEngine, loadNative, nativeAvailability } from "./engines/native.ts";
-import { exportNpy } from "./peers/export_npy.ts";
-import { loadProfileData } from "./profiles.ts";
-import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers/peers.ts";
-import { getProfile, type Profile } from "./profiles.ts";
-import { machineInfo } from "./machine.ts";
-import { medianEpoch, Meter } from "./train.ts";
+} from "../../models/classifier.ts";
+import { generateCuda } from "../../models/codegen/cuda.ts";
+import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
+import { assertClose, tinyBatch, tinyParams } from "../../models/_testing.ts";
+import { batches, epochOrder } from "../data/batches.ts";
+import type { EncodedDataset } from "../data/dataset.ts";
+import { createCudaEngine, cudaAvailability } from "../engines/cuda/engine.ts";
+import { type BuiltModule, nvccToolchain, nvccVersion } from "../engines/cuda/compiler.ts";
+import { type Batch, type Engine, type EngineOptions, predictBatch } from "../engines/engine.ts";
+import { createNativeEngine, loadNative, nativeAvailability } from "../engines/native/engine.ts";
+import { exportNpy } from "../peers/export_npy.ts";
+import { loadProfileData } from "../profiles.ts";
+import { type PeerRow, peersTable, probeTorch, runPeer } from "../peers/peers.ts";
+import { getProfile, type Profile } from "../profiles.ts";
+import { machineInfo } from "../util/machine.ts";
+import { medianEpoch, Meter } from "../train.ts";
 
 /**
  * The shapes of the correctness check. Training steps are compared on "small" only: at

@@ -7,9 +7,9 @@
  * and a measured single-core FMA throughput.
  *
  * ```sh
- * deno run -A bench/engines/native_bench.ts                       # all three, native only
- * deno run -A bench/engines/native_bench.ts --arch lstm --steps 5 --tfjs
- * deno run -A bench/engines/native_bench.ts --threads 1 --batch 200
+ * deno run -A bench/dev/native_bench.ts                       # all three, native only
+ * deno run -A bench/dev/native_bench.ts --arch lstm --steps 5 --tfjs
+ * deno run -A bench/dev/native_bench.ts --threads 1 --batch 200
  * ```
  *
  * FLOPs counted: the matmuls of the model (2 per multiply-add), forward 1×, training step
@@ -23,9 +23,9 @@ import { adamConfig } from "../../models/adam.ts";
 import { type Arch, ARCHS, cellGraph } from "../../models/cells.ts";
 import { initParams, type ModelConfig, paramLayout } from "../../models/classifier.ts";
 import { Rng } from "../../models/rng.ts";
-import type { Batch, Engine, EngineOptions } from "./engine.ts";
-import { createNativeEngine, nativeAvailability } from "./native.ts";
-import { compileSharedLibrary, probeCCompiler } from "./native_compiler.ts";
+import type { Batch, Engine, EngineOptions } from "../engines/engine.ts";
+import { createNativeEngine, nativeAvailability } from "../engines/native/engine.ts";
+import { compileSharedLibrary, probeCCompiler } from "../engines/native/compiler.ts";
 
 /** Multiply-adds of one forward pass: every matmul of every cell, and the head. */
 export function forwardMacs(model: ModelConfig, batch: number, maxLen: number): number {
@@ -129,7 +129,7 @@ function parse() {
   });
   if (values.help) {
     console.log(
-      "usage: deno run -A bench/engines/native_bench.ts [--arch lstm,gru,rnn] [--steps N] " +
+      "usage: deno run -A bench/dev/native_bench.ts [--arch lstm,gru,rnn] [--steps N] " +
         "[--warmup N] [--threads N] [--batch B] [--max-len T] [--vocab V] [--tfjs] " +
         "[--tfjs-steps N] [--ghz CLOCK]",
     );
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
       `${evalGflops.toFixed(1)} (${(100 * evalGflops / peak.gflops).toFixed(0)} %)`,
     ];
     if (o.tfjs) {
-      const { createTfjsEngine } = await import("./tfjs.ts");
+      const { createTfjsEngine } = await import("../engines/tfjs/engine.ts");
       const tfjs = await createTfjsEngine(opts, "cpu");
       tfjs.setParams(initParams(layout, 1));
       const t = await time(tfjs, batch, 0, o.tfjsSteps);

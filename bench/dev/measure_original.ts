@@ -4,7 +4,7 @@
  * export styles side by side in one run: the numbers recorded in `bench/NOTES.md`.
  *
  * ```sh
- * deno run -A bench/infer/measure_original.ts [--workers 1,2] [--batch-sizes 1,64,1000] \
+ * deno run -A bench/dev/measure_original.ts [--workers 1,2] [--batch-sizes 1,64,1000] \
  *   [--min-seconds 1] [--repeats 3] [--cpu-seconds 2] [--styles scan,native] \
  *   [--scan '{"gather":"outer","bias":"gemm"}'] [--json out.json]
  * ```
@@ -31,9 +31,9 @@ import {
   type ScanOptions,
 } from "../../models/onnx/export.ts";
 import { encodeModel } from "../../models/onnx/proto.ts";
-import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
-import { formatTable } from "./main.ts";
-import { openSession } from "./model_file.ts";
+import { benchmarkOnnx, type InferenceResult } from "../infer/benchmark.ts";
+import { formatTable } from "../infer/main.ts";
+import { openSession } from "../infer/model_file.ts";
 
 const list = (v: string) => v.split(",").map((s) => Number(s.trim()));
 const cmd = new Command("measure_original")

@@ -30,10 +30,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { cellGraph } from "../../models/cells.ts";
-import type { ParamLayout } from "../../models/classifier.ts";
-import { embedSteps, tfjsLogits, tfjsLossAndGrad, timeMajor } from "../../models/tfjs.ts";
-import type { Availability, Batch, Engine, EngineOptions, OptimizerState } from "./engine.ts";
+import { cellGraph } from "../../../models/cells.ts";
+import type { ParamLayout } from "../../../models/classifier.ts";
+import { embedSteps, tfjsLogits, tfjsLossAndGrad, timeMajor } from "../../../models/tfjs.ts";
+import type { Availability, Batch, Engine, EngineOptions, OptimizerState } from "../engine.ts";
 
 /** A TensorFlow.js backend the engine can run on. */
 export type TfjsBackend = "cpu" | "wasm" | "tensorflow";
@@ -156,7 +156,7 @@ function backendDetail(backend: TfjsBackend, pkg: string): string {
  * @returns availability with a one-line detail or reason
  * @example
  * ```ts
- * import { tfjsAvailability } from "./tfjs.ts";
+ * import { tfjsAvailability } from "./engine.ts";
  * const a = await tfjsAvailability("tensorflow");
  * console.log(a.ok ? a.detail : a.reason);
  * ```
@@ -270,9 +270,9 @@ export interface TfjsTuning {
  *   engine or batch size to use instead)
  * @example
  * ```ts
- * import { adamConfig } from "../../models/adam.ts";
- * import { initParams, paramLayout } from "../../models/classifier.ts";
- * import { createTfjsEngine } from "./tfjs.ts";
+ * import { adamConfig } from "../../../models/adam.ts";
+ * import { initParams, paramLayout } from "../../../models/classifier.ts";
+ * import { createTfjsEngine } from "./engine.ts";
  * const model = { arch: "rnn", vocabSize: 50, embedDim: 4, hiddenSize: 3, layers: 2 } as const;
  * const layout = paramLayout(model);
  * const engine = await createTfjsEngine({

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { cString } from "./cuda_driver.ts";
-import { exists, sha256 } from "./native_compiler.ts";
+import { cString } from "./driver.ts";
+import { exists, sha256 } from "../native/compiler.ts";
 
 /** What compiles kernels into a module image the driver can load. */
 export interface KernelToolchain {
@@ -49,7 +49,7 @@ export interface BuiltModule {
 export function defaultCudaCacheDir(): string {
   const env = Deno.env.get("RNNBENCH_CUDA_CACHE");
   if (env) return env;
-  const url = new URL("../../.cache/cuda", import.meta.url);
+  const url = new URL("../../../.cache/cuda", import.meta.url);
   return url.protocol === "file:" ? url.pathname : `${Deno.cwd()}/.cache/cuda`;
 }
 

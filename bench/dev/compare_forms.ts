@@ -4,7 +4,7 @@
  * per call. The in-process A/B figures of `bench/infer_bench_notes.md` come from it.
  *
  * ```sh
- * deno run -A bench/infer/compare_forms.ts --arch lstm --batch 1000 [--turns 5] \
+ * deno run -A bench/dev/compare_forms.ts --arch lstm --batch 1000 [--turns 5] \
  *   '{}' '{"schedule":"timestep"}' '{"blocks":4}' [--old ../old/models/onnx/export.ts 'old:{}']
  * ```
  *

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { Arch } from "../../models/cells.ts";
+import type { Arch } from "../../../models/cells.ts";
 import {
   CUDA_KERNELS,
   type CudaLayout,
@@ -35,7 +35,7 @@ import {
   kernelParams,
   NORM_BLOCKS,
   WARP,
-} from "../../models/codegen/cuda.ts";
+} from "../../../models/codegen/cuda.ts";
 import type {
   Availability,
   Batch,
@@ -43,7 +43,7 @@ import type {
   Engine,
   EngineOptions,
   OptimizerState,
-} from "./engine.ts";
+} from "../engine.ts";
 import {
   CudaContext,
   type CudaDriver,
@@ -52,7 +52,7 @@ import {
   formatBytes,
   type LaunchConfig,
   openDriver,
-} from "./cuda_driver.ts";
+} from "./driver.ts";
 import {
   type BuiltModule,
   defaultCudaCacheDir,
@@ -63,8 +63,8 @@ import {
   nvrtcCandidates,
   nvrtcToolchain,
   openNvrtc,
-} from "./cuda_compiler.ts";
-import type { CudaEmulator } from "./cuda_emulator.ts";
+} from "./compiler.ts";
+import type { CudaEmulator } from "./emulator/emulator.ts";
 
 /** Code generation, cache and test overrides of the CUDA engine. */
 export interface CudaTuning {
@@ -428,9 +428,9 @@ export class TokenSorter {
  * @throws Error "Cannot use engine cuda: …" naming what is missing (driver, device, compiler)
  * @example
  * ```ts ignore
- * import { createCudaEngine } from "./cuda.ts";
- * import { adamConfig } from "../../models/adam.ts";
- * import { initParams, paramLayout } from "../../models/classifier.ts";
+ * import { createCudaEngine } from "./engine.ts";
+ * import { adamConfig } from "../../../models/adam.ts";
+ * import { initParams, paramLayout } from "../../../models/classifier.ts";
  * const model = { arch: "lstm" as const, vocabSize: 50, embedDim: 8, hiddenSize: 4, layers: 2 };
  * const layout = paramLayout(model);
  * const engine = await createCudaEngine({
@@ -494,7 +494,7 @@ const IMAGE_ERRORS = new Set([
  * @returns the hint, or null when the error is not about the image
  * @example
  * ```ts
- * import { moduleLoadHint } from "./cuda.ts";
+ * import { moduleLoadHint } from "./engine.ts";
  * console.log(moduleLoadHint("CUDA_ERROR_INVALID_IMAGE", "12.4", "nvcc 13.0.88"));
  * ```
  */

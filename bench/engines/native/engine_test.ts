@@ -1,17 +1,17 @@
-import { adamConfig, adamState, adamStep } from "../../models/adam.ts";
-import { type Arch, ARCHS } from "../../models/cells.ts";
-import { bceWithLogits, type ModelConfig, type ParamLayout } from "../../models/classifier.ts";
-import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
+import { adamConfig, adamState, adamStep } from "../../../models/adam.ts";
+import { type Arch, ARCHS } from "../../../models/cells.ts";
+import { bceWithLogits, type ModelConfig, type ParamLayout } from "../../../models/classifier.ts";
+import { referenceForward, referenceLossAndGrad } from "../../../models/reference.ts";
 import {
   assertClose,
   tinyBatch,
   tinyConfig,
   tinyLayout,
   tinyParams,
-} from "../../models/_testing.ts";
-import type { Batch, Engine } from "./engine.ts";
-import { createNativeEngine, loadNative, nativeMath } from "./native.ts";
-import { compileSharedLibrary, probeCCompiler } from "./native_compiler.ts";
+} from "../../../models/_testing.ts";
+import type { Batch, Engine } from "../engine.ts";
+import { createNativeEngine, loadNative, nativeMath } from "./engine.ts";
+import { compileSharedLibrary, probeCCompiler } from "./compiler.ts";
 
 // The fixture of the issue: 3 layers, hidden 4, embed 5, vocab 11; seq 7, batch 5.
 const B = 5, T = 7;
@@ -336,7 +336,7 @@ Deno.test("vectorised exp, sigmoid and tanh match libm within 2e-7 relative, 3e-
 });
 
 Deno.test("without a C compiler the native engine is unavailable and says what to do", async () => {
-  const url = new URL("./native.ts", import.meta.url).href;
+  const url = new URL("./engine.ts", import.meta.url).href;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
