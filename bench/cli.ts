@@ -5,7 +5,7 @@
  * @module
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { type Arch, ARCHS } from "../models/cells.ts";
+import { type Arch, ARCHS, cellNames } from "../models/cells.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
 import { PROFILE_NAMES } from "./profiles.ts";
 import type { LabelMode } from "./data/batches.ts";
@@ -101,18 +101,22 @@ function fraction(what: string) {
 }
 
 function archList(v: string): Arch[] {
-  const parts = v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  const known = cellNames();
+  const parts = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
   if (parts.length === 0) {
-    throw new InvalidArgumentError(`Valid architectures are ${ARCHS.join(", ")}.`);
+    throw new InvalidArgumentError(`Valid architectures are ${known.join(", ")}.`);
   }
-  for (const p of parts) {
-    if (!(ARCHS as readonly string[]).includes(p)) {
+  const archs = parts.map((p) => {
+    const arch = known.find((a) => a === p) ??
+      known.find((a) => a.toLowerCase() === p.toLowerCase());
+    if (arch === undefined) {
       throw new InvalidArgumentError(
-        `Unknown architecture "${p}": valid values are ${ARCHS.join(", ")}.`,
+        `Unknown architecture "${p}": valid values are ${known.join(", ")}.`,
       );
     }
-  }
-  return [...new Set(parts)] as Arch[];
+    return arch;
+  });
+  return [...new Set(archs)];
 }
 
 function profileList(v: string): string[] {
@@ -168,8 +172,8 @@ export function benchCommand(): Command {
       ).argParser(profileList).default([...DEFAULT_PROFILES], DEFAULT_PROFILES.join(",")),
     )
     .addOption(
-      new Option("--arch <list>", `comma-separated architectures (${ARCHS.join(", ")})`)
-        .argParser(archList).default(["rnn", "lstm", "gru"], "rnn,lstm,gru"),
+      new Option("--arch <list>", `comma-separated architectures (${cellNames().join(", ")})`)
+        .argParser(archList).default([...ARCHS], ARCHS.join(",")),
     )
     .addOption(
       new Option("--engine <name>", "training engine; auto picks the fastest that works here")

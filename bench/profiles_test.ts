@@ -6,7 +6,7 @@ import { type EncodedSplit, loadDataset } from "./data/dataset.ts";
 import { validationSplitRows } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
-import { FIXED_SWITCHES, PROFILES, scheduledLearningRate } from "./profiles.ts";
+import { FIXED_SWITCHES, learningRateOf, PROFILES, scheduledLearningRate } from "./profiles.ts";
 import { memoryProgress } from "./util/progress.ts";
 import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
 import { initParams, paramLayout } from "../models/classifier.ts";
@@ -239,7 +239,7 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
       memoryProgress(),
       { wrapEngine: spy, profiles: [profile] },
     );
-    const base = PROFILES.smoke.learningRate.gru;
+    const base = learningRateOf(PROFILES.smoke, "gru");
     assertEquals(lrs, [0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4)));
     assertEquals(r.results.runs[0]!.config.lrSchedule, "cosine");
   } finally {

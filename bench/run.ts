@@ -14,7 +14,7 @@
  * @module
  */
 import { adamConfig } from "../models/adam.ts";
-import type { Arch } from "../models/cells.ts";
+import { type Arch, cellSpec } from "../models/cells.ts";
 import {
   initParams,
   type ModelConfig,
@@ -34,6 +34,7 @@ import { exportAndMeasure } from "./onnx_step.ts";
 import {
   getProfile,
   type InitScheme,
+  learningRateOf,
   loadProfileData,
   type Profile,
   scheduledLearningRate,
@@ -61,7 +62,7 @@ export function resolveProfile(name: string, args: BenchArgs): Profile {
     ...p,
     epochs: args.epochs ?? p.epochs,
     labels: args.labels ?? p.labels,
-    learningRate: lr === null ? p.learningRate : { rnn: lr, gru: lr, lstm: lr },
+    learningRate: lr === null ? p.learningRate : { default: lr },
   };
 }
 
@@ -104,7 +105,8 @@ function newInvocationId(args: BenchArgs): string {
 
 /**
  * The initial parameters of a run: `initParams` (the report's initialisation), with the
- * gate biases of {@linkcode InitScheme} `"remember"` set when asked.
+ * cell's own gate-bias initialisation (its `gateBiasInit`) under {@linkcode InitScheme}
+ * `"remember"`.
  * @param layout the parameter layout
  * @param seed the random seed
  * @param scheme the initialisation scheme
@@ -113,11 +115,11 @@ function newInvocationId(args: BenchArgs): string {
 export function initialParams(layout: ParamLayout, seed: number, scheme: InitScheme): Float64Array {
   const p = initParams(layout, seed);
   if (scheme === "original") return p;
-  const bias = { lstm: { param: "b_f", value: 1 }, gru: { param: "b_z", value: -1 } } as const;
-  const arch = layout.config.arch;
-  if (arch === "rnn") return p;
+  const bias: Readonly<Record<string, number | undefined>> =
+    cellSpec(layout.config.arch).gateBiasInit ?? {};
   for (const t of layout.tensors) {
-    if (t.param === bias[arch].param) p.fill(bias[arch].value, t.offset, t.offset + t.size);
+    const value = t.param === null ? undefined : bias[t.param];
+    if (value !== undefined) p.fill(value, t.offset, t.offset + t.size);
   }
   return p;
 }
@@ -315,7 +317,7 @@ async function oneRun(
     layers: profile.layers,
   };
   const layout = paramLayout(model);
-  const lr = profile.learningRate[spec.arch];
+  const lr = learningRateOf(profile, spec.arch);
   const trainLabels = applyLabelMode(splits.train.labels, profile.labels);
   const testLabels = applyLabelMode(splits.evaluated.labels, profile.labels);
   const created = await createEngine(kind, {

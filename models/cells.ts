@@ -1,123 +1,118 @@
 /**
- * The three architectures, each written ONCE, exactly as the original report computes
- * them (see `../shared/original-report`). Every lowering (reference, tfjs, native C/CUDA,
- * ONNX) is derived from these definitions by tracing them with {@linkcode trace}.
+ * The cells the suite knows: the built-in three (each written ONCE in `cells/`, exactly as
+ * the original report computes it) and any registered later (a test's or a user's), in one
+ * registry. Every list of architectures — the CLI's valid values, the report's order, the
+ * run matrix's default — derives from it; every lowering (reference, tfjs, native C/CUDA,
+ * ONNX) reads a cell's traced graph from {@linkcode cellGraph}.
  *
  * @module
  */
-import { type CellGraph, type CellSpec, type ParamKind, trace } from "./ir.ts";
+import { type CellGraph, type CellSpec, trace } from "./ir.ts";
+import { gru } from "./cells/gru.ts";
+import { lstm } from "./cells/lstm.ts";
+import { rnn } from "./cells/rnn.ts";
 
-/** Vanilla RNN: `h' = tanh(x W_xh + h W_hh + b_h)`. */
-export const rnn: CellSpec<never, { W_xh: "input"; W_hh: "hidden"; b_h: "bias" }> = {
-  name: "rnn",
-  states: ["h"],
-  weights: { W_xh: "input", W_hh: "hidden", b_h: "bias" },
-  step: (o, x, { h }, w) => ({ h: o.tanh(o.affine(x, w.W_xh, h, w.W_hh, w.b_h)) }),
-};
+export { gru, lstm, rnn };
 
-/**
- * LSTM without peepholes: `f, i, o = σ(x W_x* + h W_h* + b_*)`, `C~ = tanh(…)`,
- * `c' = c f + i C~`, `h' = o tanh(c')`.
- */
-export const lstm: CellSpec<"c", {
-  W_xf: "input";
-  W_hf: "hidden";
-  b_f: "bias";
-  W_xi: "input";
-  W_hi: "hidden";
-  b_i: "bias";
-  W_xC: "input";
-  W_hC: "hidden";
-  b_C: "bias";
-  W_xo: "input";
-  W_ho: "hidden";
-  b_o: "bias";
-}> = {
-  name: "lstm",
-  states: ["h", "c"],
-  weights: {
-    W_xf: "input",
-    W_hf: "hidden",
-    b_f: "bias",
-    W_xi: "input",
-    W_hi: "hidden",
-    b_i: "bias",
-    W_xC: "input",
-    W_hC: "hidden",
-    b_C: "bias",
-    W_xo: "input",
-    W_ho: "hidden",
-    b_o: "bias",
-  },
-  step: (o, x, { h, c }, w) => {
-    const f = o.sigmoid(o.affine(x, w.W_xf, h, w.W_hf, w.b_f));
-    const i = o.sigmoid(o.affine(x, w.W_xi, h, w.W_hi, w.b_i));
-    const cand = o.tanh(o.affine(x, w.W_xC, h, w.W_hC, w.b_C));
-    const og = o.sigmoid(o.affine(x, w.W_xo, h, w.W_ho, w.b_o));
-    const c2 = o.add(o.mul(c, f), o.mul(i, cand));
-    return { h: o.mul(og, o.tanh(c2)), c: c2 };
-  },
-};
-
-/**
- * GRU as the original writes it: `z, r = σ(…)`, `H~ = tanh(x W_xH + (h r) W_rH + b_H)`,
- * `h' = h (1 − z) + z H~` — z weights the NEW candidate (the opposite of ONNX's GRU).
- */
-export const gru: CellSpec<never, {
-  W_xz: "input";
-  W_hz: "hidden";
-  b_z: "bias";
-  W_xr: "input";
-  W_hr: "hidden";
-  b_r: "bias";
-  W_xH: "input";
-  W_rH: "hidden";
-  b_H: "bias";
-}> = {
-  name: "gru",
-  states: ["h"],
-  weights: {
-    W_xz: "input",
-    W_hz: "hidden",
-    b_z: "bias",
-    W_xr: "input",
-    W_hr: "hidden",
-    b_r: "bias",
-    W_xH: "input",
-    W_rH: "hidden",
-    b_H: "bias",
-  },
-  step: (o, x, { h }, w) => {
-    const z = o.sigmoid(o.affine(x, w.W_xz, h, w.W_hz, w.b_z));
-    const r = o.sigmoid(o.affine(x, w.W_xr, h, w.W_hr, w.b_r));
-    const cand = o.tanh(o.affine(x, w.W_xH, o.mul(h, r), w.W_rH, w.b_H));
-    return { h: o.add(o.mul(h, o.sub(1, z)), o.mul(z, cand)) };
-  },
-};
-
-/** The architectures the suite knows, by name. */
-export const ARCHS = ["rnn", "gru", "lstm"] as const;
-/** An architecture name. */
-export type Arch = (typeof ARCHS)[number];
-
+/** A cell of any states and weights. */
 // deno-lint-ignore no-explicit-any
-const SPECS: Record<Arch, CellSpec<any, Record<string, ParamKind>>> = { rnn, gru, lstm };
-const GRAPHS = new Map<Arch, CellGraph>();
+export type AnyCellSpec = CellSpec<any, any>;
+
+/** The built-in cells, in the order the original report trains them (and reports list them). */
+export const BUILTIN_CELLS: readonly AnyCellSpec[] = [rnn, lstm, gru];
+
+/** The built-in architectures' names, in {@linkcode BUILTIN_CELLS}'s order. */
+export const ARCHS: readonly string[] = BUILTIN_CELLS.map((c) => c.name);
+
+/** An architecture: the name of a registered cell (`"rnn"`, `"lstm"`, `"gru"`, or one added). */
+export type Arch = string;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names a cell may not take: keys with another meaning in per-cell settings. */
+const RESERVED = new Set(["default"]);
+
+const SPECS = new Map<string, AnyCellSpec>();
+const GRAPHS = new Map<string, CellGraph>();
 
 /**
- * The traced IR graph of an architecture (traced once, then cached).
- * @param arch "rnn", "gru" or "lstm"
+ * Adds a cell to the registry, after checking its name and tracing it once (so a cell that
+ * cannot be traced fails here, naming the problem, not in a lowering).
+ *
+ * @param spec the cell
+ * @returns its traced graph
+ * @throws Error when the name is not an identifier, is reserved, or is taken by another cell
+ * @example
+ * ```ts
+ * import { cellNames, registerCell } from "./cells.ts";
+ * registerCell({
+ *   name: "tanh2",
+ *   states: ["h"],
+ *   weights: { W: "input", U: "hidden", b: "bias" },
+ *   step: (o, x, { h }, w) => ({ h: o.tanh(o.tanh(o.affine(x, w.W, h, w.U, w.b))) }),
+ * });
+ * console.log(cellNames()); // [..., "tanh2"]
+ * ```
+ */
+export function registerCell(spec: AnyCellSpec): CellGraph {
+  const name = spec.name;
+  if (typeof name !== "string" || !IDENTIFIER.test(name) || RESERVED.has(name)) {
+    throw new Error(
+      `Cannot register cell ${JSON.stringify(name)}: its name must be an identifier ` +
+        `(letters, digits, _; not starting with a digit) other than ${[...RESERVED].join(", ")}`,
+    );
+  }
+  const existing = SPECS.get(name);
+  if (existing !== undefined && existing !== spec) {
+    throw new Error(`Cannot register cell "${name}": another cell already has that name`);
+  }
+  const graph = trace(spec);
+  for (const [param, value] of Object.entries(spec.gateBiasInit ?? {})) {
+    const kind = graph.params.find((p) => p.name === param)?.kind;
+    if (kind !== "bias" || typeof value !== "number" || !Number.isFinite(value)) {
+      throw new Error(
+        `Cannot register cell "${name}": gateBiasInit.${param} must be a finite number for ` +
+          `a declared bias weight (${param} is ${kind === undefined ? "not declared" : kind})`,
+      );
+    }
+  }
+  SPECS.set(name, spec);
+  GRAPHS.set(name, graph);
+  return graph;
+}
+
+for (const c of BUILTIN_CELLS) registerCell(c);
+
+/** The registered architectures: the built-ins in report order, then the others as registered. */
+export function cellNames(): string[] {
+  return [...SPECS.keys()];
+}
+
+/**
+ * A registered cell's definition.
+ * @throws Error listing the valid names when `arch` is not registered
+ */
+export function cellSpec(arch: Arch): AnyCellSpec {
+  const spec = SPECS.get(arch);
+  if (spec === undefined) {
+    throw new Error(
+      `Unknown architecture "${arch}": valid values are ${cellNames().join(", ")}`,
+    );
+  }
+  return spec;
+}
+
+/**
+ * The traced IR graph of a registered architecture (traced once, at registration).
+ * @param arch a registered cell's name, e.g. "gru"
  * @returns its cell graph
  */
 export function cellGraph(arch: Arch): CellGraph {
-  let g = GRAPHS.get(arch);
-  if (g === undefined) {
-    const spec = SPECS[arch];
-    if (spec === undefined) {
-      throw new Error(`Unknown architecture "${arch}": valid values are ${ARCHS.join(", ")}`);
-    }
-    g = trace(spec);
-    GRAPHS.set(arch, g);
-  }
-  return g;
+  const g = GRAPHS.get(arch);
+  if (g === undefined) cellSpec(arch); // throws, listing the valid names
+  return g!;
+}
+
+/** How reports write an architecture: its cell's label, else its name in upper case. */
+export function cellLabel(arch: Arch): string {
+  return SPECS.get(arch)?.label ?? arch.toUpperCase();
 }

@@ -105,10 +105,33 @@ export interface CellOps {
   affine(x: Val, wx: Param<"input" | "hidden">, h: Val, wh: Param<"hidden">, b: Param<"bias">): Val;
 }
 
-/** A cell written once: typed states and typed weights. */
+/**
+ * How a cell maps onto one of ONNX's built-in recurrent operators (`RNN`, `GRU`, `LSTM`):
+ * the operator, its gates in ONNX's order, each with the cell's input weight, state weight
+ * and bias, and whether to negate them; plus integer attributes of the operator. The ONNX
+ * exporter checks it against the cell's declared weights, and parity tests check it
+ * numerically against the cell's own graph.
+ */
+export interface OnnxBuiltinMapping<W extends string = string> {
+  /** The ONNX operator. */
+  readonly op: "RNN" | "GRU" | "LSTM";
+  /** Gates in the operator's order. */
+  readonly gates: readonly {
+    readonly x: W;
+    readonly h: W;
+    readonly b: W;
+    readonly negate: boolean;
+  }[];
+  /** Integer attributes of the operator, e.g. `{ linear_before_reset: 0 }`. */
+  readonly attrs: Readonly<Record<string, number>>;
+}
+
+/** A cell written once: typed states and typed weights, and what runs need to know of it. */
 export interface CellSpec<S extends string, W extends Record<string, ParamKind>> {
-  /** Architecture name. */
+  /** Architecture name: an identifier, unique among the registered cells. */
   readonly name: string;
+  /** How reports write the name (e.g. "LSTM"); default: the name in upper case. */
+  readonly label?: string;
   /** State names, "h" first. */
   readonly states: readonly ["h", ...S[]];
   /** Weights and their kinds, in layout order. */
@@ -120,6 +143,14 @@ export interface CellSpec<S extends string, W extends Record<string, ParamKind>>
     s: { readonly [K in "h" | S]: Val },
     w: { readonly [K in keyof W]: Param<W[K]> },
   ): { [K in "h" | S]: Val };
+  /**
+   * The cell's gate-bias initialisation (profiles with `init: "remember"`): initial values of
+   * bias weights that decide how much of the state a step keeps; biases not named start at
+   * 0, as everywhere else. Omitted: the cell has no such gate.
+   */
+  readonly gateBiasInit?: { readonly [K in keyof W]?: number };
+  /** Its mapping onto an ONNX built-in recurrent operator, if it has one. */
+  readonly onnxBuiltin?: OnnxBuiltinMapping<keyof W & string>;
 }
 
 /**

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { ARCHS, cellLabel } from "../models/cells.ts";
 import type { Arch, EpochResult, Machine, ResultsFile, Run } from "../bench/results/schema.ts";
 import {
   formatAccuracy,
@@ -75,9 +76,9 @@ export const ORIGINAL_RESULTS: Record<
 };
 
 /** Architectures in the original report's order. */
-export const ARCH_ORDER: readonly Arch[] = ["rnn", "lstm", "gru"];
+export const ARCH_ORDER: readonly Arch[] = ARCHS;
 /** How architectures are written in the report. */
-export const ARCH_LABEL: Record<Arch, string> = { rnn: "RNN", lstm: "LSTM", gru: "GRU" };
+export const ARCH_LABEL = cellLabel;
 /** Known profiles in report order; other profiles follow alphabetically. */
 export const PROFILE_ORDER = ["original-labels", "original", "fixed", "best"] as const;
 /** Profiles that reproduce the original's setup (its learning rates and shape). */
@@ -378,7 +379,8 @@ function failures(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void {
 function comparisonEpoch(run: Run): EpochResult | undefined {
   const last = lastEpoch(run);
   if (last === undefined || !REPRODUCTIONS.has(run.profile)) return last;
-  const wanted = ORIGINAL_RESULTS[run.arch].epochs;
+  const wanted = ORIGINAL_RESULTS[run.arch]?.epochs;
+  if (wanted === undefined) return last;
   return run.epochs[Math.min(wanted, last.epoch)];
 }
 
@@ -398,8 +400,9 @@ function originalTable(doc: Doc, rows: readonly RunRow[]): void {
   const tableRows: Text[][] = [];
   for (const arch of ARCH_ORDER) {
     const o = ORIGINAL_RESULTS[arch];
+    if (o === undefined) continue;
     tableRows.push([
-      { strong: ARCH_LABEL[arch] },
+      { strong: cellLabel(arch) },
       "original report",
       "PyTorch",
       DASH,
@@ -416,7 +419,7 @@ function originalTable(doc: Doc, rows: readonly RunRow[]): void {
       const lrs = distinct(g.rows.map((r) => r.run.config.learningRate)).sort((a, b) => a - b);
       const pos = distinct(g.rows.map((r) => r.run.data.testPositiveFraction)).sort();
       tableRows.push([
-        ARCH_LABEL[arch],
+        cellLabel(arch),
         code(g.profile),
         code(g.engine),
         runsCell(g.rows),
@@ -478,7 +481,7 @@ function perArch(
     const values = rows.filter((r) => r.run.arch === arch).map(value).filter((v) => v !== null);
     if (values.length === 0) continue;
     const shown = largest ? f(Math.max(...values)) : formatSummary(summarize(values), f);
-    parts.push(`${ARCH_LABEL[arch]} ${shown}`);
+    parts.push(`${cellLabel(arch)} ${shown}`);
   }
   return listEnglish(parts);
 }
@@ -705,7 +708,7 @@ function figures(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
       });
     const series = (pick: (e: EpochResult) => number) =>
       arches.map((a) => ({
-        name: ARCH_LABEL[a],
+        name: cellLabel(a),
         values: curve(a, pick),
         style: ARCH_ORDER.indexOf(a),
       }));
@@ -715,7 +718,7 @@ function figures(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
     const subtitle = t.profileEngine(profile, engine);
     const counts = arches.map((a) => {
       const n = runs.filter((r) => r.run.arch === a).length;
-      return `${ARCH_LABEL[a]}: ${plural(n, "run")}`;
+      return `${cellLabel(a)}: ${plural(n, "run")}`;
     });
     doc.chart({
       id: doc.charts.take(`accuracy-${profile}-${engine}`),
@@ -745,8 +748,8 @@ function figures(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
       columns: [
         col("Epoch", "right"),
         ...arches.flatMap((a) => [
-          col(`${ARCH_LABEL[a]} accuracy`, "right"),
-          col(`${ARCH_LABEL[a]} loss`, "right"),
+          col(`${cellLabel(a)} accuracy`, "right"),
+          col(`${cellLabel(a)} loss`, "right"),
         ]),
       ],
       rows: labels.map((label, i) => [
@@ -779,7 +782,7 @@ function keyColumns(byMachine: boolean): Column[] {
 
 function keyCells(g: Group): Text[] {
   return [
-    ARCH_LABEL[g.arch],
+    cellLabel(g.arch),
     code(g.profile),
     code(g.engine),
     ...(g.machine === null ? [] : [code(g.machine)]),
@@ -1146,7 +1149,7 @@ function metricRows(
     if (byMachine.size > 0) {
       out.push({
         key: keyCells(g),
-        label: `${ARCH_LABEL[g.arch]} · ${g.profile} · ${g.engine}`,
+        label: `${cellLabel(g.arch)} · ${g.profile} · ${g.engine}`,
         byMachine,
       });
     }
@@ -1174,7 +1177,7 @@ function throughputRows(rows: readonly RunRow[]): Metric["rows"] {
           String(r.batchSize),
           String(r.workers),
         ],
-        label: `${ARCH_LABEL[r.group.arch]} · ${r.group.profile} · ${r.provider}`,
+        label: `${cellLabel(r.group.arch)} · ${r.group.profile} · ${r.provider}`,
         byMachine,
       });
     }
@@ -1339,7 +1342,7 @@ function fastestEngine(
   const tableRows = keys.map(([arch, profile]) => {
     const base = fastest(arch, profile, baseline);
     return [
-      ARCH_LABEL[arch],
+      cellLabel(arch),
       code(profile),
       ...machines.map((m): Text => {
         const f = fastest(arch, profile, m);
@@ -1505,7 +1508,7 @@ function environment(
     rows: sortedRows.map((r) => [
       code(r.name),
       ...(byMachine ? [code(r.machine.name)] : []),
-      ARCH_LABEL[r.run.arch],
+      cellLabel(r.run.arch),
       code(r.run.profile),
       code(r.run.engine),
       r.run.engineDetail === "" ? DASH : r.run.engineDetail,

@@ -15,7 +15,7 @@ import { getProfile, type Profile } from "../profiles.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { medianEpoch } from "../train.ts";
 import { exportNpy } from "./export_npy.ts";
-import { loadProfileData } from "../profiles.ts";
+import { learningRateOf, loadProfileData } from "../profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers.ts";
 
 /** What the sidecar holds. */
@@ -93,7 +93,7 @@ export async function benchPeers(
             hidden: p.hiddenSize,
             layers: p.layers,
             batchSize: p.batchSize,
-            lr: p.learningRate[arch],
+            lr: learningRateOf(p, arch),
           },
         };
         log(`peers: ${name} ${arch}…`);

@@ -23,9 +23,6 @@ import { z } from "zod";
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = 1;
 
-/** The recurrent architectures of the suite, in the order the original report trains them. */
-export const ARCHES = ["rnn", "lstm", "gru"] as const;
-
 /** A finite number ≥ 0 (zod 4 numbers already reject NaN and ±Infinity). */
 const nonNegative = () => z.number().min(0);
 /** A number in [0, 1]: an accuracy or a fraction. */
@@ -37,8 +34,12 @@ const count = () => z.int().min(0);
 /** A positive safe integer. */
 const positiveInt = () => z.int().min(1);
 
-/** One recurrent architecture: `"rnn"`, `"gru"` or `"lstm"`. */
-export const ArchSchema = z.enum(ARCHES);
+/**
+ * One recurrent architecture: the name of its cell, an identifier (`"rnn"`, `"lstm"`,
+ * `"gru"`, or a cell added to the registry in `models/cells.ts`). A results file is read
+ * without the cells' definitions, so any identifier is valid here.
+ */
+export const ArchSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "not an identifier");
 
 /** The GPU of a machine, as far as it could be queried. */
 export const GpuSchema = z.strictObject({

@@ -40,7 +40,7 @@ import { type BuiltModule, nvccToolchain, nvccVersion } from "../engines/cuda/co
 import { type Batch, type Engine, type EngineOptions, predictBatch } from "../engines/engine.ts";
 import { createNativeEngine, loadNative, nativeAvailability } from "../engines/native/engine.ts";
 import { exportNpy } from "../peers/export_npy.ts";
-import { loadProfileData } from "../profiles.ts";
+import { learningRateOf, loadProfileData } from "../profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "../peers/peers.ts";
 import { getProfile, type Profile } from "../profiles.ts";
 import { machineInfo } from "../util/machine.ts";
@@ -236,7 +236,7 @@ export async function timeEpochs(
   const layout = paramLayout(model);
   const engine: Engine = wrap(
     await createCudaEngine({
-      ...engineOptions(model, layout, p.maxLen, p.batchSize, p.learningRate[arch]),
+      ...engineOptions(model, layout, p.maxLen, p.batchSize, learningRateOf(p, arch)),
       gradClip: p.gradClip,
     }, device),
   );
@@ -512,7 +512,7 @@ async function main(): Promise<number> {
           },
         };
         for (const t of timings) {
-          const lr = profile.learningRate[t.arch];
+          const lr = learningRateOf(profile, t.arch);
           const shape = { ...common.shape, lr };
           const loop = await runPeer("torch-loop", {
             ...common,

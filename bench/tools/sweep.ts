@@ -17,7 +17,9 @@
  * `--grid key=v1,v2,…` (repeatable) spans the cartesian product, `--set key=v` fixes a
  * field for every configuration. Keys are {@linkcode Profile} fields (see
  * {@linkcode SWEEP_KEYS}); `learningRate` takes one number for every architecture or a JSON
- * object per architecture, e.g. `'learningRate={"rnn":1e-7,"lstm":1e-10,"gru":1e-9}'`.
+ * object with a `default` and the architectures that differ, e.g.
+ * `'learningRate={"default":1e-7,"lstm":1e-10,"gru":1e-9}'` (naming every architecture
+ * also works without a default).
  *
  * Output under `--out` (default `results/sweeps`): the results file of the invocation
  * (`data.validationSize` set: every `test*` field there is the VALIDATION split) and
@@ -26,13 +28,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Arch, ARCHS } from "../../models/cells.ts";
+import { ARCHS, cellNames } from "../../models/cells.ts";
 import { type BenchArgs, parseBenchArgs } from "../cli.ts";
 import {
   INIT_SCHEMES,
   type InitScheme,
   LR_SCHEDULES,
   type LrSchedule,
+  type PerCell,
   type Profile,
   PROFILE_NAMES,
 } from "../profiles.ts";
@@ -57,22 +60,28 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
   }
   return v as T;
 };
-const learningRates = (v: string): Readonly<Record<Arch, number>> => {
+const learningRates = (v: string): PerCell<number> => {
   if (v.trim().startsWith("{")) {
     const o = JSON.parse(v) as Record<string, unknown>;
-    const out = {} as Record<Arch, number>;
-    for (const a of ARCHS) {
-      const x = o[a];
-      if (typeof x !== "number" || !(x > 0)) {
-        throw new Error(`needs a positive number for every architecture, got ${v}`);
+    const known = cellNames();
+    const out: Record<string, number> = {};
+    for (const [k, x] of Object.entries(o)) {
+      if (k !== "default" && !known.includes(k)) {
+        throw new Error(`names unknown architecture "${k}" (valid: default, ${known.join(", ")})`);
       }
-      out[a] = x;
+      if (typeof x !== "number" || !(x > 0)) {
+        throw new Error(`needs positive numbers, got ${JSON.stringify(x)} for "${k}"`);
+      }
+      out[k] = x;
+    }
+    if (out["default"] === undefined && known.some((a) => out[a] === undefined)) {
+      throw new Error(`needs a "default" or a rate for every architecture, got ${v}`);
     }
     return out;
   }
   const x = num(0, false)(v);
   if (!(x > 0)) throw new Error(`must be > 0, got "${v}"`);
-  return { rnn: x, gru: x, lstm: x };
+  return { default: x };
 };
 
 /** How each sweepable field's values are parsed (a missing key is a compile error). */

@@ -159,7 +159,7 @@ Deno.test("layer 0's hoisted projections are read off the IR: one per input weig
   for (const arch of ARCHS) {
     const lay = cudaLayoutFor(original(arch));
     const got = lay.pre.map((p) => p.param);
-    if (got.join() !== want[arch].join()) throw new Error(`${arch}: ${got}`);
+    if (got.join() !== want[arch]!.join()) throw new Error(`${arch}: ${got}`);
     if (lay.PH !== 8 * got.length || lay.WS % 2 !== 1) {
       throw new Error(`${arch}: ${lay.PH} ${lay.WS}`);
     }

@@ -31,7 +31,7 @@
  *   `Split`/`Concat` on the last axis of `[1000, 32]` cost as much as the `Gemm`). These
  *   defaults were the fastest forms measured (bench/infer_bench_notes.md).
  * - `"native"`: per layer one standard `RNN` / `GRU` / `LSTM` operator, weights reordered
- *   into ONNX's gate order by {@linkcode NATIVE_MAPPING} (GRU: z negated, see DESIGN.md §1;
+ *   into ONNX's gate order by {@linkcode nativeMapping} (the cell's `onnxBuiltin`) (GRU: z negated, see DESIGN.md §1;
  *   `linear_before_reset = 0`).
  *
  * Letters: B batch, T timesteps, L layers, V vocabulary, E embedding, H hidden, I a layer's
@@ -39,9 +39,9 @@
  *
  * @module
  */
-import { type Arch, cellGraph } from "../cells.ts";
+import { type Arch, cellGraph, cellSpec } from "../cells.ts";
 import type { ParamLayout } from "../classifier.ts";
-import type { ForwardOp, Node, UnaryOp } from "../ir.ts";
+import type { ForwardOp, Node, OnnxBuiltinMapping, UnaryOp } from "../ir.ts";
 import { type AffinePlan, affinePlan, type AffineRoot } from "./_affine.ts";
 import { GraphBuilder } from "./_builder.ts";
 import { type AttrValue, encodeModel, type ModelDef, type ValueInfo } from "./proto.ts";
@@ -272,43 +272,21 @@ function lowerNode(n: Node, c: OnnxLowerContext): string {
 }
 
 /**
- * How a cell's weights map onto ONNX's recurrent operator for that architecture: gates in
- * ONNX's order, each with its input weight, state weight and bias, and whether to negate
- * them. Checked against the cell's declared weights at export time.
+ * How a cell's weights map onto ONNX's built-in recurrent operator: the cell's own
+ * `onnxBuiltin` (see its definition in `models/cells/`). Checked against the cell's
+ * declared weights at export time.
+ * @throws Error when the cell has no such mapping
  */
-export const NATIVE_MAPPING: Readonly<
-  Record<Arch, {
-    readonly op: "RNN" | "GRU" | "LSTM";
-    readonly gates: readonly { x: string; h: string; b: string; negate: boolean }[];
-    readonly attrs: Readonly<Record<string, AttrValue>>;
-  }>
-> = {
-  // h' = tanh(x W + h R + Wb + Rb); default activation Tanh.
-  rnn: { op: "RNN", gates: [{ x: "W_xh", h: "W_hh", b: "b_h", negate: false }], attrs: {} },
-  // Gate order z, r, h. ONNX: h' = (1 − z) h~ + z h, so its z is the original's 1 − z:
-  // σ(−a) = 1 − σ(a), hence the negated z weights and bias. r applies to h BEFORE the
-  // matmul, as in the original: linear_before_reset = 0.
-  gru: {
-    op: "GRU",
-    gates: [
-      { x: "W_xz", h: "W_hz", b: "b_z", negate: true },
-      { x: "W_xr", h: "W_hr", b: "b_r", negate: false },
-      { x: "W_xH", h: "W_rH", b: "b_H", negate: false },
-    ],
-    attrs: { linear_before_reset: { i: 0 } },
-  },
-  // Gate order i, o, f, c; default activations Sigmoid, Tanh, Tanh; no peepholes.
-  lstm: {
-    op: "LSTM",
-    gates: [
-      { x: "W_xi", h: "W_hi", b: "b_i", negate: false },
-      { x: "W_xo", h: "W_ho", b: "b_o", negate: false },
-      { x: "W_xf", h: "W_hf", b: "b_f", negate: false },
-      { x: "W_xC", h: "W_hC", b: "b_C", negate: false },
-    ],
-    attrs: {},
-  },
-};
+export function nativeMapping(arch: Arch): OnnxBuiltinMapping {
+  const map = cellSpec(arch).onnxBuiltin;
+  if (map === undefined) {
+    throw new Error(
+      `Cannot export the ${arch} model with native ONNX ops: the cell defines no ` +
+        `onnxBuiltin mapping; export it with --onnx scan`,
+    );
+  }
+  return map;
+}
 
 type Params = Float32Array | Float64Array;
 
@@ -1180,13 +1158,13 @@ function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
 
 function lowerNative(layout: ParamLayout, params: Params, b: GraphBuilder, idsT: string): string {
   const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
-  const map = NATIVE_MAPPING[arch];
+  const map = nativeMapping(arch);
   const declared = cellGraph(arch).params.map((p) => p.name).sort();
   const mapped = map.gates.flatMap((gt) => [gt.x, gt.h, gt.b]).sort();
   if (declared.join() !== mapped.join()) {
     throw new Error(
       `Cannot export the ${arch} model with native ONNX ops: the ${map.op} mapping covers ` +
-        `[${mapped}] but the cell declares [${declared}]; update NATIVE_MAPPING`,
+        `[${mapped}] but the cell declares [${declared}]; update its onnxBuiltin`,
     );
   }
   const G = map.gates.length;
@@ -1218,7 +1196,8 @@ function lowerNative(layout: ParamLayout, params: Params, b: GraphBuilder, idsT:
       b.init(`l${l}.R`, [1, G * H, H], R),
       b.init(`l${l}.B`, [1, 2 * G * H], B),
     ];
-    const attrs = { hidden_size: { i: H }, ...map.attrs };
+    const attrs: Record<string, AttrValue> = { hidden_size: { i: H } };
+    for (const [k, v] of Object.entries(map.attrs)) attrs[k] = { i: v };
     if (l < L - 1) {
       const [y] = b.node(map.op, inputs, attrs, 1); // Y [T, 1, B, H]
       x = b.op("Squeeze", [y!, b.int64s([1])]); // [T, B, H]

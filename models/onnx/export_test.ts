@@ -4,7 +4,7 @@ import { referenceForward } from "../reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../_testing.ts";
 import {
   exportOnnx,
-  NATIVE_MAPPING,
+  nativeMapping,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_OPSET,
@@ -326,7 +326,7 @@ Deno.test("ONNX export refuses a parameter array of the wrong length", () => {
 Deno.test("native mapping covers exactly the weights each cell declares", () => {
   for (const arch of ARCHS) {
     const declared = cellGraph(arch).params.map((p) => p.name).sort().join();
-    const mapped = NATIVE_MAPPING[arch].gates.flatMap((g) => [g.x, g.h, g.b]).sort().join();
+    const mapped = nativeMapping(arch).gates.flatMap((g) => [g.x, g.h, g.b]).sort().join();
     if (declared !== mapped) throw new Error(`${arch}: ${mapped} vs ${declared}`);
   }
 });
