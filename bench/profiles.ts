@@ -171,7 +171,7 @@ export const FIXED_SWITCHES = {
    * A sane Adam learning rate per architecture instead of the report's 1e-7…1e-10, chosen by
    * a 5-epoch sweep over 3e-3, 1e-2, 3e-2 on a validation split carved from TRAIN (highest
    * last-epoch validation accuracy, ties broken by the lower validation loss; see
-   * bench/profiles_notes.md): RNN 3e-3 (0.509), GRU 3e-3 (0.650), LSTM 1e-2 (all three at
+   * bench/notes/profiles.md): RNN 3e-3 (0.509), GRU 3e-3 (0.650), LSTM 1e-2 (all three at
    * chance, 0.500: at the original initialisation the 25-layer LSTM does not learn).
    */
   learningRate: { default: 3e-3, lstm: 1e-2 },
@@ -234,7 +234,7 @@ export const PROFILES = {
     /** Not swept: E = 128 doubles the step time (measured: 0.205 vs 0.111 s per batch). */
     embedDim: 64,
     /**
-     * Sweep 4 (bench/NOTES.md): 64 beat the earlier 16 by +0.06 (GRU) and +0.04 (LSTM) on
+     * Sweep 4 (bench/notes/profiles.md): 64 beat the earlier 16 by +0.06 (GRU) and +0.04 (LSTM) on
      * validation; 64 needs the code generator's wide path (4 × the step time of 16).
      */
     hiddenSize: 64,

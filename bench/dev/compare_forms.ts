@@ -1,7 +1,7 @@
 /**
  * Times `scan`-style graph forms of the ORIGINAL-shape classifier against each other in one
  * process: one single-threaded ONNX Runtime session per form, interleaved turns, median ms
- * per call. The in-process A/B figures of `bench/infer_bench_notes.md` come from it.
+ * per call. The in-process A/B figures of `bench/notes/onnx.md` come from it.
  *
  * ```sh
  * deno run -A bench/dev/compare_forms.ts --arch lstm --batch 1000 [--turns 5] \

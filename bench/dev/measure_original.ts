@@ -1,7 +1,7 @@
 /**
  * Measures ONNX Runtime inference of the ORIGINAL-shape LSTM (vocabulary 120,000,
  * embedding 64, hidden 8, 25 layers, maxLen 200) at the original initialisation, for both
- * export styles side by side in one run: the numbers recorded in `bench/NOTES.md`.
+ * export styles side by side in one run: the numbers recorded in `bench/notes/onnx.md`.
  *
  * ```sh
  * deno run -A bench/dev/measure_original.ts [--workers 1,2] [--batch-sizes 1,64,1000] \

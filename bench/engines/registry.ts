@@ -1,7 +1,7 @@
 /**
  * Engine selection: `--engine auto|cuda|native|tfjs|tfjs-cpu|tfjs-wasm|tfjs-tensorflow`.
  * `auto` takes the fastest engine that works here (cuda, then native, then tfjs-wasm, then
- * tfjs-cpu — wasm measured 3–8× faster than cpu at training, see bench/NOTES.md) and says
+ * tfjs-cpu — wasm measured 3–8× faster than cpu at training, see bench/notes/tfjs.md) and says
  * which and why.
  *
  * @module

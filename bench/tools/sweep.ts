@@ -1,7 +1,7 @@
 /**
  * The sweep tool: train a grid of variants of a profile on a validation split carved from
  * TRAIN, and print (and write) a table of validation accuracy per epoch. It is how the
- * `fixed` and `best` profiles' settings were chosen (bench/profiles_notes.md). It refuses
+ * `fixed` and `best` profiles' settings were chosen (bench/notes/profiles.md). It refuses
  * to run without a validation split: the test split never chooses anything.
  *
  * ```sh

@@ -29,7 +29,7 @@
  *   `W^T · x`, so that concatenating a group's operands and splitting its output into gates
  *   copy a few contiguous blocks instead of B small row pieces each (ONNX Runtime's
  *   `Split`/`Concat` on the last axis of `[1000, 32]` cost as much as the `Gemm`). These
- *   defaults were the fastest forms measured (bench/infer_bench_notes.md).
+ *   defaults were the fastest forms measured (bench/notes/onnx.md).
  * - `"native"`: per layer one standard `RNN` / `GRU` / `LSTM` operator, weights reordered
  *   into ONNX's gate order by {@linkcode nativeMapping} (the cell's `onnxBuiltin`) (GRU: z negated, see DESIGN.md §1;
  *   `linear_before_reset = 0`).

@@ -296,7 +296,7 @@ export function launchPlan(lay: CudaLayout, B: number, T: number, P: number): La
   };
 }
 
-/** Device memory of the engine's buffers, in bytes, by buffer (for messages and NOTES). */
+/** Device memory of the engine's buffers, in bytes, by buffer (messages, bench/notes/cuda.md). */
 export function deviceBuffers(
   lay: CudaLayout,
   maxB: number,
