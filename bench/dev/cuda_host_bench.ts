@@ -26,7 +26,7 @@ import { type Arch, ARCHS } from "../../models/cells.ts";
 import { batches, epochOrder } from "../data/batches.ts";
 import { timeEpochs } from "../tools/gpu_check.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
-import { TokenSorter } from "../engines/cuda/engine.ts";
+import { TokenSorter } from "../engines/cuda/token_sorter.ts";
 import type { Engine } from "../engines/engine.ts";
 import { emulatorTuning, forwardingEngine } from "../engines/_testing.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CudaTuning } from "./cuda/engine.ts";
+import type { CudaTuning } from "./cuda/probe.ts";
 import { buildCudaEmulator, type CudaEmulator } from "./cuda/emulator/emulator.ts";
 import type { Engine } from "./engine.ts";
 

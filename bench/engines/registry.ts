@@ -9,7 +9,8 @@
 import type { Availability, Engine, EngineOptions } from "./engine.ts";
 import { createNativeEngine, nativeAvailability } from "./native/engine.ts";
 import { createTfjsEngine, tfjsAvailability } from "./tfjs/engine.ts";
-import { createCudaEngine, cudaAvailability, cudaFitProblem } from "./cuda/engine.ts";
+import { createCudaEngine } from "./cuda/engine.ts";
+import { cudaAvailability, cudaFitProblem } from "./cuda/probe.ts";
 import type { Arch } from "../../models/cells.ts";
 import { cudaShapeProblem } from "../../models/codegen/cuda.ts";
 

@@ -35,7 +35,8 @@ import { referenceForward, referenceLossAndGrad } from "../../models/reference.t
 import { assertClose, tinyBatch, tinyParams } from "../../models/_testing.ts";
 import { batches, epochOrder } from "../data/batches.ts";
 import type { EncodedDataset } from "../data/dataset.ts";
-import { createCudaEngine, cudaAvailability } from "../engines/cuda/engine.ts";
+import { createCudaEngine } from "../engines/cuda/engine.ts";
+import { cudaAvailability } from "../engines/cuda/probe.ts";
 import { type BuiltModule, nvccToolchain, nvccVersion } from "../engines/cuda/compiler.ts";
 import { type Batch, type Engine, type EngineOptions, predictBatch } from "../engines/engine.ts";
 import { createNativeEngine, loadNative, nativeAvailability } from "../engines/native/engine.ts";

@@ -2,7 +2,7 @@
  * Compiling the generated CUDA: with `nvcc` when it is on the PATH (`-cubin -arch=sm_XY`
  * for the GPU's own compute capability, with `--resource-usage` kept next to the cubin),
  * else with NVRTC (`libnvrtc.so`, through `Deno.dlopen`) when it is installed; for tests,
- * with g++ for the CPU emulator (`cuda_emulator.ts`).
+ * with g++ for the CPU emulator (`emulator/emulator.ts`).
  *
  * Cache layout, as the native engine's: `<cacheDir>/<hash>/{kernels.cu, kernels.cubin,
  * resources.txt}` (or `kernels.so` for the emulator), the hash covering source, flags,

@@ -8,7 +8,7 @@
  * Signatures follow `cuda.h` (CUDA 13.0): `CUresult` and enums are 32-bit ints,
  * `CUdevice` an int, `CUdeviceptr` a 64-bit unsigned integer, handles are pointers. The
  * exported names of the versioned calls are the `_v2` ones `cuda.h` maps to. The CPU
- * emulator of the tests (`cuda_emulator.ts`) is compiled against the same `cuda.h`, so
+ * emulator of the tests (`emulator/libcuda_emu.c`) is compiled against the same `cuda.h`, so
  * the two cannot drift apart unnoticed.
  *
  * Calls are synchronous (the context is current per thread; JS runs on one).

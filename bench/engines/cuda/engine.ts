@@ -1,10 +1,13 @@
 /**
  * The CUDA engine: CUDA generated from the cell IR (`models/codegen/cuda.ts`, sharing the
  * op table, stash layout and gradient flush of the C target), compiled for the GPU's own
- * architecture by nvcc (else NVRTC), cached like the native engine's libraries, loaded
- * and launched through the CUDA driver API (`libcuda.so.1`) with `Deno.dlopen`
- * (`cuda_driver.ts`). No CUDA runtime and no host shim: the kernels' argument lists come
- * from one table (`CUDA_KERNELS`) that also generates their signatures.
+ * architecture by nvcc (else NVRTC) and cached like the native engine's libraries
+ * (`compiler.ts`), loaded and launched through the CUDA driver API (`libcuda.so.1`) with
+ * `Deno.dlopen` (`driver.ts`). No CUDA runtime and no host shim: the kernels' argument
+ * lists come from one table (`CUDA_KERNELS`) that also generates their signatures
+ * (`pack_args.ts`). This file holds `createCudaEngine` and the engine; whether it can run
+ * here is `probe.ts`, the launch geometry `launch_plan.ts`, the token sort
+ * `token_sorter.ts`.
  *
  * Everything of a training step runs on the device: the layer-0 input projection, one
  * fused forward + loss + backward kernel (a warp per sequence, a lane per layer, in a
@@ -20,401 +23,29 @@
  *
  * @module
  */
-import type { Arch } from "../../../models/cells.ts";
 import {
   CUDA_KERNELS,
   type CudaLayout,
   cudaLayoutFor,
-  cudaShapeProblem,
   DW0_ROWS,
-  EMB_SEGMENT,
-  FLAT_BLOCK,
   generateCuda,
   type KernelArgs,
   type KernelName,
-  kernelParams,
   NORM_BLOCKS,
   WARP,
 } from "../../../models/codegen/cuda.ts";
-import type {
-  Availability,
-  Batch,
-  BatchSource,
-  Engine,
-  EngineOptions,
-  OptimizerState,
-} from "../engine.ts";
-import {
-  CudaContext,
-  type CudaDriver,
-  CudaError,
-  type DeviceInfo,
-  formatBytes,
-  type LaunchConfig,
-  openDriver,
-} from "./driver.ts";
-import {
-  type BuiltModule,
-  defaultCudaCacheDir,
-  emulatorToolchain,
-  type KernelToolchain,
-  nvccToolchain,
-  nvccVersion,
-  nvrtcCandidates,
-  nvrtcToolchain,
-  openNvrtc,
-} from "./compiler.ts";
-import type { CudaEmulator } from "./emulator/emulator.ts";
-
-/** Code generation, cache and test overrides of the CUDA engine. */
-export interface CudaTuning {
-  /** Sequences (warps) per block of the recurrent kernels. @default 4 */
-  readonly warpsPerBlock?: number;
-  /** Cache directory of compiled kernels. @default defaultCudaCacheDir() */
-  readonly cacheDir?: string;
-  /**
-   * TESTS ONLY: run on the CPU emulator (`cuda_emulator.ts`) instead of a GPU: its fake
-   * driver replaces `libcuda.so.1` and g++ replaces nvcc.
-   */
-  readonly emulator?: CudaEmulator;
-}
-
-/** What the probe found: a device and a compiler, or everything that is missing. */
-type Probe =
-  | {
-    readonly ok: true;
-    readonly driver: CudaDriver;
-    readonly device: DeviceInfo;
-    readonly toolchain: KernelToolchain;
-  }
-  | { readonly ok: false; readonly reason: string };
-
-const PROBES = new Map<string, Promise<Probe>>();
-
-async function probe(ordinal: number, tuning: CudaTuning): Promise<Probe> {
-  const cacheDir = tuning.cacheDir ?? defaultCudaCacheDir();
-  const needs: [Deno.PermissionDescriptor, string][] = [
-    [{ name: "ffi" }, "--allow-ffi"],
-    [{ name: "run" }, "--allow-run"],
-    [{ name: "write", path: cacheDir }, `--allow-write=${cacheDir}`],
-  ];
-  for (const [desc, flag] of needs) {
-    if ((await Deno.permissions.query(desc)).state !== "granted") {
-      return { ok: false, reason: `the CUDA engine needs ${flag} (or -A)` };
-    }
-  }
-  const missing: string[] = [];
-  let driver: CudaDriver | null = null;
-  let device: DeviceInfo | null = null;
-  const opened = openDriver(tuning.emulator?.driverPath);
-  if (!opened.ok) missing.push(opened.reason);
-  else {
-    driver = opened.driver;
-    try {
-      const count = driver.deviceCount();
-      if (count === 0) missing.push("no CUDA device (the driver reports none)");
-      else if (ordinal >= count) {
-        missing.push(
-          `no CUDA device ${ordinal} (the driver reports ${count}: use --device 0` +
-            `${count > 1 ? `…${count - 1}` : ""})`,
-        );
-      } else device = driver.deviceInfo(ordinal);
-    } catch (e) {
-      if (!(e instanceof CudaError)) throw e;
-      missing.push(
-        e.codeName === "CUDA_ERROR_NO_DEVICE"
-          ? "no CUDA device (cuInit: no CUDA-capable device is detected)"
-          : `the NVIDIA driver does not work: ${e.message}`,
-      );
-    }
-  }
-  let toolchain: KernelToolchain | null = null;
-  const arch = device?.arch ?? "sm_90";
-  if (tuning.emulator) toolchain = emulatorToolchain(tuning.emulator.headerPath, cacheDir);
-  else {
-    const nvcc = await nvccVersion();
-    if (nvcc !== null) toolchain = nvccToolchain(arch, nvcc, cacheDir);
-    else if (openNvrtc() !== null) toolchain = nvrtcToolchain(arch, cacheDir);
-    else {
-      missing.push(
-        `no CUDA compiler (nvcc is not on the PATH) and no NVRTC (${
-          nvrtcCandidates().join(", ")
-        } not found); ` +
-          "install the CUDA toolkit or put nvcc on the PATH, or set RNNBENCH_LIBNVRTC to a " +
-          "libnvrtc.so (PyTorch's CUDA wheels ship one under nvidia/cuda_nvrtc/lib)",
-      );
-    }
-  }
-  if (missing.length > 0 || driver === null || device === null || toolchain === null) {
-    return { ok: false, reason: missing.join("; ") };
-  }
-  return { ok: true, driver, device, toolchain };
-}
-
-/**
- * The emulator named by `RNNBENCH_CUDA_EMULATOR=<dir>` (a directory `buildCudaEmulator`
- * wrote), for running tools such as `gpu_check.ts` end to end on the CPU in tests.
- */
-function emulatorFromEnv(): CudaEmulator | undefined {
-  const dir = Deno.env.get("RNNBENCH_CUDA_EMULATOR");
-  if (!dir) return undefined;
-  return {
-    dir,
-    driverPath: `${dir}/libcuda-emulator.so`,
-    headerPath: `${dir}/rb_emulate.h`,
-    checkedAgainstCudaH: false,
-  };
-}
-
-function probeCached(ordinal: number, tuningIn: CudaTuning): Promise<Probe> {
-  const fromEnv = tuningIn.emulator === undefined ? emulatorFromEnv() : undefined;
-  const tuning: CudaTuning = fromEnv ? { ...tuningIn, emulator: fromEnv } : tuningIn;
-  const key = JSON.stringify([ordinal, tuning.cacheDir ?? null, tuning.emulator ?? null]);
-  let p = PROBES.get(key);
-  if (p === undefined) {
-    p = probe(ordinal, tuning);
-    PROBES.set(key, p);
-  }
-  return p;
-}
-
-function describeDevice(d: DeviceInfo): string {
-  return `${d.name} (${d.arch}, ${formatBytes(d.memoryBytes)}, ${d.smCount} SMs), ` +
-    `driver CUDA ${d.driverCudaVersion}`;
-}
-
-/**
- * Whether the CUDA engine can run here: the NVIDIA driver (`libcuda.so.1`), the device
- * `--device N`, and a compiler (nvcc, else NVRTC). Probed once per process.
- *
- * @param device the device ordinal
- * @param tuning test overrides (the CPU emulator)
- * @returns ok with the GPU and compiler, or everything that is missing, e.g.
- *   "no NVIDIA driver (libcuda.so.1 not found)"
- */
-export async function cudaAvailability(
-  device: number,
-  tuning: CudaTuning = {},
-): Promise<Availability> {
-  const p = await probeCached(device, tuning);
-  if (!p.ok) return { ok: false, reason: p.reason };
-  return {
-    ok: true,
-    detail: `CUDA on ${describeDevice(p.device)}, ${p.toolchain.description}`,
-  };
-}
-
-/**
- * Why a model's kernels cannot run on device `device` although its shape lowers: every
- * layer's weights sit in one block's shared memory, and the device allows only so much.
- * @returns the reason, or null when it fits (or when the device is unavailable: then
- *   {@linkcode cudaAvailability} says why)
- */
-export async function cudaFitProblem(
-  model: {
-    readonly arch: Arch;
-    readonly embedDim: number;
-    readonly hiddenSize: number;
-    readonly layers: number;
-  },
-  device: number,
-  tuning: CudaTuning = {},
-): Promise<string | null> {
-  const p = await probeCached(device, tuning);
-  if (!p.ok || cudaShapeProblem(model) !== null) return null;
-  const lay = cudaLayoutFor({ ...model, vocabSize: 1 }, tuning.warpsPerBlock ?? 4);
-  return misfit(model, lay, p.device);
-}
-
-/** Why a layout's weights do not fit the device's shared memory per block, or null. */
-function misfit(
-  model: { readonly arch: Arch; readonly hiddenSize: number; readonly layers: number },
-  lay: CudaLayout,
-  device: DeviceInfo,
-): string | null {
-  if (lay.smemBytes <= device.maxSharedPerBlock) return null;
-  return `the ${model.layers}-layer ${model.arch} weights (hidden ${model.hiddenSize}) need ` +
-    `${formatBytes(lay.smemBytes)} of shared memory per block, ${device.name} allows ` +
-    `${formatBytes(device.maxSharedPerBlock)}`;
-}
+import type { Batch, BatchSource, Engine, EngineOptions, OptimizerState } from "../engine.ts";
+import { CudaContext, CudaError, formatBytes, type LaunchConfig } from "./driver.ts";
+import type { BuiltModule } from "./compiler.ts";
+import { type CudaTuning, describeDevice, misfit, type Probe, probeCached } from "./probe.ts";
+import { launchPlan } from "./launch_plan.ts";
+import { TokenSorter } from "./token_sorter.ts";
+import { moduleLoadHint } from "./module_load_hint.ts";
+import { packArgs } from "./pack_args.ts";
 
 // One context per device and one loaded module per compiled file, for the process.
 const CONTEXTS = new Map<string, CudaContext>();
 const MODULES = new Map<string, Deno.PointerObject>();
-
-/** Launch geometry of every kernel for a batch of B sequences of T timesteps. */
-export interface LaunchPlan {
-  readonly pre0: LaunchConfig;
-  readonly forward: LaunchConfig;
-  readonly train: LaunchConfig;
-  readonly reduce: LaunchConfig;
-  readonly dx0: LaunchConfig;
-  readonly dw0: LaunchConfig;
-  readonly dw0Reduce: LaunchConfig;
-  readonly sqnorm: LaunchConfig;
-  readonly normFinal: LaunchConfig;
-  readonly adam: LaunchConfig;
-  /** For `rb_emb_seg` over `nseg` runs. */
-  embSeg(nseg: number): LaunchConfig;
-  /** For `rb_emb_rows` over `nu` distinct tokens. */
-  embRows(nu: number): LaunchConfig;
-}
-
-const flat = (items: number): LaunchConfig => ({
-  grid: Math.max(1, Math.ceil(items / FLAT_BLOCK)),
-  block: FLAT_BLOCK,
-  sharedBytes: 0,
-});
-
-/**
- * The launch geometry of every kernel (pure arithmetic, tested without a GPU).
- * @param lay the program's layout
- * @param B sequences
- * @param T timesteps
- * @param P parameters (Adam, norm)
- */
-export function launchPlan(lay: CudaLayout, B: number, T: number, P: number): LaunchPlan {
-  const N = B * T;
-  const recurrent: LaunchConfig = {
-    grid: Math.ceil(B / lay.warpsPerBlock),
-    block: lay.warpsPerBlock * WARP,
-    sharedBytes: lay.smemBytes,
-  };
-  return {
-    pre0: flat(N),
-    forward: recurrent,
-    train: recurrent,
-    reduce: flat(lay.PN * WARP + lay.H + 1),
-    dx0: flat(N),
-    dw0: { grid: Math.ceil(N / DW0_ROWS), block: FLAT_BLOCK, sharedBytes: 0 },
-    dw0Reduce: flat(lay.NO),
-    sqnorm: { grid: NORM_BLOCKS, block: FLAT_BLOCK, sharedBytes: 0 },
-    normFinal: { grid: 1, block: WARP, sharedBytes: 0 },
-    adam: flat(P),
-    embSeg: (nseg) => flat(nseg * lay.E),
-    embRows: (nu) => flat(nu * lay.E),
-  };
-}
-
-/** Device memory of the engine's buffers, in bytes, by buffer (messages, bench/notes/cuda.md). */
-export function deviceBuffers(
-  lay: CudaLayout,
-  maxB: number,
-  T: number,
-  P: number,
-): Record<string, number> {
-  const N = maxB * T, NW = T + lay.L - 1;
-  return {
-    "parameters, gradient, Adam m and v": 4 * P * 4,
-    "tape (states of every wave)": maxB * NW * lay.SH * WARP * 4,
-    "hoisted layer-0 projections and their gradient": 2 * N * lay.PH * 4,
-    "per-sequence parameter-gradient partials": maxB * (lay.PN * WARP + lay.H + 1) * 4,
-    "embedded-input gradient and its run sums": 2 * N * lay.E * 4,
-    "layer-0 input-weight partials": Math.ceil(N / DW0_ROWS) * lay.NO * 4,
-    "batch ids, rows, labels, logits, loss, sort index": N * 4 + maxB * 20 + (4 * N + 2) * 4,
-  };
-}
-
-/**
- * Sorts the (b, t) positions of a batch by token id, stably, into the index buffer the
- * embedding-gradient kernels read: `order [N]` (positions grouped by token, ascending
- * within a token), `segStart [nseg + 1]` (runs of at most {@linkcode EMB_SEGMENT}
- * positions of one token), `uniqRow [nu]` (the tokens), `uniqSeg [nu + 1]` (each token's
- * first run). Reuses its buffers; O(N + distinct tokens).
- */
-export class TokenSorter {
-  readonly #count: Int32Array;
-  readonly #start: Int32Array;
-  readonly #uniq: Int32Array;
-  #nu = 0;
-  #n = 0;
-  #from: { rows: Uint32Array; T: number } | null = null;
-  /** The packed index: order, segStart, uniqRow, uniqSeg. */
-  readonly buffer: Int32Array;
-
-  /**
-   * @param vocabSize V: ids are in [0, V)
-   * @param maxN the most positions of a batch
-   */
-  constructor(readonly vocabSize: number, maxN: number) {
-    this.#count = new Int32Array(vocabSize);
-    this.#start = new Int32Array(vocabSize);
-    this.#uniq = new Int32Array(maxN);
-    this.buffer = new Int32Array(4 * maxN + 2);
-  }
-
-  /**
-   * First pass: counts the tokens of `ids [N]`, checking every id is in [0, V). With
-   * `from`, the batch is not a copy: position `b·T + t` is `ids[from.rows[b]·T + t]`, so
-   * `ids` is the whole split `[n, T]` and no gathered batch is needed.
-   * @throws RangeError naming the first bad id (nothing is left counted)
-   */
-  count(ids: Int32Array, N: number, from?: { rows: Uint32Array; T: number }): void {
-    const count = this.#count, uniq = this.#uniq, V = this.vocabSize;
-    for (let u = 0; u < this.#nu; u++) count[uniq[u]!] = 0; // an unfinished earlier count
-    this.#nu = 0;
-    let nu = 0;
-    const T = from?.T ?? N, B = from ? N / T : 1;
-    for (let b = 0; b < B; b++) {
-      const base = from ? from.rows[b]! * T : 0;
-      for (let t = 0; t < T; t++) {
-        const tok = ids[base + t]!;
-        if (!(tok >= 0 && tok < V)) {
-          for (let u = 0; u < nu; u++) count[uniq[u]!] = 0;
-          throw new RangeError(`Token id ${tok} is outside [0, ${V})`);
-        }
-        if (count[tok]!++ === 0) uniq[nu++] = tok;
-      }
-    }
-    this.#nu = nu;
-    this.#n = N;
-    this.#from = from ?? null;
-  }
-
-  /**
-   * Second pass: writes the index for the ids last counted (`ids` is the array `count`
-   * was given, with the same `from`).
-   * @returns offsets (in int32 elements) of each part and the used length
-   */
-  finish(ids: Int32Array): {
-    segStart: number;
-    uniqRow: number;
-    uniqSeg: number;
-    nseg: number;
-    nu: number;
-    length: number;
-  } {
-    const N = this.#n, nu = this.#nu;
-    const count = this.#count, start = this.#start, uniq = this.#uniq, buf = this.buffer;
-    let nseg = 0;
-    for (let u = 0; u < nu; u++) nseg += Math.ceil(count[uniq[u]!]! / EMB_SEGMENT);
-    const segStart = N, uniqRow = segStart + nseg + 1, uniqSeg = uniqRow + nu;
-    let pos = 0, s = 0;
-    for (let u = 0; u < nu; u++) {
-      const tok = uniq[u]!, c = count[tok]!;
-      start[tok] = pos;
-      buf[uniqRow + u] = tok;
-      buf[uniqSeg + u] = s;
-      for (let k = 0; k < c; k += EMB_SEGMENT) buf[segStart + s++] = pos + k;
-      pos += c;
-      count[tok] = 0;
-    }
-    buf[segStart + nseg] = N;
-    buf[uniqSeg + nu] = nseg;
-    const from = this.#from;
-    if (from === null) {
-      for (let i = 0; i < N; i++) buf[start[ids[i]!]!++] = i;
-    } else {
-      const T = from.T, B = N / T;
-      for (let b = 0, i = 0; b < B; b++) {
-        const base = from.rows[b]! * T;
-        for (let t = 0; t < T; t++, i++) buf[start[ids[base + t]!]!++] = i;
-      }
-    }
-    this.#nu = 0;
-    return { segStart, uniqRow, uniqSeg, nseg, nu, length: uniqSeg + nu + 1 };
-  }
-}
 
 /**
  * Creates the CUDA engine: generates and compiles (or finds in the cache) the kernels of
@@ -474,53 +105,6 @@ export async function createCudaEngine(
     MODULES.set(`${ctxKey}#${built.path}`, module);
   }
   return new CudaEngine(opts, ctx, module, lay, p, built);
-}
-
-/** The errors with which a driver refuses a module it cannot run. */
-const IMAGE_ERRORS = new Set([
-  "CUDA_ERROR_INVALID_IMAGE",
-  "CUDA_ERROR_NO_BINARY_FOR_GPU",
-  "CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
-  "CUDA_ERROR_INVALID_PTX",
-]);
-
-/**
- * What to do when the driver refuses the compiled kernels: most often a compiler newer
- * than the driver (CUDA 13 cubins need a CUDA 13 driver).
- *
- * @param codeName the `cuModuleLoadData` error, e.g. "CUDA_ERROR_INVALID_IMAGE"
- * @param driverCuda the CUDA version the driver supports, e.g. "12.4"
- * @param compiler the toolchain's description, e.g. "nvcc 13.0.88"
- * @returns the hint, or null when the error is not about the image
- * @example
- * ```ts
- * import { moduleLoadHint } from "./engine.ts";
- * console.log(moduleLoadHint("CUDA_ERROR_INVALID_IMAGE", "12.4", "nvcc 13.0.88"));
- * ```
- */
-export function moduleLoadHint(
-  codeName: string,
-  driverCuda: string,
-  compiler: string,
-): string | null {
-  if (!IMAGE_ERRORS.has(codeName)) return null;
-  const version = (s: string) => {
-    const m = /(\d+)\.(\d+)/.exec(s);
-    return m ? Number(m[1]) * 1000 + Number(m[2]) : null;
-  };
-  const d = version(driverCuda), c = version(compiler);
-  const what =
-    `the kernels were compiled by ${compiler} and the driver supports CUDA ${driverCuda}`;
-  if (d !== null && c !== null && c > d) {
-    return `${what}: the compiler is newer than the driver. Update the NVIDIA driver, or put ` +
-      `an nvcc no newer than CUDA ${driverCuda} on the PATH (or set NVCC=/path/to/nvcc)`;
-  }
-  if (d !== null && c !== null) {
-    return `${what}: the compiler is not newer than the driver, so the compiled file may be ` +
-      `damaged. Delete the cache (.cache/cuda) and retry`;
-  }
-  return `${what}. If the compiler is newer than the driver, update the driver or use an ` +
-    `older nvcc (NVCC=/path/to/nvcc); else delete the cache (.cache/cuda) and retry`;
 }
 
 /** Whether a batch of `size` sequences is read from its (device-resident) split by row. */
@@ -975,34 +559,4 @@ class CudaEngine implements Engine {
     } catch { /* freeing anyway */ }
     this.#freeAll();
   }
-}
-
-/**
- * Packs a kernel's arguments into 8-byte slots in declaration order, as `cuLaunchKernel`'s
- * `kernelParams` points at them.
- * @throws Error naming a missing or mistyped argument
- */
-export function packArgs(k: KernelName, args: Record<string, number | bigint>): ArrayBuffer {
-  const params = kernelParams(k);
-  const buf = new ArrayBuffer(8 * params.length);
-  const view = new DataView(buf);
-  params.forEach(({ name, kind }, i) => {
-    const v = args[name];
-    if (kind === "ptr") {
-      if (typeof v !== "bigint" || v === 0n) {
-        throw new Error(`Internal error: kernel ${k} argument ${name} must be a device pointer`);
-      }
-      view.setBigUint64(8 * i, v, true);
-    } else if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new Error(`Internal error: kernel ${k} argument ${name} must be a finite number`);
-    } else if (kind === "i32") {
-      if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) {
-        throw new Error(`Internal error: kernel ${k} argument ${name} = ${v} is not a 32-bit int`);
-      }
-      view.setInt32(8 * i, v, true);
-    } else view.setFloat32(8 * i, v, true);
-  });
-  const extra = Object.keys(args).filter((a) => !params.some((p) => p.name === a));
-  if (extra.length) throw new Error(`Internal error: kernel ${k} has no argument ${extra[0]}`);
-  return buf;
 }

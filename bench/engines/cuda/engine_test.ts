@@ -18,15 +18,12 @@ import { referenceForward, referenceLossAndGrad } from "../../../models/referenc
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../../models/_testing.ts";
 import { cudaIncludeDir } from "./emulator/emulator.ts";
 import { emulatorTuning as tuning, emuTest } from "../_testing.ts";
-import {
-  createCudaEngine,
-  cudaAvailability,
-  deviceBuffers,
-  launchPlan,
-  moduleLoadHint,
-  packArgs,
-  TokenSorter,
-} from "./engine.ts";
+import { createCudaEngine } from "./engine.ts";
+import { cudaAvailability } from "./probe.ts";
+import { deviceBuffers, launchPlan } from "./launch_plan.ts";
+import { moduleLoadHint } from "./module_load_hint.ts";
+import { packArgs } from "./pack_args.ts";
+import { TokenSorter } from "./token_sorter.ts";
 import { parseBenchArgs } from "../../cli.ts";
 import { memoryProgress } from "../../util/progress.ts";
 import { runBench } from "../../run.ts";
@@ -494,7 +491,7 @@ emuTest(
   "cuda availability names the missing device, and the compiler when there is none",
   async () => {
     const t = await tuning();
-    const url = new URL("./engine.ts", import.meta.url).href;
+    const url = new URL("./probe.ts", import.meta.url).href;
     const probe = (env: Record<string, string>, device: number) =>
       evalJson<{ ok: boolean; reason?: string; detail?: string }>(
         `import { cudaAvailability } from "${url}";` +
