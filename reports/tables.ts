@@ -13,6 +13,7 @@
  */
 
 import type { Arch, EpochResult, Machine, ResultsFile, Run } from "../bench/results/schema.ts";
+import { ARCH_LABEL, ARCH_ORDER } from "./_archs.ts";
 import {
   formatAccuracy,
   formatGiB,
@@ -74,10 +75,6 @@ export const ORIGINAL_RESULTS: Record<
   gru: { epochs: 3, learningRate: 1e-9, accuracy: 0.9973 },
 };
 
-/** Architectures in the original report's order. */
-export const ARCH_ORDER: readonly Arch[] = ["rnn", "lstm", "gru"];
-/** How architectures are written in the report. */
-export const ARCH_LABEL: Record<Arch, string> = { rnn: "RNN", lstm: "LSTM", gru: "GRU" };
 /** Known profiles in report order; other profiles follow alphabetically. */
 export const PROFILE_ORDER = ["original-labels", "original", "fixed", "best"] as const;
 /** Profiles that reproduce the original's setup (its learning rates and shape). */
