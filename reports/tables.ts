@@ -89,8 +89,19 @@ interface RunRow {
   name: string;
 }
 
+/**
+ * What configurations are ordered by (see {@linkcode compareConfigs}); a field left out
+ * on both sides compares equal.
+ */
+interface ConfigKey {
+  arch?: Arch;
+  profile: string;
+  engine?: string;
+  machine?: string | null;
+}
+
 /** A group of runs sharing a configuration. */
-interface Group {
+interface Group extends ConfigKey {
   arch: Arch;
   profile: string;
   engine: string;
@@ -118,10 +129,38 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function compareGroups(a: Group, b: Group): number {
-  return ARCH_ORDER.indexOf(a.arch) - ARCH_ORDER.indexOf(b.arch) ||
-    compareProfiles(a.profile, b.profile) || compareText(a.engine, b.engine) ||
-    compareText(a.machine ?? "", b.machine ?? "");
+function archRank(arch: Arch | undefined): number {
+  return arch === undefined ? -1 : ARCH_ORDER.indexOf(arch);
+}
+
+/**
+ * The order of configurations in every table: architecture in ARCH_ORDER, profile
+ * ({@linkcode compareProfiles}), engine, then machine name.
+ */
+function compareConfigs(a: ConfigKey, b: ConfigKey): number {
+  return archRank(a.arch) - archRank(b.arch) || compareProfiles(a.profile, b.profile) ||
+    compareText(a.engine ?? "", b.engine ?? "") || compareText(a.machine ?? "", b.machine ?? "");
+}
+
+/** Orders runs by their configuration (machine included), then by seed. */
+function compareRuns(a: RunRow, b: RunRow): number {
+  return compareConfigs(configOf(a), configOf(b)) || a.run.seed - b.run.seed;
+}
+
+function configOf(r: RunRow): ConfigKey {
+  return {
+    arch: r.run.arch,
+    profile: r.run.profile,
+    engine: r.run.engine,
+    machine: r.machine.name,
+  };
+}
+
+/** The distinct configurations of `rows` as `key` reads them, in report order. */
+function configsOf<K extends ConfigKey>(rows: readonly RunRow[], key: (r: RunRow) => K): K[] {
+  return distinct(rows.map((r) => JSON.stringify(key(r))))
+    .map((s) => JSON.parse(s) as K)
+    .sort(compareConfigs);
 }
 
 /** Groups rows by arch × profile × engine, and by machine when `byMachine`. */
@@ -143,7 +182,7 @@ function groupRuns(rows: readonly RunRow[], byMachine: boolean): Group[] {
     }
     group.rows.push(row);
   }
-  return [...groups.values()].sort(compareGroups);
+  return [...groups.values()].sort(compareConfigs);
 }
 
 function okRows(rows: readonly RunRow[]): RunRow[] {
@@ -684,10 +723,8 @@ function figures(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
       "loss after each epoch, one line per architecture, epoch 0 (before training) included. " +
       "Several runs of an architecture are drawn as their median; the table gives the numbers.",
   );
-  const pairs = distinct(ok.map((r) => JSON.stringify([r.run.profile, r.run.engine])))
-    .map((s) => JSON.parse(s) as [string, string])
-    .sort((a, b) => compareProfiles(a[0], b[0]) || compareText(a[1], b[1]));
-  for (const [profile, engine] of pairs) {
+  const pairs = configsOf(ok, (r) => ({ profile: r.run.profile, engine: r.run.engine }));
+  for (const { profile, engine } of pairs) {
     const runs = ok.filter((r) => r.run.profile === profile && r.run.engine === engine);
     const arches = ARCH_ORDER.filter((a) => runs.some((r) => r.run.arch === a));
     const maxEpoch = Math.max(...runs.map((r) => lastEpoch(r.run)?.epoch ?? 0));
@@ -981,24 +1018,7 @@ function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void 
 
 function onnxParity(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void {
   doc.heading(3, "ONNX parity");
-  const exported = okRows(rows).filter((r) => r.run.onnx !== null).sort((a, b) =>
-    compareGroups(
-      {
-        arch: a.run.arch,
-        profile: a.run.profile,
-        engine: a.run.engine,
-        machine: a.machine.name,
-        rows: [],
-      },
-      {
-        arch: b.run.arch,
-        profile: b.run.profile,
-        engine: b.run.engine,
-        machine: b.machine.name,
-        rows: [],
-      },
-    ) || a.run.seed - b.run.seed
-  );
+  const exported = okRows(rows).filter((r) => r.run.onnx !== null).sort(compareRuns);
   if (exported.length === 0) {
     doc.paragraph("No ONNX export in these results.");
     return;
@@ -1315,11 +1335,7 @@ function fastestEngine(
   machines: readonly string[],
   baseline: string,
 ): void {
-  const keys = distinct(okRows(rows).map((r) => JSON.stringify([r.run.arch, r.run.profile])))
-    .map((k) => JSON.parse(k) as [Arch, string])
-    .sort((a, b) =>
-      ARCH_ORDER.indexOf(a[0]) - ARCH_ORDER.indexOf(b[0]) || compareProfiles(a[1], b[1])
-    );
+  const keys = configsOf(okRows(rows), (r) => ({ arch: r.run.arch, profile: r.run.profile }));
   const fastest = (arch: Arch, profile: string, machine: string) => {
     let best: { engine: string; seconds: number } | null = null;
     const here = okRows(rows).filter((r) =>
@@ -1333,7 +1349,7 @@ function fastestEngine(
     }
     return best;
   };
-  const tableRows = keys.map(([arch, profile]) => {
+  const tableRows = keys.map(({ arch, profile }) => {
     const base = fastest(arch, profile, baseline);
     return [
       ARCH_LABEL[arch],
@@ -1465,24 +1481,7 @@ function environment(
     ]),
   });
 
-  const sortedRows = [...rows].sort((a, b) =>
-    compareGroups(
-      {
-        arch: a.run.arch,
-        profile: a.run.profile,
-        engine: a.run.engine,
-        machine: a.machine.name,
-        rows: [],
-      },
-      {
-        arch: b.run.arch,
-        profile: b.run.profile,
-        engine: b.run.engine,
-        machine: b.machine.name,
-        rows: [],
-      },
-    ) || a.run.seed - b.run.seed || compareText(a.name, b.name)
-  );
+  const sortedRows = [...rows].sort((a, b) => compareRuns(a, b) || compareText(a.name, b.name));
   doc.heading(3, "Runs");
   if (sortedRows.length === 0) {
     doc.paragraph("The results files contain no runs.");
