@@ -65,15 +65,27 @@ export class ReportError extends Error {
   }
 }
 
+/** One row of the original report's table. */
+export interface OriginalResult {
+  /** The table's epochs column. */
+  epochs: number;
+  /** The table's learning-rate column. */
+  learningRate: number;
+  /** The table's accuracy column. */
+  accuracy: number;
+}
+
 /** The original report's table (its «Результаты» section). */
-export const ORIGINAL_RESULTS: Record<
-  Arch,
-  { epochs: number; learningRate: number; accuracy: number }
-> = {
+export const ORIGINAL_RESULTS: Record<Arch, OriginalResult> = {
   rnn: { epochs: 5, learningRate: 1e-7, accuracy: 0.9606 },
   lstm: { epochs: 2, learningRate: 1e-10, accuracy: 0.9994 },
   gru: { epochs: 3, learningRate: 1e-9, accuracy: 0.9973 },
 };
+
+/** `RNN 1e-7, LSTM 1e-10, GRU 1e-9`: one column of the original's table, in report order. */
+function originalPerArch(show: (o: OriginalResult) => string): string {
+  return ARCH_ORDER.map((a) => `${ARCH_LABEL[a]} ${show(ORIGINAL_RESULTS[a])}`).join(", ");
+}
 
 /** Known profiles in report order; other profiles follow alphabetically. */
 export const PROFILE_ORDER = ["original-labels", "original", "fixed", "best"] as const;
@@ -489,8 +501,8 @@ function originalTable(doc: Doc, rows: readonly RunRow[]): void {
     code("original-labels"),
     " and ",
     code("original"),
-    " after the original's own epoch counts (RNN 5, LSTM 2, GRU 3), for other profiles " +
-      "after the last epoch.",
+    ` after the original's own epoch counts (${originalPerArch((o) => String(o.epochs))}), ` +
+      "for other profiles after the last epoch.",
   );
   artefactExplanation(doc, rows);
 }
@@ -608,11 +620,13 @@ function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
 
   // 2. Learning rates.
   const reproductions = okRows(rows).filter((r) => REPRODUCTIONS.has(r.run.profile));
+  const learningRates = ` The original's learning rates (${
+    originalPerArch((o) => formatLearningRate(o.learningRate))
+  }) barely move the weights`;
   if (reproductions.length === 0) {
     items.push([
       { strong: "Learning rates." },
-      " The original's learning rates (RNN 1e-7, LSTM 1e-10, GRU 1e-9) barely move the " +
-      "weights in 5 epochs; there is no ",
+      `${learningRates} in 5 epochs; there is no `,
       code("original"),
       " or ",
       code("original-labels"),
@@ -627,8 +641,7 @@ function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
     const maxEpochs = Math.max(...reproductions.map((r) => (lastEpoch(r.run)?.epoch ?? 0)));
     items.push([
       { strong: "Learning rates." },
-      ` The original's learning rates (RNN 1e-7, LSTM 1e-10, GRU 1e-9) barely move the ` +
-      `weights: over up to ${plural(maxEpochs, "epoch")} the test loss of the `,
+      `${learningRates}: over up to ${plural(maxEpochs, "epoch")} the test loss of the `,
       code("original"),
       "/",
       code("original-labels"),
