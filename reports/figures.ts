@@ -65,30 +65,28 @@ export function figures(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
       const n = runs.filter((r) => r.run.arch === a).length;
       return `${ARCH_LABEL[a]}: ${plural(n, "run")}`;
     });
-    doc.chart({
-      id: doc.charts.take(`accuracy-${profile}-${engine}`),
-      type: "line",
-      title: t.accuracyTitle,
-      subtitle,
-      xLabel: t.epochAxis,
-      yLabel: t.accuracyAxis,
-      labels,
-      series: acc,
-      alt: `Test accuracy per epoch for profile ${profile}, engine ${engine}: ` +
-        acc.map((s) => `${s.name} ${s.values.map(optional(formatAccuracy)).join(", ")}`).join("; "),
-    });
-    doc.chart({
-      id: doc.charts.take(`loss-${profile}-${engine}`),
-      type: "line",
-      title: t.lossTitle,
-      subtitle,
-      xLabel: t.epochAxis,
-      yLabel: t.lossAxis,
-      labels,
-      series: loss,
-      alt: `Test loss per epoch for profile ${profile}, engine ${engine}: ` +
-        loss.map((s) => `${s.name} ${s.values.map(optional(formatLoss)).join(", ")}`).join("; "),
-    });
+    const chart = (
+      kind: string,
+      what: string,
+      title: string,
+      yLabel: string,
+      lines: typeof acc,
+      format: (x: number) => string,
+    ) =>
+      doc.chart({
+        id: doc.charts.take(`${kind}-${profile}-${engine}`),
+        type: "line",
+        title,
+        subtitle,
+        xLabel: t.epochAxis,
+        yLabel,
+        labels,
+        series: lines,
+        alt: `${what} per epoch for profile ${profile}, engine ${engine}: ` +
+          lines.map((s) => `${s.name} ${s.values.map(optional(format)).join(", ")}`).join("; "),
+      });
+    chart("accuracy", "Test accuracy", t.accuracyTitle, t.accuracyAxis, acc, formatAccuracy);
+    chart("loss", "Test loss", t.lossTitle, t.lossAxis, loss, formatLoss);
     doc.table({
       columns: [
         col("Epoch", "right"),
