@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Run } from "../bench/results/schema.ts";
 import { ARCH_LABEL, ARCH_ORDER } from "./_archs.ts";
 import {
   code,
@@ -173,12 +174,12 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
   }
 
   // 3. Padding.
-  const padEnd = distinct(
-    okRows(rows).filter((r) => r.run.config.padding === "end").map((r) => r.run.profile),
-  ).sort(compareProfiles);
-  const padStart = distinct(
-    okRows(rows).filter((r) => r.run.config.padding === "start").map((r) => r.run.profile),
-  ).sort(compareProfiles);
+  const paddingAt = (where: Run["config"]["padding"]) =>
+    distinct(
+      okRows(rows).filter((r) => r.run.config.padding === where).map((r) => r.run.profile),
+    ).sort(compareProfiles);
+  const padEnd = paddingAt("end");
+  const padStart = paddingAt("start");
   const padding: Inline[] = [
     { strong: "Padding." },
     " The original pads at the end and classifies from the last timestep, so a review " +
