@@ -20,7 +20,7 @@ import {
   type Table,
   type Text,
 } from "./model.ts";
-import { median, summarize, type Summary } from "./stats.ts";
+import { median, summarize } from "./stats.ts";
 
 /** One validated results file and how to name it in the report. */
 export interface LoadedResults {
@@ -198,11 +198,6 @@ export function values(rows: readonly RunRow[], pick: (r: RunRow) => number | nu
   return rows.map(pick).filter((v) => v !== null);
 }
 
-/** The summary of `values`, or null when there are none. */
-export function summaryOrNull(values: readonly number[]): Summary | null {
-  return values.length === 0 ? null : summarize(values);
-}
-
 // ---------------------------------------------------------------------------------------
 // Cells and text
 
@@ -212,9 +207,12 @@ export const code = (s: string): Inline => ({ code: s });
 /** What a cell without a value shows. */
 export const DASH = "—";
 
-/** A summary as `median (min–max)` with `format`, or a dash when there is none. */
-export function summaryCell(s: Summary | null, format: (x: number) => string): Text {
-  return s === null ? DASH : formatSummary(s, format);
+/**
+ * Several runs' values as one cell: `median (min–max)` with `format` (`stats.ts`), or a
+ * dash when there are none.
+ */
+export function summaryCell(values: readonly number[], format: (x: number) => string): Text {
+  return values.length === 0 ? DASH : formatSummary(summarize(values), format);
 }
 
 /** `format` for a value that may be missing, shown as a dash. */

@@ -20,7 +20,6 @@ import {
   okRows,
   type RunRow,
   summaryCell,
-  summaryOrNull,
 } from "./_run_rows.ts";
 import { formatMs, formatRate } from "./format.ts";
 import type { Inline } from "./model.ts";
@@ -87,10 +86,7 @@ export function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean)
         "workers (one session each). Latency is per call. Several runs: median (min–max).",
     );
     const pct = (r: InferenceRow, p: "p50" | "p95" | "p99") =>
-      summaryCell(
-        summaryOrNull(r.results.flatMap((m) => m.latencyMs === null ? [] : [m.latencyMs[p]])),
-        formatMs,
-      );
+      summaryCell(r.results.flatMap((m) => m.latencyMs === null ? [] : [m.latencyMs[p]]), formatMs);
     const withReasons = measured.some((r) => reasonsOf(r).length > 0);
     doc.table({
       columns: [
@@ -111,10 +107,7 @@ export function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean)
           code(r.provider),
           String(r.batchSize),
           String(r.workers),
-          summaryCell(
-            summaryOrNull(r.results.flatMap((m) => m.sequencesPerSecond ?? [])),
-            formatRate,
-          ),
+          summaryCell(r.results.flatMap((m) => m.sequencesPerSecond ?? []), formatRate),
           pct(r, "p50"),
           pct(r, "p95"),
           pct(r, "p99"),

@@ -18,7 +18,6 @@ import {
   type RunRow,
   runsCell,
   summaryCell,
-  summaryOrNull,
 } from "./_run_rows.ts";
 import { formatAccuracy, formatLearningRate } from "./format.ts";
 import type { Text } from "./model.ts";
@@ -67,11 +66,8 @@ export function originalTable(doc: Doc, rows: readonly RunRow[]): void {
         lrs.map(formatLearningRate).join(", "),
         ok.length === 0
           ? `${DASH} (failed)`
-          : summaryCell(summaryOrNull(read.map((e) => e.testAccuracy)), formatAccuracy),
-        summaryCell(
-          summaryOrNull(read.map((e) => e.testPredictedNegativeFraction)),
-          formatAccuracy,
-        ),
+          : summaryCell(read.map((e) => e.testAccuracy), formatAccuracy),
+        summaryCell(read.map((e) => e.testPredictedNegativeFraction), formatAccuracy),
         pos.map(formatAccuracy).join(", "),
       ]);
     }

@@ -17,7 +17,6 @@ import {
   okRows,
   type RunRow,
   summaryCell,
-  summaryOrNull,
   trainSecondsOf,
   values,
 } from "./_run_rows.ts";
@@ -60,13 +59,10 @@ export function seeds(doc: Doc, rows: readonly RunRow[], byMachine: boolean): vo
       return [
         ...keyCells(g),
         distinct(g.rows.map((r) => r.run.seed)).sort((a, b) => a - b).join(", "),
-        summaryCell(summaryOrNull(acc), formatAccuracy),
+        summaryCell(acc, formatAccuracy),
         interval(acc),
-        summaryCell(
-          summaryOrNull(values(g.rows, (r) => lastEpoch(r.run)?.testLoss ?? null)),
-          formatLoss,
-        ),
-        summaryCell(summaryOrNull(values(g.rows, trainSecondsOf)), formatSeconds),
+        summaryCell(values(g.rows, (r) => lastEpoch(r.run)?.testLoss ?? null), formatLoss),
+        summaryCell(values(g.rows, trainSecondsOf), formatSeconds),
       ];
     }),
   });

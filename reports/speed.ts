@@ -18,7 +18,6 @@ import {
   okRows,
   type RunRow,
   summaryCell,
-  summaryOrNull,
   trainSecondsOf,
   values,
 } from "./_run_rows.ts";
@@ -63,8 +62,8 @@ export function speed(doc: Doc, rows: readonly RunRow[], byMachine: boolean): vo
       rows: groups.map((g) => [
         ...keyCells(g),
         String(g.rows.length),
-        summaryCell(summaryOrNull(values(g.rows, trainSecondsOf)), formatSeconds),
-        summaryCell(summaryOrNull(values(g.rows, evalSecondsOf)), formatSeconds),
+        summaryCell(values(g.rows, trainSecondsOf), formatSeconds),
+        summaryCell(values(g.rows, evalSecondsOf), formatSeconds),
       ]),
     });
     const limited = distinct(

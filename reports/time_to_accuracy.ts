@@ -18,7 +18,6 @@ import {
   summaryCell,
 } from "./_run_rows.ts";
 import { formatAccuracy, formatSeconds } from "./format.ts";
-import { summarize } from "./stats.ts";
 
 /** Adds a table of the time to accuracy of each configuration that records one. */
 export function timeToAccuracy(doc: Doc, rows: readonly RunRow[], byMachine: boolean): void {
@@ -49,8 +48,8 @@ export function timeToAccuracy(doc: Doc, rows: readonly RunRow[], byMachine: boo
         ...keyCells(g),
         targets.map(formatAccuracy).join(", "),
         `${reached.length} of ${plural(g.rows.length, "run")}`,
-        summaryCell(summarize(reached.map((t) => t.seconds)), formatSeconds),
-        summaryCell(summarize(reached.map((t) => t.epoch)), (x) => String(x)),
+        summaryCell(reached.map((t) => t.seconds), formatSeconds),
+        summaryCell(reached.map((t) => t.epoch), (x) => String(x)),
       ];
     }),
   });
