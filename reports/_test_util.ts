@@ -7,7 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { readResultsFile } from "../bench/results/io.ts";
-import type { LoadedResults } from "./tables.ts";
+import type { LoadedResults } from "./build_report.ts";
 
 /** The repository root, as a file URL ending in `/`. */
 export const ROOT = new URL("../", import.meta.url);

@@ -14,7 +14,7 @@ import type { Lang } from "./i18n.ts";
 import { MarkdownExporter } from "./markdown.ts";
 import { mergeProblems } from "./merge.ts";
 import { chartFileName, chartsOf } from "./model.ts";
-import { buildReport, type LoadedResults, ReportError } from "./tables.ts";
+import { buildReport, type LoadedResults, ReportError } from "./build_report.ts";
 
 /** Some inputs could not be used; `problems` has one line per bad path or file. */
 export class ReportInputError extends Error {

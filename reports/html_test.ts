@@ -3,7 +3,7 @@ import type { RenderedChart } from "./exporter.ts";
 import { HtmlExporter } from "./html.ts";
 import { MarkdownExporter } from "./markdown.ts";
 import { chartsOf, type Report } from "./model.ts";
-import { buildReport } from "./tables.ts";
+import { buildReport } from "./build_report.ts";
 import { loadFixtures } from "./_test_util.ts";
 
 const EVIL = `<script>alert(1)</script>"`;

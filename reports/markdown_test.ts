@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { fileURLToPath } from "node:url";
 import { MarkdownExporter } from "./markdown.ts";
 import type { Report } from "./model.ts";
-import { buildReport } from "./tables.ts";
+import { buildReport } from "./build_report.ts";
 import { assertSnapshot, loadFixtures, ROOT } from "./_test_util.ts";
 
 const markdown = new MarkdownExporter();

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Run } from "../bench/results/schema.ts";
-import type { LoadedResults } from "./tables.ts";
+import type { LoadedResults } from "./build_report.ts";
 
 /** What identifies a run's measurement (its seed included). */
 function runKey(machine: string, r: Run): string {

@@ -1,6 +1,6 @@
 /**
  * The report as data: headings, paragraphs, lists, tables and chart specifications, with
- * no output format in it. `tables.ts` builds it from results; each exporter (Markdown,
+ * no output format in it. `build_report.ts` builds it from results; each exporter (Markdown,
  * HTML) renders it. Every string in it is plain text — exporters escape all of it.
  *
  * @module

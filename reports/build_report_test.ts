@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
 import { type Block, plainText, type Report } from "./model.ts";
-import { buildReport, compareProfiles, type LoadedResults, ReportError } from "./tables.ts";
+import { buildReport, type LoadedResults, ReportError } from "./build_report.ts";
 import { loadFixtures } from "./_test_util.ts";
 
 /** The report's text without markup, one block per line. */
@@ -27,13 +27,6 @@ async function oneMachine(keep: (profile: string) => boolean): Promise<LoadedRes
   results.runs = results.runs.filter((r) => keep(r.profile));
   return files;
 }
-
-Deno.test("profiles sort as original-labels, original, fixed, best, then others", () => {
-  assertEquals(
-    ["smoke", "best", "zeta", "original", "fixed", "original-labels"].sort(compareProfiles),
-    ["original-labels", "original", "fixed", "best", "smoke", "zeta"],
-  );
-});
 
 Deno.test("the explanation states that original-labels accuracy equals the negative share", async () => {
   const t = text(buildReport(await oneMachine(() => true)));
