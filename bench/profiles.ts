@@ -46,9 +46,9 @@ export function scheduledLearningRate(
  * Initial values of the parameters:
  * - `"original"`: the report's (see DESIGN.md §1), every bias 0;
  * - `"remember"`: the same, except the gate biases that decide how much of the state a
- *   step keeps: LSTM forget gate `b_f = 1` (Jozefowicz et al., 2015) and GRU update gate
- *   `b_z = −1` (in this suite's GRU, z weights the NEW candidate), so that each step
- *   initially keeps σ(1) ≈ 73 % of its state instead of 50 %. The RNN has no gate: unchanged.
+ *   step keeps, set as each cell's `gateBiasInit` says (in `models/cells/`: the LSTM's forget
+ *   gate `b_f = 1`, the GRU's update gate `b_z = −1`, so that each step initially keeps
+ *   σ(1) ≈ 73 % of its state instead of 50 %); a cell without one (the RNN) is unchanged.
  */
 export type InitScheme = "original" | "remember";
 
