@@ -4,24 +4,24 @@
  * unit (one gate decides both how much state to keep and how much candidate to take in:
  * `h' = f h + (1 − f) tanh(x W_xc + h W_hc + b_c)`), which none of the built-ins is.
  *
- * Tolerances: float32 engines against the float64 reference, logits within 1e-5 absolute +
- * 1e-4 relative, loss and gradients within 1e-5 + 1e-3 relative (float32 accumulation over
- * a few hundred terms); the reference's own gradient against central finite differences
- * within 1e-6 + 1e-5 relative.
+ * Tolerances: the engines are held to the conformance suite's (`engines/conformance.ts`);
+ * ONNX logits against the float64 reference within 1e-5 absolute + 1e-4 relative; the
+ * reference's own gradient against central finite differences within 1e-6 + 1e-5 relative.
  *
  * @module
  */
 import * as ort from "onnxruntime-node";
-import { type CellSpec } from "../models/ir.ts";
+import type { CellSpec } from "../models/ir.ts";
 import { cellNames, registerCell } from "../models/cells.ts";
-import { adamConfig } from "../models/adam.ts";
 import { referenceForward, referenceLossAndGrad } from "../models/reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../models/_testing.ts";
 import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "../models/onnx/export.ts";
-import { availability, createEngine, type EngineKind } from "./engines/registry.ts";
-import type { Engine } from "./engines/engine.ts";
+import { availability } from "./engines/registry.ts";
+import { engineConformance } from "./engines/conformance.ts";
 import { createCudaEngine } from "./engines/cuda/engine.ts";
-import { emulatorTuning, emuTest } from "./engines/_testing.ts";
+import { createNativeEngine } from "./engines/native/engine.ts";
+import { createTfjsEngine } from "./engines/tfjs/engine.ts";
+import { EMULATOR_MISSING, emulatorTuning } from "./engines/_testing.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { runBench } from "./run.ts";
 import { memoryProgress } from "./util/progress.ts";
@@ -59,7 +59,6 @@ const params = tinyParams(layout);
 const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
 const ref = referenceLossAndGrad(layout, params, ids, labels, T);
 const LOGITS = { atol: 1e-5, rtol: 1e-4 };
-const GRADS = { atol: 1e-5, rtol: 1e-3 };
 
 Deno.test("a cell defined in a test joins the registry and the CLI's architectures", () => {
   if (!cellNames().includes("coupled")) throw new Error(`not registered: ${cellNames()}`);
@@ -83,47 +82,23 @@ Deno.test("the reference gradient of the new cell matches central finite differe
   });
 });
 
-async function checkEngine(e: Engine): Promise<void> {
-  try {
-    e.setParams(params);
-    const logits = await e.predict(ids, B);
-    assertClose(`${e.name} logits`, logits, ref.logits, LOGITS);
-    const { loss, grad } = await e.lossAndGrad({ ids, labels: Float32Array.from(labels), size: B });
-    assertClose(`${e.name} loss`, [loss], [ref.loss], GRADS);
-    assertClose(`${e.name} gradient`, grad, ref.grad, GRADS);
-    // One Adam step moves the logits the way the reference's step would, closely enough.
-    await e.trainStep({ ids, labels: Float32Array.from(labels), size: B });
-    const after = await e.predict(ids, B);
-    if (after.every((v, i) => v === logits[i])) {
-      throw new Error(`${e.name}: a step changed nothing`);
-    }
-  } finally {
-    e.dispose();
-  }
-}
-
-const engineOptions = {
-  model: layout.config,
-  layout,
-  maxLen: T,
-  batchSize: B,
-  optimizer: adamConfig(1e-2),
-  gradClip: null,
-  threads: 1,
-} as const;
-
-for (const kind of ["native", "tfjs-cpu"] as const satisfies readonly EngineKind[]) {
-  const a = await availability(kind, { device: 0 });
-  Deno.test({
-    name: `engine ${kind} runs the new cell like the float64 reference` +
-      (a.ok ? "" : ` (ignored: ${a.reason})`),
-    ignore: !a.ok,
-    fn: async () => await checkEngine(await createEngine(kind, engineOptions, { device: 0 })),
-  });
-}
-
-emuTest("engine cuda (on the emulator) runs the new cell like the float64 reference", async () => {
-  await checkEngine(await createCudaEngine(engineOptions, 0, await emulatorTuning()));
+// Every engine's conformance suite (forward, gradients, Adam, clipping, determinism, bad
+// input), on the new cell only.
+const native = await availability("native", { device: 0 });
+engineConformance("native", (o) => createNativeEngine(o), {
+  cells: ["coupled"],
+  threads: 2,
+  ignore: native.ok ? null : native.reason,
+  wording: { batchSize: /Batch size 6 / },
+});
+engineConformance("tfjs-cpu", (o) => createTfjsEngine(o, "cpu"), {
+  cells: ["coupled"],
+  wording: { params: /^Cannot set parameters of engine tfjs-cpu/ },
+});
+engineConformance("cuda (emulated)", async (o) => createCudaEngine(o, 0, await emulatorTuning()), {
+  cells: ["coupled"],
+  ignore: EMULATOR_MISSING,
+  wording: { batchSize: /Batch size 6 / },
 });
 
 Deno.test("the ONNX scan export of the new cell computes the reference's logits", async () => {
@@ -150,7 +125,6 @@ Deno.test("the native ONNX export refuses the new cell, naming what it lacks", (
   throw new Error("the native export accepted a cell without an onnxBuiltin mapping");
 });
 
-const native = await availability("native", { device: 0 });
 Deno.test({
   name: "a smoke bench trains the new cell, exports it to ONNX and records it" +
     (native.ok ? "" : ` (ignored: ${native.reason})`),

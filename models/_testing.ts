@@ -1,6 +1,7 @@
 /**
  * Test helpers: tolerant comparison that prints the first mismatches, the max difference
- * and the tensor's name, and a tiny model with weights large enough that the input matters.
+ * and the tensor's name, a tiny model with weights large enough that the input matters, and
+ * tests that the runner reports as ignored, saying why, when what they need is missing.
  *
  * @module
  */
@@ -88,4 +89,31 @@ export function tinyBatch(
 /** Makes a layout for a tiny config. */
 export function tinyLayout(arch: Arch, over: Partial<ModelConfig> = {}): ParamLayout {
   return paramLayout(tinyConfig(arch, over));
+}
+
+/**
+ * Registers a test that is ignored when `ignore` gives a reason, decided before the test is
+ * registered, with the reason at the end of its name ("… (ignored: nvcc not found)"): the
+ * runner then counts it as ignored instead of passing a test that checked nothing.
+ *
+ * @param t the test; `ignore` is why it cannot run here, or null when it can
+ * @example
+ * ```ts
+ * const python = Deno.env.get("PYTHON") ?? null;
+ * ignorableTest({
+ *   name: "the script runs",
+ *   ignore: python === null ? "set PYTHON to a python" : null,
+ *   fn: () => {},
+ * });
+ * ```
+ */
+export function ignorableTest(
+  t: Omit<Deno.TestDefinition, "ignore"> & { readonly ignore: string | null },
+): void {
+  const { ignore, name, ...rest } = t;
+  Deno.test({
+    ...rest,
+    name: ignore === null ? name : `${name} (ignored: ${ignore})`,
+    ignore: ignore !== null,
+  });
 }

@@ -1,4 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { ignorableTest } from "../../models/_testing.ts";
 import { getProfile } from "../profiles.ts";
 import type { ResultsFile } from "../results/schema.ts";
 import { ourEpoch } from "./bench_peers.ts";
@@ -79,12 +80,18 @@ Deno.test("the .npy export holds exactly the suite's encoded fixture splits", as
   }
 });
 
-Deno.test("the peer scripts run on torch's CPU and report one JSON epoch (when a torch is given)", async () => {
-  const python = Deno.env.get("RNNBENCH_TEST_TORCH_PYTHON");
-  if (!python) {
-    console.log("skipped: set RNNBENCH_TEST_TORCH_PYTHON to a python with torch (CPU is enough)");
-    return;
-  }
+const TORCH_PYTHON = Deno.env.get("RNNBENCH_TEST_TORCH_PYTHON") || null;
+
+ignorableTest({
+  name: "the peer scripts run on torch's CPU and report one JSON epoch",
+  ignore: TORCH_PYTHON === null
+    ? "set RNNBENCH_TEST_TORCH_PYTHON to a python with torch (CPU is enough)"
+    : null,
+  fn: peerScriptsRunOnTorchCpu,
+});
+
+async function peerScriptsRunOnTorchCpu(): Promise<void> {
+  const python = TORCH_PYTHON!;
   const ds = await loadProfileData(getProfile("smoke"), () => {});
   const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
   try {
@@ -122,7 +129,7 @@ Deno.test("the peer scripts run on torch's CPU and report one JSON epoch (when a
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}
 
 Deno.test("the peers compare with our median trained epoch, not epoch 1 with its one-off costs", () => {
   const epoch = (n: number, train: number | null, evalS: number) => ({

@@ -9,6 +9,7 @@ import { type CellGraph, type CellSpec, trace } from "../ir.ts";
 import { backward } from "../grad.ts";
 import { CUDA_KERNELS, cudaLayout, cudaLayoutFor, generateCuda, type KernelName } from "./cuda.ts";
 import { LoweringError } from "./renderer.ts";
+import { ignorableTest } from "../_testing.ts";
 
 const nvcc = Deno.env.get("NVCC") ?? "nvcc";
 
@@ -70,34 +71,31 @@ const original = (arch: Arch): ModelConfig => ({
   layers: 25,
 });
 
-Deno.test("generated CUDA of rnn, gru and lstm at a small shape compiles with nvcc for sm_90", async () => {
-  const version = await nvccVersion();
-  if (version === null) {
-    console.log(
-      `skipped: ${nvcc} not found (this test fails whenever nvcc exists and a compile fails)`,
-    );
-    return;
-  }
-  const reports = await Promise.all(ARCHS.map((a) => compile(small(a))));
-  for (const r of reports) {
-    for (const k of Object.keys(CUDA_KERNELS)) registers(r, k);
-  }
+// Both run, and fail on any compile error, wherever nvcc exists.
+const NVCC_MISSING = (await nvccVersion()) === null ? `${nvcc} not found` : null;
+
+ignorableTest({
+  name: "generated CUDA of rnn, gru and lstm at a small shape compiles with nvcc for sm_90",
+  ignore: NVCC_MISSING,
+  async fn() {
+    const reports = await Promise.all(ARCHS.map((a) => compile(small(a))));
+    for (const r of reports) {
+      for (const k of Object.keys(CUDA_KERNELS)) registers(r, k);
+    }
+  },
 });
 
-Deno.test("generated CUDA of rnn, gru and lstm at the original shape compiles with nvcc for sm_90", async () => {
-  const version = await nvccVersion();
-  if (version === null) {
-    console.log(
-      `skipped: ${nvcc} not found (this test fails whenever nvcc exists and a compile fails)`,
-    );
-    return;
-  }
-  const reports = await Promise.all(ARCHS.map((a) => compile(original(a))));
-  reports.forEach((r, i) => {
-    // 4 warps per block: 255 registers is the hardware's limit per thread.
-    const regs = registers(r, "rb_train");
-    if (regs > 255) throw new Error(`${ARCHS[i]} rb_train uses ${regs} registers`);
-  });
+ignorableTest({
+  name: "generated CUDA of rnn, gru and lstm at the original shape compiles with nvcc for sm_90",
+  ignore: NVCC_MISSING,
+  async fn() {
+    const reports = await Promise.all(ARCHS.map((a) => compile(original(a))));
+    reports.forEach((r, i) => {
+      // 4 warps per block: 255 registers is the hardware's limit per thread.
+      const regs = registers(r, "rb_train");
+      if (regs > 255) throw new Error(`${ARCHS[i]} rb_train uses ${regs} registers`);
+    });
+  },
 });
 
 Deno.test("generated CUDA declares every kernel of the table with its parameters, and emulator wrappers", () => {

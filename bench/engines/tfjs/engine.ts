@@ -439,6 +439,15 @@ class TfjsEngine implements Engine {
           `size × maxLen = ${size * T}`,
       );
     }
+    const V = this.#opts.model.vocabSize;
+    for (let i = 0; i < size * T; i++) {
+      const id = ids[i]!;
+      if (!(id >= 0 && id < V)) {
+        throw new RangeError(
+          `Cannot run a batch on engine ${this.name}: token id ${id} is outside [0, ${V})`,
+        );
+      }
+    }
   }
 
   /** Loss, logits and gradients as tensors; the caller disposes them (inside a tidy). */
