@@ -19,10 +19,8 @@
  *
  * @module
  */
-import { backward } from "../grad.ts";
-import { cellGraph } from "../cells.ts";
 import type { ModelConfig } from "../classifier.ts";
-import { isWide, type ProgramShape, REG_MAX, Renderer } from "./renderer.ts";
+import { isWide, type ProgramShape, programShape, REG_MAX, Renderer } from "./renderer.ts";
 
 /** Math functions exposed through `rb_math`, by code. */
 export const MATH_FN = { exp: 0, sigmoid: 1, tanh: 2 } as const;
@@ -434,12 +432,5 @@ int rb_openmp_threads(void) {
  * ```
  */
 export function generateC(model: ModelConfig, lanes = 8, saveForward = false): string {
-  const graph = cellGraph(model.arch);
-  return new CRenderer(lanes, saveForward).program({
-    graph,
-    backward: backward(graph),
-    embedDim: model.embedDim,
-    hiddenSize: model.hiddenSize,
-    layers: model.layers,
-  });
+  return new CRenderer(lanes, saveForward).program(programShape(model));
 }

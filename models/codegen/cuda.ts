@@ -44,329 +44,47 @@
  *
  * @module
  */
-import { backward, type BackwardGraph } from "../grad.ts";
-import { cellGraph } from "../cells.ts";
 import type { ModelConfig } from "../classifier.ts";
 import type { CellGraph, Node } from "../ir.ts";
 import {
   Emitter,
-  isWide,
-  layerSize,
   layerSlots,
   LoweringError,
   type ProgramShape,
+  programShape,
   REG_MAX,
   Renderer,
+  stashLayout,
   type Storage,
   type WeightSlot,
 } from "./renderer.ts";
+import { DW0_ROWS, emulatorWrappers, FLAT_BLOCK, signature, WARP } from "./cuda_kernels.ts";
+import { type CudaLayout, cudaLayout } from "./cuda_layout.ts";
 
-/** Most positions one `rb_emb_seg` thread sums before the per-row pass combines the runs. */
-export const EMB_SEGMENT = 64;
-/** Threads per block of the one-thread-per-item kernels. */
-export const FLAT_BLOCK = 256;
-/** Blocks of the squared-norm pass (fixed, so the reduction order is fixed). */
-export const NORM_BLOCKS = 256;
-/** Rows (b, t) per block of `rb_dw0` (fixed, so the reduction order is fixed). */
-export const DW0_ROWS = 256;
-/** Warp width. */
-export const WARP = 32;
-
-/**
- * Every kernel and its parameters, as C declarations `"type name"`. Pointers are device
- * pointers (`CUdeviceptr`), `int` is a 32-bit int, `float` a 32-bit float.
- */
-export const CUDA_KERNELS = {
-  /** pre0 [B·T][PH] = embedding rows of ids[rows[b], t] · W_x of layer 0 (all hoisted nodes). */
-  rb_pre0: [
-    "const float *emb",
-    "const float *rest",
-    "const int *ids",
-    "const int *rows",
-    "int B",
-    "int T",
-    "float *pre0",
-  ],
-  /** logits [B] (forward only). */
-  rb_forward: ["const float *rest", "const float *pre0", "int B", "int T", "float *logits"],
-  /** Forward (tape), loss, backward: logits [B], loss [B], gpre0, per-sequence partials. */
-  rb_train: [
-    "const float *rest",
-    "const float *pre0",
-    "const float *labels",
-    "int B",
-    "int T",
-    "float *tape",
-    "float *gpre0",
-    "float *partial",
-    "float *phead",
-    "float *logits",
-    "double *loss",
-  ],
-  /** grad of the cell weights (layer 0's W_x excepted) and the head: Σ_b partials, in order. */
-  rb_reduce: ["const float *partial", "const float *phead", "int B", "float *grest"],
-  /** dxemb [N][E] = gpre0 [N][PH] · W_xᵀ of layer 0. */
-  rb_dx0: ["const float *rest", "const float *gpre0", "int N", "float *dxemb"],
-  /** part [chunk][E·PH] = Σ over the chunk's (b, t) of x ⊗ gpre0. */
-  rb_dw0: [
-    "const float *emb",
-    "const int *ids",
-    "const int *rows",
-    "const float *gpre0",
-    "int B",
-    "int T",
-    "float *part",
-  ],
-  /** grad of layer 0's W_x = Σ_chunk part, in order. */
-  rb_dw0_reduce: ["const float *part", "int nchunks", "float *grest"],
-  /** segSum [s][E] = Σ of dxemb rows order[segStart[s] … segStart[s+1]), in order. */
-  rb_emb_seg: [
-    "const float *dxemb",
-    "const int *order",
-    "const int *segStart",
-    "int nseg",
-    "float *segSum",
-  ],
-  /** gemb [uniqRow[u]][E] = Σ of segSum rows uniqSeg[u] … uniqSeg[u+1], in order. */
-  rb_emb_rows: [
-    "const float *segSum",
-    "const int *uniqRow",
-    "const int *uniqSeg",
-    "int nu",
-    "float *gemb",
-  ],
-  /** part [block] = Σ g² over the block's fixed chunk (double). */
-  rb_sqnorm: ["const float *g", "int n", "double *part"],
-  /** norm = √Σ part (in order); scale = min(1, clip / (norm + 1e-6)). */
-  rb_norm_final: [
-    "const double *part",
-    "int nparts",
-    "float clip",
-    "float *scale",
-    "double *norm",
-  ],
-  /** One Adam step over n parameters with the gradient scaled by *scale. */
-  rb_adam: [
-    "float *p",
-    "const float *g",
-    "float *m",
-    "float *v",
-    "int n",
-    "const float *scale",
-    "float beta1",
-    "float beta2",
-    "float omb1",
-    "float omb2",
-    "float eps",
-    "float stepSize",
-    "float sqrtBc2",
-  ],
-} as const;
-
-/** A kernel's name. */
-export type KernelName = keyof typeof CUDA_KERNELS;
-/** The name part of a `"type name"` declaration. */
-export type ArgName<S extends string> = S extends `${string}*${infer N}` ? N
-  : S extends `${string} ${infer N}` ? N
-  : never;
-/** The arguments of kernel K, by name: device pointers as bigint, ints and floats as number. */
-export type KernelArgs<K extends KernelName> = {
-  readonly [A in (typeof CUDA_KERNELS)[K][number] as ArgName<A>]: A extends `${string}*${string}`
-    ? bigint
-    : number;
-};
-/** How an argument is passed: a device pointer, an int or a float. */
-export type ArgKind = "ptr" | "i32" | "f32";
-
-/** A kernel's parameters, parsed: name and kind, in order. */
-export function kernelParams(k: KernelName): { name: string; kind: ArgKind }[] {
-  return (CUDA_KERNELS[k] as readonly string[]).map((decl) => {
-    const ptr = decl.includes("*");
-    const name = ptr
-      ? decl.slice(decl.lastIndexOf("*") + 1)
-      : decl.slice(decl.lastIndexOf(" ") + 1);
-    const kind: ArgKind = ptr ? "ptr" : decl.startsWith("int ") ? "i32" : "f32";
-    return { name, kind };
-  });
-}
-
-/** A hoisted input projection of layer 0: `matmul(input, W)` and its gradient node. */
-export interface PreNode {
-  /** The forward matmul node. */
-  readonly node: number;
-  /** The input-kind weight it multiplies by. */
-  readonly param: string;
-  /** Its position among the hoisted values (`pre0[r][index·H + j]`). */
-  readonly index: number;
-  /** The backward node holding the gradient of its output. */
-  readonly grad: number;
-}
-
-/** Sizes the generated CUDA and the host agree on (computed once, here). */
-export interface CudaLayout {
-  /** Embedding size E, hidden size H, layers L, states per layer S. */
-  readonly E: number;
-  readonly H: number;
-  readonly L: number;
-  readonly S: number;
-  /** S·H: state values per layer. */
-  readonly SH: number;
-  /** Weights of layer 0, of each layer above, of all cells, and after the embedding. */
-  readonly P0: number;
-  readonly PN: number;
-  readonly NCELL: number;
-  readonly NREST: number;
-  /** The hoisted projections of layer 0, in order. */
-  readonly pre: readonly PreNode[];
-  /** Hoisted values per (b, t): pre.length · H. */
-  readonly PH: number;
-  /** Shared-memory floats per layer: PN rounded up to an odd number. */
-  readonly WS: number;
-  /** Dynamic shared memory of `rb_forward` and `rb_train`, in bytes. */
-  readonly smemBytes: number;
-  /** Sequences (warps) per block of `rb_forward` and `rb_train`. */
-  readonly warpsPerBlock: number;
-  /** Floats of one timestep's stash (operands of the parameter gradients). */
-  readonly stashStride: number;
-  /** Outputs of `rb_dw0`: E · PH. */
-  readonly NO: number;
-  /** Rows staged in shared memory per tile of `rb_dw0`. */
-  readonly dw0Tile: number;
-}
-
-/**
- * Checks that the input of the cell is used only by input projections (`x · W_x`, each
- * input-kind weight once), which the CUDA target hoists out of the recurrence, and finds
- * their gradient nodes.
- * @throws LoweringError naming what is used otherwise
- */
-export function hoistedProjections(g: CellGraph, bw: BackwardGraph): PreNode[] {
-  const input = g.nodes.find((n) => n.op === "input");
-  if (input === undefined) throw new LoweringError("input", "cuda", "the cell has no input");
-  const pre: PreNode[] = [];
-  const kinds = new Map(g.params.map((p) => [p.name, p.kind]));
-  const seen = new Set<string>();
-  for (const n of g.nodes) {
-    const operands = ["a" in n ? n.a : -1, "b" in n ? n.b : -1];
-    if (!operands.includes(input.id)) continue;
-    if (n.op !== "matmul" || kinds.get(n.param) !== "input") {
-      throw new LoweringError(
-        n.op,
-        "cuda",
-        "the layer input may only be multiplied by input weights (x · W_x), which the CUDA " +
-          "target hoists out of the recurrence",
-      );
-    }
-    if (seen.has(n.param)) {
-      throw new LoweringError(n.op, "cuda", `input weight "${n.param}" is used twice`);
-    }
-    seen.add(n.param);
-    const pgs = bw.paramGrads.filter((pg) => pg.param === n.param);
-    const pg = pgs[0];
-    if (pgs.length !== 1 || pg === undefined || pg.kind !== "outer") {
-      throw new LoweringError("matmul", "cuda", `no single gradient of "${n.param}"`);
-    }
-    const a = bw.nodes[pg.a];
-    if (a?.op !== "fwd" || a.ref !== input.id) {
-      throw new LoweringError("matmul", "cuda", `the gradient of "${n.param}" is not x ⊗ g`);
-    }
-    pre.push({ node: n.id, param: n.param, index: pre.length, grad: pg.g });
-  }
-  return pre;
-}
-
-/**
- * Why the CUDA target cannot run a model shape, or null when it can: it runs one layer per
- * lane of a warp (L ≤ 32) and keeps a layer's states in that lane's registers
- * (H ≤ {@linkcode REG_MAX}; wider models train on the native engine).
- * @param shape hidden size and layers
- * @returns the reason, or null
- * @example
- * ```ts
- * cudaShapeProblem({ hiddenSize: 8, layers: 25 }); // null
- * ```
- */
-export function cudaShapeProblem(
-  shape: { readonly hiddenSize: number; readonly layers: number },
-): string | null {
-  const { hiddenSize: H, layers: L } = shape;
-  if (L > WARP) {
-    return `${L} layers: the kernels run one layer per lane of a warp, so at most ${WARP}`;
-  }
-  if (isWide(H)) {
-    return `hidden size ${H}: a layer's states live in one lane's registers, so at most ` +
-      `${REG_MAX} (the native engine trains wider models)`;
-  }
-  return null;
-}
-
-/**
- * The sizes of the CUDA program for a shape.
- * @param shape the program shape
- * @param warpsPerBlock sequences per block of the recurrent kernels
- * @throws LoweringError when L > 32 (one lane per layer), H > 16 or the cell cannot be hoisted
- */
-export function cudaLayout(shape: ProgramShape, warpsPerBlock = 4): CudaLayout {
-  const { graph: g, backward: bw, embedDim: E, hiddenSize: H, layers: L } = shape;
-  const problem = cudaShapeProblem({ hiddenSize: H, layers: L });
-  if (problem !== null) throw new LoweringError("matmul", "cuda", problem);
-  if (!Number.isInteger(warpsPerBlock) || warpsPerBlock < 1 || warpsPerBlock > 32) {
-    throw new RangeError(`Invalid warps per block ${warpsPerBlock}: must be 1 … 32`);
-  }
-  const pre = hoistedProjections(g, bw);
-  const S = g.states.length;
-  const P0 = layerSize(g, E, H), PN = layerSize(g, H, H);
-  const NCELL = P0 + (L - 1) * PN;
-  const PH = pre.length * H;
-  const WS = PN % 2 === 1 ? PN : PN + 1;
-  const probe = new CudaRenderer();
-  const stashStride = probe.stashLayout(shape, H).stride;
-  return {
-    E,
-    H,
-    L,
-    S,
-    SH: S * H,
-    P0,
-    PN,
-    NCELL,
-    NREST: NCELL + H + 1,
-    pre,
-    PH,
-    WS,
-    smemBytes: L * WS * 4,
-    warpsPerBlock,
-    stashStride,
-    NO: E * PH,
-    dw0Tile: Math.max(1, Math.min(32, Math.floor(3072 / Math.max(1, E + PH)))),
-  };
-}
-
-/** The layout for a model config (traces and differentiates its cell). */
-export function cudaLayoutFor(model: ModelConfig, warpsPerBlock = 4): CudaLayout {
-  return cudaLayout(shapeOf(model), warpsPerBlock);
-}
-
-function shapeOf(model: ModelConfig): ProgramShape {
-  const graph = cellGraph(model.arch);
-  return {
-    graph,
-    backward: backward(graph),
-    embedDim: model.embedDim,
-    hiddenSize: model.hiddenSize,
-    layers: model.layers,
-  };
-}
+// The CUDA lowering's public surface, whose parts live in their own modules.
+export {
+  type ArgKind,
+  type ArgName,
+  CUDA_KERNELS,
+  DW0_ROWS,
+  EMB_SEGMENT,
+  FLAT_BLOCK,
+  type KernelArgs,
+  type KernelName,
+  kernelParams,
+  NORM_BLOCKS,
+  WARP,
+} from "./cuda_kernels.ts";
+export {
+  type CudaLayout,
+  cudaLayout,
+  cudaLayoutFor,
+  cudaShapeProblem,
+  hoistedProjections,
+  type PreNode,
+} from "./cuda_layout.ts";
 
 const isLeaf = (n: Node) => n.op === "input" || n.op === "state" || n.op === "const";
-
-/** The C declaration of a kernel: `extern "C" __global__ void … name(params)`. */
-function signature(k: KernelName, bounds: number | null): string {
-  const lb = bounds === null ? "" : `__launch_bounds__(${bounds}) `;
-  return `extern "C" __global__ void ${lb}${k}(${
-    (CUDA_KERNELS[k] as readonly string[]).join(", ")
-  })`;
-}
 
 /** The CUDA renderer: one warp per sequence, one lane per layer (see the module comment). */
 export class CudaRenderer extends Renderer {
@@ -579,7 +297,7 @@ RB_FN void rb_tanh_v(const lane_t *RB_RESTRICT x, lane_t *RB_RESTRICT y, int n) 
     }
     body.push(...this.emitNodes(be, (n) => n.op === "fwd" || n.op === "gradIn"));
     body.push(`/* ---- operands of the parameter gradients, for rb_flush_I${H} ---- */`);
-    const stash = this.stashLayout(shape, H);
+    const stash = stashLayout(shape, H);
     for (const [node, offset] of stash.slots) {
       const st = be.storage[node]!;
       const size = st.kind === "const" ? 1 : st.size;
@@ -1049,26 +767,7 @@ ${signature("rb_adam", FLAT_BLOCK)} {
   v[i] = vi;
   p[i] -= stepSize * mi / (sqrtf(vi) / sqrtBc2 + eps);
 }
-${this.emulatorWrappers()}`;
-  }
-
-  /** Launch wrappers for the CPU emulator (compiled only with -DRB_EMULATE). */
-  emulatorWrappers(): string {
-    const out = [
-      `#ifdef RB_EMULATE`,
-      `/* CPU emulator (tests): unpack cuLaunchKernel's argument array. */`,
-    ];
-    for (const k of Object.keys(CUDA_KERNELS) as KernelName[]) {
-      const args = (CUDA_KERNELS[k] as readonly string[]).map((decl, i) => {
-        const type = decl.includes("*")
-          ? decl.slice(0, decl.lastIndexOf("*") + 1)
-          : decl.slice(0, decl.lastIndexOf(" "));
-        return `*(${type} *)a[${i}]`;
-      });
-      out.push(`extern "C" void rb_emu_k_${k}(void **a) { ${k}(${args.join(", ")}); }`);
-    }
-    out.push(`#endif`);
-    return out.join("\n");
+${emulatorWrappers()}`;
   }
 
   /** The whole CUDA program. */
@@ -1107,5 +806,5 @@ ${this.emulatorWrappers()}`;
  * ```
  */
 export function generateCuda(model: ModelConfig, warpsPerBlock = 4): string {
-  return new CudaRenderer(warpsPerBlock).program(shapeOf(model));
+  return new CudaRenderer(warpsPerBlock).program(programShape(model));
 }

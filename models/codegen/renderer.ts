@@ -47,7 +47,9 @@
  *
  * @module
  */
-import type { BackwardGraph } from "../grad.ts";
+import { backward, type BackwardGraph } from "../grad.ts";
+import { cellGraph } from "../cells.ts";
+import type { ModelConfig } from "../classifier.ts";
 import type { CellGraph, Node, OpName, ParamKind } from "../ir.ts";
 
 /** Values wider than this many elements live in arrays; narrower ones in locals. */
@@ -100,6 +102,18 @@ export interface ProgramShape {
   readonly layers: number;
 }
 
+/** The program shape of a classifier: its cell traced and differentiated, and its sizes. */
+export function programShape(model: ModelConfig): ProgramShape {
+  const graph = cellGraph(model.arch);
+  return {
+    graph,
+    backward: backward(graph),
+    embedDim: model.embedDim,
+    hiddenSize: model.hiddenSize,
+    layers: model.layers,
+  };
+}
+
 /** Where a weight sits inside one layer's block of the flat parameter array. */
 export interface WeightSlot {
   /** The weight's name in the cell, e.g. "W_hf". */
@@ -129,6 +143,31 @@ export function layerSlots(graph: CellGraph, I: number, H: number): WeightSlot[]
 /** Total weights of one layer with input size `I`. */
 export function layerSize(graph: CellGraph, I: number, H: number): number {
   return layerSlots(graph, I, H).reduce((s, w) => s + w.rows * H, 0);
+}
+
+/**
+ * Where the backward step of a layer with input size `I` leaves, per timestep, the
+ * values parameter gradients are built from: every distinct `a` of an outer product
+ * (K values) and every distinct gradient `g` (H values). {@linkcode Renderer.flush}
+ * turns a block of timesteps of them into `dW += Σ_t a ⊗ g`, `db += Σ_t g`.
+ */
+export function stashLayout(
+  shape: ProgramShape,
+  I: number,
+): { slots: Map<number, number>; stride: number } {
+  const bw = shape.backward, H = shape.hiddenSize;
+  const slots = new Map<number, number>();
+  let stride = 0;
+  const add = (node: number, size: number) => {
+    if (!slots.has(node)) {
+      slots.set(node, stride);
+      stride += size;
+    }
+  };
+  const rows = (param: string) => layerSlots(shape.graph, I, H).find((w) => w.name === param)!.rows;
+  for (const pg of bw.paramGrads) if (pg.kind === "outer") add(pg.a, rows(pg.param));
+  for (const pg of bw.paramGrads) add(pg.g, H);
+  return { slots, stride };
 }
 
 /** Formats a number as a C float literal. */
@@ -552,33 +591,10 @@ export abstract class Renderer {
   }
 
   /**
-   * Where the backward step of a layer with input size `I` leaves, per timestep, the
-   * values parameter gradients are built from: every distinct `a` of an outer product
-   * (K values) and every distinct gradient `g` (H values). {@linkcode Renderer.flush}
-   * turns a block of timesteps of them into `dW += Σ_t a ⊗ g`, `db += Σ_t g`.
-   */
-  stashLayout(shape: ProgramShape, I: number): { slots: Map<number, number>; stride: number } {
-    const bw = shape.backward, H = shape.hiddenSize;
-    const slots = new Map<number, number>();
-    let stride = 0;
-    const add = (node: number, size: number) => {
-      if (!slots.has(node)) {
-        slots.set(node, stride);
-        stride += size;
-      }
-    };
-    const rows = (param: string) =>
-      layerSlots(shape.graph, I, H).find((w) => w.name === param)!.rows;
-    for (const pg of bw.paramGrads) if (pg.kind === "outer") add(pg.a, rows(pg.param));
-    for (const pg of bw.paramGrads) add(pg.g, H);
-    return { slots, stride };
-  }
-
-  /**
    * The backward step of one layer with input size `I`, recomputing its forward values
    * from `x` and `s` first: gradients `gin [S][H]` of the new states →
    * `dx [I]` (assigned), `ds [S][H]` (assigned), and this timestep's stash `st` (the
-   * operands of the parameter gradients, see {@linkcode Renderer.stashLayout}).
+   * operands of the parameter gradients, see {@linkcode stashLayout}).
    */
   cellBackward(shape: ProgramShape, I: number): string {
     const { graph: g, backward: bw, hiddenSize: H } = shape;
@@ -631,7 +647,7 @@ export abstract class Renderer {
     }
     body.push(...this.emitNodes(be, (n) => n.op === "fwd" || n.op === "gradIn"));
     body.push(`/* ---- operands of the parameter gradients, for rb_flush_I${I} ---- */`);
-    const stash = this.stashLayout(shape, I);
+    const stash = stashLayout(shape, I);
     for (const [node, offset] of stash.slots) {
       const st = be.storage[node]!;
       const size = st.kind === "const" ? 1 : st.size;
@@ -679,7 +695,7 @@ export abstract class Renderer {
   flush(shape: ProgramShape, I: number): string {
     const { graph: g, backward: bw, hiddenSize: H } = shape;
     const slots = layerSlots(g, I, H);
-    const stash = this.stashLayout(shape, I);
+    const stash = stashLayout(shape, I);
     const lane = this.laneType;
     const body: string[] = [];
     // The accumulators of a block of columns stay in registers over the timesteps: all H
@@ -754,11 +770,11 @@ export abstract class Renderer {
       `#define RB_NREST (RB_NCELL + RB_H + 1)   /* everything after the embedding: cells, W_hy, b_y */`,
       ...this.inputSizes(shape).map((I) =>
         `#define RB_STASH_I${I} ${
-          this.stashLayout(shape, I).stride
+          stashLayout(shape, I).stride
         }   /* stash of one timestep, I=${I} */`
       ),
       `#define RB_STASH_MAX ${
-        Math.max(...this.inputSizes(shape).map((I) => this.stashLayout(shape, I).stride))
+        Math.max(...this.inputSizes(shape).map((I) => stashLayout(shape, I).stride))
       }`,
       `#define RB_TB 16   /* timesteps per parameter-gradient flush */`,
       `/* Offset of layer l's weights inside the cell block. */`,
