@@ -35,7 +35,11 @@
  * - Global-norm clipping (`rb_sqnorm`, `rb_norm_final`, fixed-order, in double) and Adam
  *   (`rb_adam`, exactly the C target's arithmetic) run on the device.
  *
- * Every kernel's parameter list is the table {@linkcode CUDA_KERNELS}: the generated
+ * What this module generates from the IR is the cell functions (`rb_cu_fwd`, `rb_cu_bwd`,
+ * layer 0's `rb_cu_pre0` and `rb_cu_dx0`), the constants and the flush; the code that is
+ * the same for every shape (the prelude, the wavefront passes, the kernels) is CUDA source
+ * in `kernels/cuda_*.cu`, copied in with the shape's names filled in. Every kernel's
+ * parameter list is the table {@linkcode CUDA_KERNELS} (`cuda_kernels.ts`): the generated
  * signatures, the host's argument marshalling (`bench/engines/cuda/engine.ts`) and the CPU
  * emulator's launch wrappers (`bench/engines/cuda/emulator/emulator.ts`, tests) all come from it.
  *
@@ -58,7 +62,16 @@ import {
   type Storage,
   type WeightSlot,
 } from "./renderer.ts";
-import { DW0_ROWS, emulatorWrappers, FLAT_BLOCK, signature, WARP } from "./cuda_kernels.ts";
+import {
+  CUDA_KERNELS,
+  DW0_ROWS,
+  emulatorWrappers,
+  FLAT_BLOCK,
+  type KernelName,
+  signature,
+  WARP,
+} from "./cuda_kernels.ts";
+import { codeFile, type Hole } from "./_code_file.ts";
 import { type CudaLayout, cudaLayout } from "./cuda_layout.ts";
 
 // The CUDA lowering's public surface, whose parts live in their own modules.
@@ -84,6 +97,14 @@ export {
   type PreNode,
 } from "./cuda_layout.ts";
 
+/** The fixed code after the generated functions, in order (files in `kernels/`). */
+const KERNEL_FILES = [
+  "cuda_wavefront.cu",
+  "cuda_model.cu",
+  "cuda_embedding.cu",
+  "cuda_adam.cu",
+] as const;
+
 const isLeaf = (n: Node) => n.op === "input" || n.op === "state" || n.op === "const";
 
 /** The CUDA renderer: one warp per sequence, one lane per layer (see the module comment). */
@@ -105,38 +126,9 @@ export class CudaRenderer extends Renderer {
     this.warpsPerBlock = warpsPerBlock;
   }
 
-  /** Types, qualifiers and the math functions (scalar loops over `expf`/`tanhf`). */
+  /** Types, qualifiers and the math functions: `kernels/cuda_prelude.cu`. */
   override prelude(_shape: ProgramShape): string {
-    return `#if defined(__CUDACC_RTC__)
-typedef unsigned long size_t; /* NVRTC: no system headers */
-#endif
-/* One sequence per thread: a lane value is a float. Weights are read as they are. */
-typedef float lane_t;
-typedef float rb_w_t;
-#define RB_FN __device__ __forceinline__
-#define RB_GROUP_FN __device__
-#define RB_RESTRICT __restrict__
-#define RB_LANE(v, i) (v)
-#define RB_ZERO 0.0f
-#define RB_PREFETCH(p, n)
-#define RB_FULL 0xffffffffu
-#ifdef RB_EMULATE
-#define RB_DYNAMIC_SMEM(name) float *name = rb_emu_dynamic_smem()
-#else
-#define RB_DYNAMIC_SMEM(name) extern __shared__ float name[]
-#endif
-
-/* y = σ(x) = 1 / (1 + e^-x) (expf: full accuracy; e^88+ overflows to inf and gives 0). */
-RB_FN void rb_sigmoid_v(const lane_t *RB_RESTRICT x, lane_t *RB_RESTRICT y, int n) {
-#pragma unroll
-  for (int i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i]));
-}
-
-/* y = tanh(x) (tanhf: full accuracy). */
-RB_FN void rb_tanh_v(const lane_t *RB_RESTRICT x, lane_t *RB_RESTRICT y, int n) {
-#pragma unroll
-  for (int i = 0; i < n; i++) y[i] = tanhf(x[i]);
-}`;
+    return codeFile("cuda_prelude.cu");
   }
 
   /** The renderer's constants plus the CUDA layout. */
@@ -440,334 +432,36 @@ ${offsets.join("\n")}
 }`;
   }
 
-  /** The wavefront passes and every kernel. */
+  /**
+   * The wavefront passes and every kernel: the code files `kernels/cuda_wavefront.cu`,
+   * `cuda_model.cu`, `cuda_embedding.cu` and `cuda_adam.cu`, with each kernel declared
+   * from {@linkcode CUDA_KERNELS}, and the emulator's launch wrappers.
+   */
   override kernels(shape: ProgramShape): string {
     const lay = cudaLayout(shape, this.warpsPerBlock);
-    const H = shape.hiddenSize;
-    const threads = lay.warpsPerBlock * WARP;
-    return `
-/* ================= device passes (one warp per sequence, one lane per layer) ================= */
-
-/* Copies every layer's weights (uniform I=H layout, layer 0's input weights zeroed) into
- * shared memory Ws [L][WS]; the whole block takes part. */
-RB_FN void rb_load_weights(const float *RB_RESTRICT rest, float *RB_RESTRICT Ws) {
-  for (int i = threadIdx.x; i < RB_L * RB_WS; i += blockDim.x) {
-    const int l = i / RB_WS, k = i - l * RB_WS;
-    float v = 0.0f;
-    if (k < RB_PN) {
-      const int src = l == 0 ? rb_w0_src(k) : RB_P0 + (l - 1) * RB_PN + k;
-      if (src >= 0) v = rest[src];
+    // `{{kernel NAME BOUNDS}}`: BOUNDS "flat" (FLAT_BLOCK threads), "warps" (RB_WPB warps)
+    // or absent (no __launch_bounds__).
+    const threads = new Map([["flat", FLAT_BLOCK], ["warps", lay.warpsPerBlock * WARP]]);
+    const declared = new Set<string>();
+    const holes: Record<string, Hole> = {
+      flush: () => `rb_flush_I${shape.hiddenSize}`,
+      kernel: ([name = "", bounds, ...more]) => {
+        if (!Object.hasOwn(CUDA_KERNELS, name) || more.length > 0) {
+          throw new Error(`Cannot declare kernel "${name}": it is not in CUDA_KERNELS`);
+        }
+        if (bounds !== undefined && !threads.has(bounds)) {
+          throw new Error(`Cannot declare kernel "${name}": unknown bounds "${bounds}"`);
+        }
+        declared.add(name);
+        return signature(name as KernelName, bounds === undefined ? null : threads.get(bounds)!);
+      },
+    };
+    const code = KERNEL_FILES.map((f) => codeFile(f, holes));
+    const missing = Object.keys(CUDA_KERNELS).filter((k) => !declared.has(k));
+    if (missing.length > 0) {
+      throw new Error(`Internal error: no code file declares the kernels ${missing.join(", ")}`);
     }
-    Ws[i] = v;
-  }
-  __syncthreads();
-}
-
-/* Forward wavefront of sequence b: at wave w lane l runs layer l at timestep t = w − l.
- * pre0 [B][T][PH]: layer 0's hoisted projections. tape [B][T+L−1][SH][32] (or NULL):
- * every lane's states after every wave it is active, coalesced. htop [H]: the top layer's
- * h after the last timestep (lane L−1). Returns the logit (every lane). */
-RB_FN float rb_wave_forward(const float *RB_RESTRICT Ws, const float *RB_RESTRICT rest,
-    const float *RB_RESTRICT pre0, int b, int T, int lane, float *RB_RESTRICT tape,
-    float *RB_RESTRICT htop) {
-  const float *RB_RESTRICT W = Ws + (lane < RB_L ? lane : RB_L - 1) * RB_WS;
-  const int NW = T + RB_L - 1;
-  lane_t s[RB_SH], o[RB_SH], x[RB_H], hp[RB_H], ext[RB_PH];
-#pragma unroll
-  for (int i = 0; i < RB_SH; i++) s[i] = 0.0f;
-#pragma unroll
-  for (int j = 0; j < RB_H; j++) hp[j] = 0.0f;
-  for (int w = 0; w < NW; w++) {
-    const int t = w - lane;
-    const bool active = lane < RB_L && t >= 0 && t < T;
-    /* the layer below's h at this timestep, from the previous wave */
-#pragma unroll
-    for (int j = 0; j < RB_H; j++) {
-      const float v = __shfl_up_sync(RB_FULL, hp[j], 1);
-      x[j] = lane == 0 ? 0.0f : v;
-    }
-    const float *RB_RESTRICT pr = pre0 + ((size_t)b * T + (t < 0 ? 0 : t >= T ? T - 1 : t)) * RB_PH;
-#pragma unroll
-    for (int k = 0; k < RB_PH; k++) ext[k] = (lane == 0 && active) ? __ldg(pr + k) : 0.0f;
-    rb_cu_fwd(W, x, ext, s, o);
-    if (active) {
-#pragma unroll
-      for (int i = 0; i < RB_SH; i++) s[i] = o[i];
-#pragma unroll
-      for (int j = 0; j < RB_H; j++) hp[j] = o[j];
-      if (tape) {
-        float *RB_RESTRICT row = tape + ((size_t)b * NW + w) * RB_SH * 32 + lane;
-#pragma unroll
-        for (int i = 0; i < RB_SH; i++) row[i * 32] = o[i];
-      }
-    }
-  }
-  /* head: logit = h_top · W_hy + b_y (state 0 is h) */
-  float z = 0.0f;
-  if (lane == RB_L - 1) {
-    z = s[0] * rest[RB_NCELL];
-#pragma unroll
-    for (int j = 1; j < RB_H; j++) z += s[j] * rest[RB_NCELL + j];
-    z += rest[RB_NCELL + RB_H];
-    if (htop) {
-#pragma unroll
-      for (int j = 0; j < RB_H; j++) htop[j] = s[j];
-    }
-  }
-  return __shfl_sync(RB_FULL, z, RB_L - 1);
-}
-
-/* Backward wavefront of sequence b, waves in reverse: lane l at wave w runs layer l at
- * t = w − l; the layer above's dx at the same t arrives from lane l + 1 (previous wave).
- * dtop [H]: dLoss/dh of the top layer at the last timestep. Writes gpre0 [B][T][PH] (lane 0)
- * and partial [B][PN][32]: this sequence's parameter gradients, per layer (lane). */
-RB_FN void rb_wave_backward(const float *RB_RESTRICT Ws, const float *RB_RESTRICT pre0, int b,
-    int T, int lane, const float *RB_RESTRICT tape, const float *RB_RESTRICT dtop,
-    float *RB_RESTRICT gpre0, float *RB_RESTRICT partial) {
-  const float *RB_RESTRICT W = Ws + (lane < RB_L ? lane : RB_L - 1) * RB_WS;
-  const int NW = T + RB_L - 1;
-  lane_t acc[RB_PN];          /* this layer's parameter gradients, uniform layout */
-  lane_t stash[RB_TB * RB_STRIDE];
-  for (int i = 0; i < RB_PN; i++) acc[i] = 0.0f;
-  lane_t carry[RB_SH], dxp[RB_H];
-#pragma unroll
-  for (int i = 0; i < RB_SH; i++) carry[i] = 0.0f;
-#pragma unroll
-  for (int j = 0; j < RB_H; j++) dxp[j] = 0.0f;
-  int nt = 0;
-  for (int w = NW - 1; w >= 0; w--) {
-    const int t = w - lane;
-    const bool active = lane < RB_L && t >= 0 && t < T;
-    lane_t gin[RB_SH], sp[RB_SH], x[RB_H], ext[RB_PH], dx[RB_H], ds[RB_SH], gp[RB_PH];
-#pragma unroll
-    for (int j = 0; j < RB_H; j++) {
-      const float above = __shfl_down_sync(RB_FULL, dxp[j], 1);
-      gin[j] = active ? carry[j] + (lane == RB_L - 1 ? (t == T - 1 ? dtop[j] : 0.0f) : above) : 0.0f;
-    }
-#pragma unroll
-    for (int i = RB_H; i < RB_SH; i++) gin[i] = active ? carry[i] : 0.0f;
-    /* the states before this step (own column) and this step's input (column l − 1) */
-    const float *RB_RESTRICT row = tape + ((size_t)b * NW + (w > 0 ? w - 1 : 0)) * RB_SH * 32;
-#pragma unroll
-    for (int i = 0; i < RB_SH; i++) sp[i] = (active && t > 0) ? row[i * 32 + lane] : 0.0f;
-#pragma unroll
-    for (int j = 0; j < RB_H; j++) x[j] = (active && lane > 0) ? row[j * 32 + lane - 1] : 0.0f;
-    const float *RB_RESTRICT pr = pre0 + ((size_t)b * T + (t < 0 ? 0 : t >= T ? T - 1 : t)) * RB_PH;
-#pragma unroll
-    for (int k = 0; k < RB_PH; k++) ext[k] = (lane == 0 && active) ? __ldg(pr + k) : 0.0f;
-    rb_cu_bwd(W, x, ext, sp, gin, stash + nt * RB_STRIDE, dx, ds, gp);
-    if (lane == 0 && active) {
-      float *RB_RESTRICT gr = gpre0 + ((size_t)b * T + t) * RB_PH;
-#pragma unroll
-      for (int k = 0; k < RB_PH; k++) gr[k] = gp[k];
-    }
-#pragma unroll
-    for (int i = 0; i < RB_SH; i++) carry[i] = active ? ds[i] : 0.0f;
-#pragma unroll
-    for (int j = 0; j < RB_H; j++) dxp[j] = active ? dx[j] : 0.0f;
-    if (++nt == RB_TB || w == 0) {
-      rb_flush_I${H}(stash, nt, acc);
-      nt = 0;
-    }
-  }
-  float *RB_RESTRICT out = partial + (size_t)b * RB_PN * 32 + lane;
-  for (int k = 0; k < RB_PN; k++) out[k * 32] = acc[k];
-}
-
-/* ================= kernels ================= */
-
-${signature("rb_pre0", FLAT_BLOCK)} {
-  const int r = blockIdx.x * blockDim.x + threadIdx.x;
-  if (r >= B * T) return;
-  const int b = r / T, t = r - b * T;
-  const float *RB_RESTRICT x = emb + (size_t)ids[(size_t)rows[b] * T + t] * RB_E;
-  rb_cu_pre0(rest, x, pre0 + (size_t)r * RB_PH);
-}
-
-${signature("rb_forward", threads)} {
-  RB_DYNAMIC_SMEM(Ws);
-  rb_load_weights(rest, Ws);
-  const int lane = threadIdx.x & 31, b = blockIdx.x * RB_WPB + (threadIdx.x >> 5);
-  if (b >= B) return;
-  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, nullptr, nullptr);
-  if (lane == 0) logits[b] = z;
-}
-
-${signature("rb_train", threads)} {
-  RB_DYNAMIC_SMEM(Ws);
-  rb_load_weights(rest, Ws);
-  const int lane = threadIdx.x & 31, b = blockIdx.x * RB_WPB + (threadIdx.x >> 5);
-  if (b >= B) return;
-  float htop[RB_H];
-#pragma unroll
-  for (int j = 0; j < RB_H; j++) htop[j] = 0.0f;
-  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, tape, htop);
-  __syncwarp(); /* the tape written by every lane is read by its neighbour below */
-  /* BCE with logits and dLoss/dz, in double as the C target */
-  const double zz = z, y = labels[b];
-  const float dz = (float)((1.0 / (1.0 + exp(-zz)) - y) / B);
-  if (lane == 0) {
-    logits[b] = z;
-    loss[b] = fmax(zz, 0.0) - zz * y + log1p(exp(-fabs(zz)));
-  }
-  /* head: dW_hy = h_top dz, db_y = dz; dtop = dz W_hy */
-  float dtop[RB_H];
-#pragma unroll
-  for (int j = 0; j < RB_H; j++) dtop[j] = dz * rest[RB_NCELL + j];
-  if (lane == RB_L - 1) {
-    float *RB_RESTRICT ph = phead + (size_t)b * (RB_H + 1);
-#pragma unroll
-    for (int j = 0; j < RB_H; j++) ph[j] = htop[j] * dz;
-    ph[RB_H] = dz;
-  }
-  rb_wave_backward(Ws, pre0, b, T, lane, tape, dtop, gpre0, partial);
-}
-
-${signature("rb_reduce", FLAT_BLOCK)} {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  int dst;
-  const float *RB_RESTRICT src;
-  int stride;
-  if (i < RB_PN * 32) {
-    const int k = i >> 5, lane = i & 31;
-    if (lane >= RB_L) return;
-    dst = lane == 0 ? rb_w0_src(k) : RB_P0 + (lane - 1) * RB_PN + k;
-    if (dst < 0) return;
-    src = partial + (size_t)k * 32 + lane;
-    stride = RB_PN * 32;
-  } else if (i < RB_PN * 32 + RB_H + 1) {
-    const int j = i - RB_PN * 32;
-    dst = RB_NCELL + j;
-    src = phead + j;
-    stride = RB_H + 1;
-  } else {
-    return;
-  }
-  /* Σ_b in a fixed order: four interleaved partial sums, then combined */
-  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-  int b = 0;
-  for (; b + 4 <= B; b += 4) {
-    s0 += src[(size_t)b * stride];
-    s1 += src[(size_t)(b + 1) * stride];
-    s2 += src[(size_t)(b + 2) * stride];
-    s3 += src[(size_t)(b + 3) * stride];
-  }
-  for (; b < B; b++) s0 += src[(size_t)b * stride];
-  grest[dst] = (s0 + s1) + (s2 + s3);
-}
-
-${signature("rb_dx0", FLAT_BLOCK)} {
-  const int r = blockIdx.x * blockDim.x + threadIdx.x;
-  if (r >= N) return;
-  rb_cu_dx0(rest, gpre0 + (size_t)r * RB_PH, dxemb + (size_t)r * RB_E);
-}
-
-${signature("rb_dw0", FLAT_BLOCK)} {
-  __shared__ float xs[RB_DW0_TILE * RB_E];
-  __shared__ float gs[RB_DW0_TILE * RB_PH];
-  const int N = B * T, r0 = blockIdx.x * RB_DW0_ROWS;
-  const int r1 = r0 + RB_DW0_ROWS < N ? r0 + RB_DW0_ROWS : N;
-  float acc[RB_DW0_PER];
-#pragma unroll
-  for (int q = 0; q < RB_DW0_PER; q++) acc[q] = 0.0f;
-  for (int base = r0; base < r1; base += RB_DW0_TILE) {
-    const int n = r1 - base < RB_DW0_TILE ? r1 - base : RB_DW0_TILE;
-    __syncthreads();
-    for (int i = threadIdx.x; i < RB_DW0_TILE * RB_E; i += blockDim.x) {
-      const int rr = i / RB_E, e = i - rr * RB_E;
-      float v = 0.0f;
-      if (rr < n) {
-        const int r = base + rr, b = r / T, t = r - b * T;
-        v = emb[(size_t)ids[(size_t)rows[b] * T + t] * RB_E + e];
-      }
-      xs[i] = v;
-    }
-    for (int i = threadIdx.x; i < RB_DW0_TILE * RB_PH; i += blockDim.x) {
-      const int rr = i / RB_PH;
-      gs[i] = rr < n ? gpre0[(size_t)base * RB_PH + i] : 0.0f;
-    }
-    __syncthreads();
-#pragma unroll
-    for (int q = 0; q < RB_DW0_PER; q++) {
-      const int o = threadIdx.x + q * RB_FLAT;
-      if (o < RB_NO) {
-        const int k = o / RB_PH, pj = o - k * RB_PH;
-        float a = acc[q];
-        for (int rr = 0; rr < n; rr++) a += xs[rr * RB_E + k] * gs[rr * RB_PH + pj];
-        acc[q] = a;
-      }
-    }
-  }
-#pragma unroll
-  for (int q = 0; q < RB_DW0_PER; q++) {
-    const int o = threadIdx.x + q * RB_FLAT;
-    if (o < RB_NO) part[(size_t)blockIdx.x * RB_NO + o] = acc[q];
-  }
-}
-
-${signature("rb_dw0_reduce", FLAT_BLOCK)} {
-  const int o = blockIdx.x * blockDim.x + threadIdx.x;
-  if (o >= RB_NO) return;
-  const int k = o / RB_PH, q = o - k * RB_PH, p = q / RB_H, j = q - p * RB_H;
-  float s = 0.0f;
-  for (int c = 0; c < nchunks; c++) s += part[(size_t)c * RB_NO + o];
-  grest[rb_pre_offset(p) + k * RB_H + j] = s;
-}
-
-${signature("rb_emb_seg", FLAT_BLOCK)} {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  const int s = i / RB_E, e = i - s * RB_E;
-  if (s >= nseg) return;
-  float acc = 0.0f;
-  for (int k = segStart[s]; k < segStart[s + 1]; k++) acc += dxemb[(size_t)order[k] * RB_E + e];
-  segSum[(size_t)s * RB_E + e] = acc;
-}
-
-${signature("rb_emb_rows", FLAT_BLOCK)} {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  const int u = i / RB_E, e = i - u * RB_E;
-  if (u >= nu) return;
-  float acc = 0.0f;
-  for (int s = uniqSeg[u]; s < uniqSeg[u + 1]; s++) acc += segSum[(size_t)s * RB_E + e];
-  gemb[(size_t)uniqRow[u] * RB_E + e] = acc;
-}
-
-${signature("rb_sqnorm", FLAT_BLOCK)} {
-  __shared__ double sh[RB_FLAT];
-  const int chunk = (n + gridDim.x - 1) / gridDim.x;
-  const int i0 = blockIdx.x * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
-  double s = 0.0;
-  for (int i = i0 + threadIdx.x; i < i1; i += blockDim.x) s += (double)g[i] * g[i];
-  sh[threadIdx.x] = s;
-  __syncthreads();
-  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-    if ((int)threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) part[blockIdx.x] = sh[0];
-}
-
-${signature("rb_norm_final", null)} {
-  if (threadIdx.x != 0 || blockIdx.x != 0) return;
-  double s = 0.0;
-  for (int i = 0; i < nparts; i++) s += part[i];
-  const double nrm = sqrt(s);
-  norm[0] = nrm;
-  const double coef = (double)clip / (nrm + 1e-6);
-  scale[0] = coef < 1.0 ? (float)coef : 1.0f;
-}
-
-${signature("rb_adam", FLAT_BLOCK)} {
-  const int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= n) return;
-  const float gi = g[i] * scale[0];
-  const float mi = beta1 * m[i] + omb1 * gi;
-  const float vi = beta2 * v[i] + omb2 * gi * gi;
-  m[i] = mi;
-  v[i] = vi;
-  p[i] -= stepSize * mi / (sqrtf(vi) / sqrtBc2 + eps);
-}
-${emulatorWrappers()}`;
+    return `\n${code.join("\n\n")}\n${emulatorWrappers()}`;
   }
 
   /** The whole CUDA program. */
