@@ -25,7 +25,9 @@
  */
 import type { ModelConfig } from "../classifier.ts";
 import { codeFile } from "./_code_file.ts";
-import { isWide, type ProgramShape, programShape, REG_MAX, Renderer } from "./renderer.ts";
+import { groupCode } from "./c_group.ts";
+import { isWide, type ProgramShape, programShape, REG_MAX } from "./program_shape.ts";
+import { Renderer } from "./renderer.ts";
 
 /** Math functions exposed through `rb_math`, by code. */
 export const MATH_FN = { exp: 0, sigmoid: 1, tanh: 2 } as const;
@@ -67,6 +69,11 @@ export class CRenderer extends Renderer {
       throw new RangeError(`Invalid lane count ${lanes}: must be 1, 2, 4, 8 or 16`);
     }
     this.lanes = lanes;
+  }
+
+  /** `, 8 sequences per lane value.` */
+  protected override mapping(): string {
+    return `, ${this.lanes} sequences per lane value.`;
   }
 
   /** Includes, lane types, qualifiers, and the vectorised math of `kernels/c_math.c`. */
@@ -118,11 +125,11 @@ ${codeFile("c_math.c")}`;
   }
 
   /**
-   * The context struct and the host entry points, with OpenMP loops over groups
-   * (`kernels/c_host.c`).
+   * The group passes (`c_group.ts`), then the context struct and the host entry points,
+   * with OpenMP loops over groups (`kernels/c_host.c`).
    */
-  override kernels(_shape: ProgramShape): string {
-    return `\n${codeFile("c_host.c")}\n`;
+  override kernels(shape: ProgramShape): string {
+    return `${groupCode(shape)}\n\n\n${codeFile("c_host.c")}\n`;
   }
 }
 

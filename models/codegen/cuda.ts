@@ -1,10 +1,11 @@
 /**
- * The CUDA target of the generated-code lowering: the same cell IR, the same op table
- * (`defaultOps` in `renderer.ts`, over `lane_t = float`), the same stash layout and
- * parameter-gradient flush as the C target; what differs is the prelude (types,
- * qualifiers, math) and how the work is mapped onto the GPU.
+ * The CUDA target of the generated-code lowering: a {@linkcode Renderer} (`renderer.ts`)
+ * that keeps the C target's op table (`default_ops.ts`, over `lane_t = float`), cell
+ * functions, stash layout and parameter-gradient flush, and overrides what differs on the
+ * GPU: the prelude, the cell functions' names and parameters, the values layer 0's
+ * hoisting adds to them (below), and the kernels.
  *
- * MAPPING (why not "one thread per sequence", the seam's default). One sequence's work is
+ * MAPPING (why not one thread per sequence). One sequence's work is
  * a chain of T·L dependent cell steps (200 × 25 = 5,000 at the original shape), and the
  * batch has only 1,000 sequences: one thread per sequence gives 32 warps for a 132-SM GPU,
  * each running 5,000 steps in series. Instead, one WARP runs one sequence and lane `l`
@@ -35,13 +36,17 @@
  * - Global-norm clipping (`rb_sqnorm`, `rb_norm_final`, fixed-order, in double) and Adam
  *   (`rb_adam`, exactly the C target's arithmetic) run on the device.
  *
- * What this module generates from the IR is the cell functions (`rb_cu_fwd`, `rb_cu_bwd`,
- * layer 0's `rb_cu_pre0` and `rb_cu_dx0`), the constants and the flush; the code that is
+ * What is generated from the IR: one cell forward and backward for every layer
+ * (`rb_cu_fwd`, `rb_cu_bwd`: the base's, for I = H, with the hoisted projections bound
+ * as values of their own, `ext` added and their gradient `gpre` assigned), the flush, and
+ * layer 0's projections and their gradient (`rb_cu_pre0`, `rb_cu_dx0`). The code that is
  * the same for every shape (the prelude, the wavefront passes, the kernels) is CUDA source
- * in `kernels/cuda_*.cu`, copied in with the shape's names filled in. Every kernel's
- * parameter list is the table {@linkcode CUDA_KERNELS} (`cuda_kernels.ts`): the generated
- * signatures, the host's argument marshalling (`bench/engines/cuda/engine.ts`) and the CPU
- * emulator's launch wrappers (`bench/engines/cuda/emulator/emulator.ts`, tests) all come from it.
+ * in `kernels/cuda_*.cu`, copied in with the shape's names filled in. The layout of a
+ * shape is `cuda_layout.ts`. Every kernel's parameter list is the table
+ * {@linkcode CUDA_KERNELS} (`cuda_kernels.ts`): the generated signatures, the host's
+ * argument marshalling (`bench/engines/cuda/engine.ts`) and the CPU emulator's launch
+ * wrappers (`bench/engines/cuda/emulator/emulator.ts`, tests) all come from it; this module
+ * re-exports both.
  *
  * The source compiles with nvcc, with NVRTC (no includes), and, with `-DRB_EMULATE` and
  * the emulator's header, with g++ for the CPU.
@@ -49,19 +54,11 @@
  * @module
  */
 import type { ModelConfig } from "../classifier.ts";
-import type { CellGraph, Node } from "../ir.ts";
-import {
-  Emitter,
-  layerSlots,
-  LoweringError,
-  type ProgramShape,
-  programShape,
-  REG_MAX,
-  Renderer,
-  stashLayout,
-  type Storage,
-  type WeightSlot,
-} from "./renderer.ts";
+import type { Node } from "../ir.ts";
+import { Emitter, type Storage } from "./emitter.ts";
+import { LoweringError } from "./lowering_error.ts";
+import { layerSlots, type ProgramShape, programShape, type WeightSlot } from "./program_shape.ts";
+import { Renderer } from "./renderer.ts";
 import {
   CUDA_KERNELS,
   DW0_ROWS,
@@ -105,9 +102,11 @@ const KERNEL_FILES = [
   "cuda_adam.cu",
 ] as const;
 
-const isLeaf = (n: Node) => n.op === "input" || n.op === "state" || n.op === "const";
-
-/** The CUDA renderer: one warp per sequence, one lane per layer (see the module comment). */
+/**
+ * The CUDA renderer: one warp per sequence, one lane per layer (see the module comment).
+ * It takes the base's cell functions for I = H, binding layer 0's hoisted input
+ * projections as values of their own, and adds the functions of layer 0's projections.
+ */
 export class CudaRenderer extends Renderer {
   /** "cuda" */
   readonly target: string = "cuda";
@@ -115,6 +114,10 @@ export class CudaRenderer extends Renderer {
   readonly lanes: number = 1;
   /** Sequences (warps) per block of the recurrent kernels. */
   readonly warpsPerBlock: number;
+  protected override readonly generator: string = "models/codegen/cuda.ts";
+  protected override readonly letters: string =
+    "B batch, T timesteps, L layers, E embedding, H hidden, S states, PH hoisted values";
+  readonly #layouts = new WeakMap<ProgramShape, CudaLayout>();
 
   /**
    * A CUDA renderer.
@@ -126,15 +129,48 @@ export class CudaRenderer extends Renderer {
     this.warpsPerBlock = warpsPerBlock;
   }
 
+  /** The layout of a shape (computed once per shape); throws for shapes CUDA cannot run. */
+  #layout(shape: ProgramShape): CudaLayout {
+    let lay = this.#layouts.get(shape);
+    if (lay === undefined) {
+      lay = cudaLayout(shape, this.warpsPerBlock);
+      this.#layouts.set(shape, lay);
+    }
+    return lay;
+  }
+
+  /**
+   * Where a function computes the hoisted projections `x · W_x` through the op table:
+   * locals `u…`, with only the input bound (to `input`'s storage of it).
+   */
+  #projections(shape: ProgramShape, I: number, input: (n: Node) => Storage | null): Emitter {
+    const { graph: g, hiddenSize: H } = shape;
+    return new Emitter(
+      this,
+      g.nodes,
+      "u",
+      I,
+      H,
+      layerSlots(g, I, H),
+      (n) => (n.op === "input" ? input(n) : null),
+    );
+  }
+
+  /** `; one warp per sequence, one lane per layer.` */
+  protected override mapping(): string {
+    return "; one warp per sequence, one lane per layer.";
+  }
+
   /** Types, qualifiers and the math functions: `kernels/cuda_prelude.cu`. */
   override prelude(_shape: ProgramShape): string {
     return codeFile("cuda_prelude.cu");
   }
 
-  /** The renderer's constants plus the CUDA layout. */
-  cudaConstants(shape: ProgramShape, lay: CudaLayout): string {
+  /** The base's constants plus the CUDA layout. */
+  override constants(shape: ProgramShape): string {
+    const lay = this.#layout(shape);
     return [
-      this.constants(shape),
+      super.constants(shape),
       `/* ---- CUDA layout ---- */`,
       `#define RB_NPRE ${lay.pre.length}   /* hoisted input projections of layer 0: ${
         lay.pre.map((p) => p.param).join(", ")
@@ -151,62 +187,40 @@ export class CudaRenderer extends Renderer {
     ].join("\n");
   }
 
-  /** Storage of the forward leaves and hoisted values of a cell function with input size I. */
-  #fwdEmitter(shape: ProgramShape, lay: CudaLayout, I: number, prefix: string): Emitter {
-    const { graph: g, hiddenSize: H } = shape;
-    const pre = new Set(lay.pre.map((p) => p.node));
-    return new Emitter(this, g.nodes, prefix, I, H, layerSlots(g, I, H), (n): Storage | null => {
-      if (n.op === "input") {
-        return I > REG_MAX
-          ? { kind: "mem", name: "x", size: I }
-          : { kind: "reg", name: `${prefix}${n.id}`, size: I };
-      }
-      if (n.op === "state") return { kind: "reg", name: `${prefix}${n.id}`, size: H };
-      if (pre.has(n.id)) {
-        return H > REG_MAX
-          ? { kind: "mem", name: `e${n.id}`, size: H }
-          : { kind: "reg", name: `e${n.id}`, size: H };
-      }
-      return null;
-    });
+  /**
+   * Layer 0's weight map, one cell forward, backward and flush for every layer (the
+   * uniform I = H layout), and layer 0's hoisted projections and their gradient.
+   */
+  override functions(shape: ProgramShape): string[] {
+    const H = shape.hiddenSize;
+    return [
+      this.layer0Map(shape),
+      this.cellForward(shape, H),
+      this.cellBackward(shape, H),
+      this.flush(shape, H),
+      this.preForward(shape),
+      this.preBackward(shape),
+    ];
   }
 
-  /** Loads the register-held input and the states from `x` and `s`. */
-  #loadLeaves(e: Emitter, g: CellGraph, withStates: boolean): string[] {
-    const out: string[] = [];
-    for (const n of e.nodes) {
-      const st = e.storage[n.id]!;
-      if (n.op === "input" && st.kind === "reg") {
-        out.push(`/* ${st.name} [${st.size}] = layer input x */`);
-        for (let k = 0; k < st.size; k++) out.push(`const lane_t ${e.el(n.id, k)} = x[${k}];`);
-      } else if (n.op === "state" && withStates) {
-        const si = g.states.indexOf(n.name);
-        out.push(`/* state ${n.name} */`);
-        for (let j = 0; j < e.H; j++) {
-          out.push(`const lane_t ${e.el(n.id, j)} = s[${si * e.H + j}];`);
-        }
-      }
-    }
-    return out;
+  /** The base's leaves, and the hoisted projections `e…`, which the cell functions make. */
+  protected override forwardLeaf(shape: ProgramShape, I: number): (n: Node) => Storage | null {
+    const leaf = super.forwardLeaf(shape, I);
+    const pre = new Set(this.#layout(shape).pre.map((p) => p.node));
+    // H ≤ REG_MAX here (cudaLayout refuses wider): the projections live in locals.
+    return (n) =>
+      pre.has(n.id) ? { kind: "reg", name: `e${n.id}`, size: shape.hiddenSize } : leaf(n);
   }
 
   /**
    * The hoisted projections inside a cell function: `x · W_x` through the op table (in
    * locals `u…`), plus `ext` (layer 0's precomputed value; zero in the other layers).
    */
-  #hoisted(shape: ProgramShape, lay: CudaLayout, fe: Emitter): string[] {
+  protected override boundValues(shape: ProgramShape, fe: Emitter): string[] {
     const { graph: g, hiddenSize: H } = shape;
-    const ue = new Emitter(
-      this,
-      g.nodes,
-      "u",
-      fe.I,
-      H,
-      layerSlots(g, fe.I, H),
-      (n) => (n.op === "input" || n.op === "state" ? fe.storage[n.id]! : null),
-    );
+    const ue = this.#projections(shape, fe.I, (n) => fe.storage[n.id]!);
     const out: string[] = [];
-    for (const p of lay.pre) {
+    for (const p of this.#layout(shape).pre) {
       const n = g.nodes[p.node]!;
       out.push(...this.ops.matmul(n, ue));
       out.push(
@@ -220,128 +234,65 @@ export class CudaRenderer extends Renderer {
     return out;
   }
 
-  /**
-   * Forward step of a layer in the uniform I = H layout:
-   * `x [H]`, `ext [PH]`, `s [S][H]` → `o [S][H]`.
-   */
-  cellForwardCuda(shape: ProgramShape, lay: CudaLayout): string {
+  /** `state h`: the state's name only. */
+  protected override stateComment(_e: Emitter, n: Extract<Node, { op: "state" }>): string {
+    return `/* state ${n.name} */`;
+  }
+
+  /** None: the stash writes go uncommented. */
+  protected override stashComment(_be: Emitter, _node: number, _offset: number): string[] {
+    return [];
+  }
+
+  /** `gpre [PH]`: the gradient of the hoisted projections, for layer 0. */
+  protected override extraGradients(
+    shape: ProgramShape,
+    be: Emitter,
+  ): { readonly what: string; readonly lines: string[] } {
+    const H = shape.hiddenSize;
+    const lines = this.#layout(shape).pre.flatMap((p) =>
+      Array.from({ length: H }, (_, j) => `gpre[${p.index * H + j}] = ${be.el(p.grad, j)};`)
+    );
+    return { what: "hoisted-projection", lines };
+  }
+
+  /** `rb_cu_fwd`: `x [H]`, `ext [PH]`, `s [S][H]` → `o [S][H]`. */
+  protected override forwardHead(shape: ProgramShape, _I: number): string[] {
     const { graph: g, hiddenSize: H } = shape;
-    const fe = this.#fwdEmitter(shape, lay, H, "p");
-    const pre = new Set(lay.pre.map((p) => p.node));
-    const body = [
-      ...this.#loadLeaves(fe, g, true),
-      ...this.#hoisted(shape, lay, fe),
-      ...this.emitNodes(fe, (n) => isLeaf(n) || pre.has(n.id)),
-      `/* new states */`,
-    ];
-    g.states.forEach((s, si) => {
-      for (let j = 0; j < H; j++) body.push(`o[${si * H + j}] = ${fe.el(g.outputs[s]!, j)};`);
-    });
+    const S = g.states.length;
     return [
       `/* ${g.name} cell forward (every layer, uniform I=${H} layout; layer 0's x is 0 and its`,
-      ` * input projections arrive in ext): x [${H}], ext [${lay.PH}], s [${g.states.length}][${H}] → o [${g.states.length}][${H}]. */`,
+      ` * input projections arrive in ext): x [${H}], ext [${
+        this.#layout(shape).PH
+      }], s [${S}][${H}] → o [${S}][${H}]. */`,
       `RB_FN void rb_cu_fwd(const rb_w_t *RB_RESTRICT W, const lane_t *RB_RESTRICT x,`,
       `    const lane_t *RB_RESTRICT ext, const lane_t *RB_RESTRICT s, lane_t *RB_RESTRICT o) {`,
-      ...body.map((l) => `  ${l}`),
-      `}`,
-    ].join("\n");
+    ];
   }
 
   /**
-   * Backward step of a layer in the uniform layout, recomputing its forward from `x`,
-   * `ext` and `s`: `gin [S][H]` → stash `st` (as {@linkcode Renderer.stashLayout} for
-   * I = H), `dx [H]`, `ds [S][H]` (assigned) and `gpre [PH]`, the gradient of the hoisted
-   * projections.
+   * `rb_cu_bwd`: `gin [S][H]` → stash `st` (as {@linkcode stashLayout} for I = H),
+   * `dx [H]`, `ds [S][H]` and `gpre [PH]`, the gradient of the hoisted projections.
    */
-  cellBackwardCuda(shape: ProgramShape, lay: CudaLayout): string {
-    const { graph: g, backward: bw, hiddenSize: H } = shape;
-    const fe = this.#fwdEmitter(shape, lay, H, "p");
-    const pre = new Set(lay.pre.map((p) => p.node));
-    // Forward nodes backward reads, and what they depend on (hoisted values are always made).
-    const needed = new Set<number>();
-    const visit = (id: number) => {
-      if (needed.has(id)) return;
-      needed.add(id);
-      if (pre.has(id)) return;
-      const n = g.nodes[id]!;
-      if ("a" in n) visit(n.a);
-      if ("b" in n) visit(n.b);
-    };
-    for (const id of bw.saved) visit(id);
-    const slots = layerSlots(g, H, H);
-    const be = new Emitter(this, bw.nodes, "q", H, H, slots, (n) => {
-      if (n.op === "fwd") return fe.storage[n.ref]!;
-      if (n.op === "gradIn") return { kind: "reg", name: `q${n.id}`, size: H };
-      return null;
-    });
-    const body: string[] = [
-      `/* ---- forward, recomputed (only what backward reads) ---- */`,
-      ...this.#loadLeaves(fe, g, true),
-      ...this.#hoisted(shape, lay, fe),
-      ...this.emitNodes(fe, (n) => isLeaf(n) || pre.has(n.id) || !needed.has(n.id)),
-      `/* ---- backward ---- */`,
-    ];
-    for (const n of bw.nodes) {
-      if (n.op !== "gradIn") continue;
-      const si = g.states.indexOf(n.name);
-      body.push(`/* q${n.id} [${H}] = incoming gradient of state ${n.name} */`);
-      for (let j = 0; j < H; j++) body.push(`const lane_t ${be.el(n.id, j)} = gin[${si * H + j}];`);
-    }
-    body.push(...this.emitNodes(be, (n) => n.op === "fwd" || n.op === "gradIn"));
-    body.push(`/* ---- operands of the parameter gradients, for rb_flush_I${H} ---- */`);
-    const stash = stashLayout(shape, H);
-    for (const [node, offset] of stash.slots) {
-      const st = be.storage[node]!;
-      const size = st.kind === "const" ? 1 : st.size;
-      if (st.kind === "mem") {
-        body.push(`for (int k = 0; k < ${size}; k++) st[${offset} + k] = ${be.el(node, "k")};`);
-      } else for (let k = 0; k < size; k++) body.push(`st[${offset + k}] = ${be.el(node, k)};`);
-    }
-    body.push(`/* ---- input, state and hoisted-projection gradients (assign) ---- */`);
-    const assign = (dst: string, id: number | null, n: number) => {
-      if (id === null) return [`for (int k = 0; k < ${n}; k++) ${dst}[k] = RB_ZERO;`];
-      if (be.storage[id]!.kind === "mem") {
-        return [`for (int k = 0; k < ${n}; k++) ${dst}[k] = ${be.el(id, "k")};`];
-      }
-      return Array.from({ length: n }, (_, k) => `${dst}[${k}] = ${be.el(id, k)};`);
-    };
-    body.push(...assign("dx", bw.dx, H));
-    g.states.forEach((s, si) => {
-      const id = bw.dStates[s] ?? null;
-      for (let j = 0; j < H; j++) {
-        body.push(`ds[${si * H + j}] = ${id === null ? "RB_ZERO" : be.el(id, j)};`);
-      }
-    });
-    for (const p of lay.pre) {
-      for (let j = 0; j < H; j++) body.push(`gpre[${p.index * H + j}] = ${be.el(p.grad, j)};`);
-    }
+  protected override backwardHead(shape: ProgramShape, _I: number, stashStride: number): string[] {
+    const { graph: g, hiddenSize: H } = shape;
+    const S = g.states.length, PH = this.#layout(shape).PH;
     return [
-      `/* ${g.name} cell backward (uniform I=${H} layout, recomputes the forward): x [${H}], ext [${lay.PH}],`,
-      ` * s [${g.states.length}][${H}], gin [${g.states.length}][${H}] → st [${stash.stride}], dx [${H}], ds [${g.states.length}][${H}], gpre [${lay.PH}]. */`,
+      `/* ${g.name} cell backward (uniform I=${H} layout, recomputes the forward): x [${H}], ext [${PH}],`,
+      ` * s [${S}][${H}], gin [${S}][${H}] → st [${stashStride}], dx [${H}], ds [${S}][${H}], gpre [${PH}]. */`,
       `RB_FN void rb_cu_bwd(const rb_w_t *RB_RESTRICT W, const lane_t *RB_RESTRICT x,`,
       `    const lane_t *RB_RESTRICT ext, const lane_t *RB_RESTRICT s, const lane_t *RB_RESTRICT gin,`,
       `    lane_t *RB_RESTRICT st, lane_t *RB_RESTRICT dx, lane_t *RB_RESTRICT ds,`,
       `    lane_t *RB_RESTRICT gpre) {`,
-      ...body.map((l) => `  ${l}`),
-      `}`,
-    ].join("\n");
+    ];
   }
 
   /** Layer 0's hoisted projections of one embedded token: `x [E]` → `pre [PH]`. */
-  preForward(shape: ProgramShape, lay: CudaLayout): string {
+  preForward(shape: ProgramShape): string {
     const { graph: g, embedDim: E, hiddenSize: H } = shape;
-    const ie = this.#fwdEmitter(shape, lay, E, "p");
-    // The hoisted nodes are computed here through the op table, into their own locals.
-    const ue = new Emitter(
-      this,
-      g.nodes,
-      "u",
-      E,
-      H,
-      layerSlots(g, E, H),
-      (n) => (n.op === "input" ? ie.storage[n.id]! : null),
-    );
-    const body = [...this.#loadLeaves(ie, g, false)];
+    const lay = this.#layout(shape);
+    const ue = this.#projections(shape, E, this.forwardLeaf(shape, E));
+    const body = [...this.loadLeaves(ue, g)];
     for (const p of lay.pre) {
       body.push(...this.ops.matmul(g.nodes[p.node]!, ue));
       for (let j = 0; j < H; j++) body.push(`pre[${p.index * H + j}] = ${ue.el(p.node, j)};`);
@@ -359,8 +310,9 @@ export class CudaRenderer extends Renderer {
    * projections: the part of the backward graph between them and `dx`, through the op
    * table. `g [PH]` → `dx [E]`.
    */
-  preBackward(shape: ProgramShape, lay: CudaLayout): string {
+  preBackward(shape: ProgramShape): string {
     const { graph: g, backward: bw, embedDim: E, hiddenSize: H } = shape;
+    const lay = this.#layout(shape);
     const grads = new Map(lay.pre.map((p) => [p.grad, p]));
     const cone = new Set<number>();
     const visit = (id: number) => {
@@ -389,11 +341,8 @@ export class CudaRenderer extends Renderer {
         body.push(`const lane_t ${be.el(p.grad, j)} = g[${p.index * H + j}];`);
       }
     }
-    body.push(...this.emitNodes(be, (n) => !cone.has(n.id) || grads.has(n.id)));
-    if (bw.dx === null) body.push(`for (int k = 0; k < ${E}; k++) dx[k] = 0.0f;`);
-    else if (be.storage[bw.dx]!.kind === "mem") {
-      body.push(`for (int k = 0; k < ${E}; k++) dx[k] = ${be.el(bw.dx, "k")};`);
-    } else for (let k = 0; k < E; k++) body.push(`dx[${k}] = ${be.el(bw.dx, k)};`);
+    body.push(...this.emitNodes(be, (n) => !cone.has(n.id)));
+    body.push(...this.assignGradient(be, "dx", bw.dx, E, "0.0f"));
     return [
       `/* Gradient of layer 0's embedded input: g [${lay.PH}] (of the hoisted projections) → dx [${E}]. */`,
       `RB_FN void rb_cu_dx0(const rb_w_t *RB_RESTRICT W, const float *RB_RESTRICT g, float *RB_RESTRICT dx) {`,
@@ -406,7 +355,7 @@ export class CudaRenderer extends Renderer {
    * `rb_w0_src(k)`: where word k of layer 0's uniform (I = H) shared-memory block comes
    * from in its real (I = E) layout, or -1 (the hoisted input weights, zero in shared memory).
    */
-  layer0Map(shape: ProgramShape, lay: CudaLayout): string {
+  layer0Map(shape: ProgramShape): string {
     const { graph: g, embedDim: E, hiddenSize: H } = shape;
     const real = new Map(layerSlots(g, E, H).map((s) => [s.name, s]));
     const lines = layerSlots(g, H, H).map((u: WeightSlot) => {
@@ -416,7 +365,7 @@ export class CudaRenderer extends Renderer {
         ? `  if (k < ${u.offset + n}) return -1; /* ${u.name}: hoisted */`
         : `  if (k < ${u.offset + n}) return ${r.offset} + (k - ${u.offset}); /* ${u.name} */`;
     });
-    const offsets = lay.pre.map((p) =>
+    const offsets = this.#layout(shape).pre.map((p) =>
       `  if (p == ${p.index}) return ${real.get(p.param)!.offset}; /* ${p.param} */`
     );
     return `/* Word k (< RB_PN) of layer 0's block in the uniform layout → its offset in the real layout, or -1. */
@@ -438,7 +387,7 @@ ${offsets.join("\n")}
    * from {@linkcode CUDA_KERNELS}, and the emulator's launch wrappers.
    */
   override kernels(shape: ProgramShape): string {
-    const lay = cudaLayout(shape, this.warpsPerBlock);
+    const lay = this.#layout(shape);
     // `{{kernel NAME BOUNDS}}`: BOUNDS "flat" (FLAT_BLOCK threads), "warps" (RB_WPB warps)
     // or absent (no __launch_bounds__).
     const threads = new Map([["flat", FLAT_BLOCK], ["warps", lay.warpsPerBlock * WARP]]);
@@ -462,27 +411,6 @@ ${offsets.join("\n")}
       throw new Error(`Internal error: no code file declares the kernels ${missing.join(", ")}`);
     }
     return `\n${code.join("\n\n")}\n${emulatorWrappers()}`;
-  }
-
-  /** The whole CUDA program. */
-  override program(shape: ProgramShape): string {
-    const lay = cudaLayout(shape, this.warpsPerBlock);
-    const { graph: g } = shape;
-    return [
-      `/* Generated by rnnbench (models/codegen/cuda.ts) for target cuda: ${g.name} classifier,`,
-      ` * E=${shape.embedDim} H=${shape.hiddenSize} L=${shape.layers}; one warp per sequence, one lane per layer.`,
-      ` * Letters: B batch, T timesteps, L layers, E embedding, H hidden, S states, PH hoisted values. */`,
-      this.prelude(shape),
-      this.cudaConstants(shape, lay),
-      this.layer0Map(shape, lay),
-      this.cellForwardCuda(shape, lay),
-      this.cellBackwardCuda(shape, lay),
-      this.flush(shape, shape.hiddenSize),
-      this.preForward(shape, lay),
-      this.preBackward(shape, lay),
-      this.kernels(shape),
-      "",
-    ].join("\n\n");
   }
 }
 

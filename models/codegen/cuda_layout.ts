@@ -9,15 +9,15 @@
 import type { BackwardGraph } from "../grad.ts";
 import type { ModelConfig } from "../classifier.ts";
 import type { CellGraph } from "../ir.ts";
+import { LoweringError } from "./lowering_error.ts";
 import {
   isWide,
   layerSize,
-  LoweringError,
   type ProgramShape,
   programShape,
   REG_MAX,
   stashLayout,
-} from "./renderer.ts";
+} from "./program_shape.ts";
 import { WARP } from "./cuda_kernels.ts";
 
 /** A hoisted input projection of layer 0: `matmul(input, W)` and its gradient node. */
