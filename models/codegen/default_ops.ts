@@ -54,6 +54,39 @@ const unary = (fn: "sigmoid" | "tanh"): OpEmitter => (n, e) => {
 };
 
 /**
+ * A wide product into the array `dst [n]`, in blocks of {@linkcode BLOCK} outputs whose
+ * accumulators stay in registers over a loop of `len` steps of variable `v`: `step(o0)`
+ * opens a step of the block starting at output `o0`, and output `o0 + i` adds
+ * `term(o0, i)`.
+ */
+function blockedProduct(
+  e: Emitter,
+  dst: string,
+  n: number,
+  v: string,
+  len: number,
+  step: (o0: number) => string[],
+  term: (o0: number, i: number) => string,
+): string[] {
+  const lane = e.renderer.laneType;
+  const out = [`${lane} ${dst}[${n}];`];
+  for (const [o0, width] of blocks(n, BLOCK)) {
+    const c = Array.from({ length: width }, (_, i) => `${dst}_c${i}`);
+    out.push(
+      `{`,
+      `  ${lane} ${c.map((ci) => `${ci} = ${e.renderer.zero}`).join(", ")};`,
+      `  for (int ${v} = 0; ${v} < ${len}; ${v}++) {`,
+      ...step(o0).map((l) => `    ${l}`),
+      ...c.map((ci, i) => `    ${ci} += ${term(o0, i)};`),
+      `  }`,
+      ...c.map((ci, i) => `  ${dst}[${o0 + i}] = ${ci};`),
+      `}`,
+    );
+  }
+  return out;
+}
+
+/**
  * The default op table over lane values (shared by C and CUDA; every expression is valid
  * for both a GCC vector `lane_t` and a scalar `float`). `W` is the layer's weight block.
  */
@@ -76,23 +109,12 @@ export function defaultOps(): Record<OpName, OpEmitter> {
       const dst = e.storage[n.id]!;
       if (dst.kind === "mem") {
         // Wide: blocks of BLOCK output columns, accumulators in registers over k.
-        out.push(`${lane} ${dst.name}[${H}];`);
-        for (const [j0, bw] of blocks(H, BLOCK)) {
-          const c = (i: number) => `${dst.name}_c${i}`;
-          out.push(`{`);
-          out.push(
-            `  ${lane} ${
-              Array.from({ length: bw }, (_, i) => `${c(i)} = ${e.renderer.zero}`).join(", ")
-            };`,
-          );
-          out.push(`  for (int k = 0; k < ${K}; k++) {`);
-          out.push(`    const ${lane} ak = ${e.el(m.a, "k")};`);
-          out.push(`    const rb_w_t *RB_RESTRICT wk = W + ${w.offset} + k * ${H} + ${j0};`);
-          for (let i = 0; i < bw; i++) out.push(`    ${c(i)} += ak * wk[${i}];`);
-          out.push(`  }`);
-          for (let i = 0; i < bw; i++) out.push(`  ${dst.name}[${j0 + i}] = ${c(i)};`);
-          out.push(`}`);
-        }
+        out.push(
+          ...blockedProduct(e, dst.name, H, "k", K, (j0) => [
+            `const ${lane} ak = ${e.el(m.a, "k")};`,
+            `const rb_w_t *RB_RESTRICT wk = W + ${w.offset} + k * ${H} + ${j0};`,
+          ], (_, i) => `ak * wk[${i}]`),
+        );
       } else if (a.kind === "mem") {
         for (let j = 0; j < H; j++) out.push(`${lane} ${e.el(n.id, j)} = ${e.renderer.zero};`);
         out.push(`for (int k = 0; k < ${K}; k++) {`);
@@ -119,29 +141,12 @@ export function defaultOps(): Record<OpName, OpEmitter> {
       const dst = e.storage[n.id]!;
       if (dst.kind === "mem" && e.storage[m.a]!.kind === "mem") {
         // Wide: blocks of BLOCK output rows k, accumulators in registers over j.
-        const lane = e.renderer.laneType;
-        const out = [
+        return [
           `/* ${e.describe(n.id)} = ${e.describe(m.a)} @ ${m.param}ᵀ */`,
-          `${lane} ${dst.name}[${w.rows}];`,
+          ...blockedProduct(e, dst.name, w.rows, "j", H, () => [
+            `const ${e.renderer.laneType} gj = ${e.el(m.a, "j")};`,
+          ], (k0, i) => `gj * W[${w.offset + (k0 + i) * H} + j]`),
         ];
-        for (const [k0, bw] of blocks(w.rows, BLOCK)) {
-          const c = (i: number) => `${dst.name}_c${i}`;
-          out.push(`{`);
-          out.push(
-            `  ${lane} ${
-              Array.from({ length: bw }, (_, i) => `${c(i)} = ${e.renderer.zero}`).join(", ")
-            };`,
-          );
-          out.push(`  for (int j = 0; j < ${H}; j++) {`);
-          out.push(`    const ${lane} gj = ${e.el(m.a, "j")};`);
-          for (let i = 0; i < bw; i++) {
-            out.push(`    ${c(i)} += gj * W[${w.offset + (k0 + i) * H} + j];`);
-          }
-          out.push(`  }`);
-          for (let i = 0; i < bw; i++) out.push(`  ${dst.name}[${k0 + i}] = ${c(i)};`);
-          out.push(`}`);
-        }
-        return out;
       }
       const dot = (k: number | string) => {
         const row = typeof k === "number" ? `${w.offset + k * H}` : `${w.offset} + ${k} * ${H}`;
