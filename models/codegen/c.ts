@@ -17,9 +17,12 @@
  * over groups in a fixed order, the embedding gradient is summed per row in (b, t) order,
  * and the norm over fixed chunks, so results are bitwise identical for any thread count.
  *
- * The code that is the same for every shape is C source in `kernels/`: the math
- * (`c_math.c`) and the host entry points (`c_host.c`); this module writes the rest of the
- * prelude (lane width, weight type, min/max) around them.
+ * The renderer takes the base's cell functions, flush and program layout as they are
+ * (`renderer.ts`, one cell forward and backward per layer input size) and supplies the
+ * prelude, the group passes (`c_group.ts`) and the host code. The code that is the same
+ * for every shape is C source in `kernels/`: the math (`c_math.c`) and the host entry
+ * points (`c_host.c`); this module writes the rest of the prelude (lane width, weight
+ * type, min/max) around them.
  *
  * @module
  */

@@ -3,12 +3,12 @@
  * top of each program; it has no holes).
  *
  * One sequence per warp and one layer per lane, so a lane value (lane_t) is a plain float
- * and weights (rb_w_t) are read as they are. The shared cell code (models/codegen/renderer.ts)
- * uses lane_t, rb_w_t, RB_FN, RB_RESTRICT, RB_ZERO and the array math functions
- * rb_sigmoid_v and rb_tanh_v. RB_GROUP_FN, RB_LANE and RB_PREFETCH serve only the C
- * target's group passes; they are defined here too, and unused. RB_DYNAMIC_SMEM declares
- * the dynamic shared memory, which the CPU emulator (bench/engines/cuda_emulator.ts,
- * -DRB_EMULATE) provides by a call instead.
+ * and weights (rb_w_t) are read as they are. The shared cell code and flush
+ * (models/codegen/renderer.ts, default_ops.ts) use lane_t, rb_w_t, RB_FN, RB_RESTRICT,
+ * RB_ZERO and the array math functions rb_sigmoid_v and rb_tanh_v. RB_GROUP_FN, RB_LANE
+ * and RB_PREFETCH serve only the C target's group passes; they are defined here too, and
+ * unused. RB_DYNAMIC_SMEM declares the dynamic shared memory, which the CPU emulator
+ * (bench/engines/cuda_emulator.ts, -DRB_EMULATE) provides by a call instead.
  */
 
 #if defined(__CUDACC_RTC__)
