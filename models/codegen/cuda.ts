@@ -395,12 +395,16 @@ ${offsets.join("\n")}
     const holes: Record<string, Hole> = {
       flush: () => `rb_flush_I${shape.hiddenSize}`,
       kernel: ([name = "", bounds, ...more]) => {
-        if (!Object.hasOwn(CUDA_KERNELS, name) || more.length > 0) {
-          throw new Error(`Cannot declare kernel "${name}": it is not in CUDA_KERNELS`);
-        }
-        if (bounds !== undefined && !threads.has(bounds)) {
-          throw new Error(`Cannot declare kernel "${name}": unknown bounds "${bounds}"`);
-        }
+        const problem = !Object.hasOwn(CUDA_KERNELS, name)
+          ? "it is not in CUDA_KERNELS"
+          : declared.has(name)
+          ? "it is declared twice"
+          : bounds !== undefined && !threads.has(bounds)
+          ? `unknown bounds "${bounds}" (flat, warps or none)`
+          : more.length > 0
+          ? `unexpected "${more.join(" ")}"`
+          : null;
+        if (problem !== null) throw new Error(`Cannot declare kernel "${name}": ${problem}`);
         declared.add(name);
         return signature(name as KernelName, bounds === undefined ? null : threads.get(bounds)!);
       },
