@@ -44,7 +44,7 @@
  * in `kernels/cuda_*.cu`, copied in with the shape's names filled in. The layout of a
  * shape is `cuda_layout.ts`. Every kernel's parameter list is the table
  * {@linkcode CUDA_KERNELS} (`cuda_kernels.ts`): the generated signatures, the host's
- * argument marshalling (`bench/engines/cuda/engine.ts`) and the CPU emulator's launch
+ * argument marshalling (`bench/engines/cuda/pack_args.ts`) and the CPU emulator's launch
  * wrappers (`bench/engines/cuda/emulator/emulator.ts`, tests) all come from it; this module
  * re-exports both.
  *

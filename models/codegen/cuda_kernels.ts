@@ -1,8 +1,8 @@
 /**
  * The table of the CUDA target's kernels: every kernel and its parameters
  * ({@linkcode CUDA_KERNELS}), from which the generated declarations, the host's argument
- * marshalling (`bench/engines/cuda.ts`) and the CPU emulator's launch wrappers all come,
- * and the launch constants the generated code and the host share.
+ * marshalling (`bench/engines/cuda/pack_args.ts`) and the CPU emulator's launch wrappers
+ * all come, and the launch constants the generated code and the host share.
  *
  * @module
  */

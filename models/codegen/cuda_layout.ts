@@ -2,7 +2,8 @@
  * The layout of the CUDA target for a model shape ({@linkcode CudaLayout}): which input
  * projections of layer 0 are hoisted out of the recurrence (read off the IR), the sizes of
  * the weight blocks in shared memory, and the shapes the kernels cannot run, with why.
- * The generated code and the host (`bench/engines/cuda.ts`) both size everything from it.
+ * The generated code and the host (`bench/engines/cuda/`: the engine, its probe and its
+ * launch plan) both size everything from it.
  *
  * @module
  */

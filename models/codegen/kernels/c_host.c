@@ -1,6 +1,6 @@
 /* C target, host entry points: the context the native engine keeps between calls, and the
- * functions it calls through Deno.dlopen (bench/engines/native.ts): rb_create, rb_destroy,
- * rb_buffer, rb_param_count, rb_loss_and_grad, rb_predict, rb_adam, rb_math and
+ * functions it calls through Deno.dlopen (bench/engines/native/engine.ts): rb_create,
+ * rb_destroy, rb_buffer, rb_param_count, rb_loss_and_grad, rb_predict, rb_adam, rb_math and
  * rb_openmp_threads. OpenMP loops run the generated group passes (rb_group_forward,
  * rb_group_backward) over groups of RB_LANES sequences, each thread with its own tape,
  * accumulators and scratch; then the per-group gradients are reduced in group order, the

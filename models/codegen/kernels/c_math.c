@@ -3,7 +3,8 @@
  * code. models/codegen/c.ts copies this file, without this header, to the end of each
  * program's prelude, after the lane types, RB_SPLAT, RB_ISPLAT and rb_min/rb_max it uses.
  * The cell functions call rb_sigmoid_v and rb_tanh_v; rb_math (c_host.c) exposes all
- * three to the accuracy tests (bench/engines/native_test.ts). No holes.
+ * three to the accuracy tests (bench/engines/native/engine_test.ts; the comments below,
+ * which are copied, still name its old path native_test.ts). No holes.
  */
 
 /* The math functions work on arrays of n lane values. Each step of an evaluation runs

@@ -8,7 +8,7 @@
  * RB_ZERO and the array math functions rb_sigmoid_v and rb_tanh_v. RB_GROUP_FN, RB_LANE
  * and RB_PREFETCH serve only the C target's group passes; they are defined here too, and
  * unused. RB_DYNAMIC_SMEM declares the dynamic shared memory, which the CPU emulator
- * (bench/engines/cuda_emulator.ts, -DRB_EMULATE) provides by a call instead.
+ * (bench/engines/cuda/emulator/rb_emulate.h, -DRB_EMULATE) provides by a call instead.
  */
 
 #if defined(__CUDACC_RTC__)
