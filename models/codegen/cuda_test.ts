@@ -8,7 +8,7 @@ import type { ModelConfig } from "../classifier.ts";
 import { type CellGraph, type CellSpec, trace } from "../ir.ts";
 import { backward } from "../grad.ts";
 import { CUDA_KERNELS, cudaLayout, cudaLayoutFor, generateCuda, type KernelName } from "./cuda.ts";
-import { LoweringError } from "./renderer.ts";
+import { LoweringError } from "./lowering_error.ts";
 import { ignorableTest } from "../_testing.ts";
 
 const nvcc = Deno.env.get("NVCC") ?? "nvcc";
