@@ -10,7 +10,7 @@
  * @module
  */
 import { writeFileAtomic } from "./util/atomic.ts";
-import type { EpochResult, TimeToAccuracy } from "./results/schema.ts";
+import type { EpochResult, TimeToAccuracy } from "./results/types.ts";
 
 /** The magic bytes at the start of a checkpoint. */
 export const CHECKPOINT_MAGIC = "RNNBCKPT";

@@ -12,7 +12,7 @@ import type { Engine } from "./engines/engine.ts";
 import { benchmarkOnnx } from "./infer/benchmark.ts";
 import { checkParity } from "./infer/parity.ts";
 import type { ProgressSink } from "./util/progress.ts";
-import type { InferenceResult, OnnxExport } from "./results/schema.ts";
+import type { InferenceResult, OnnxExport } from "./results/types.ts";
 
 /** Sequences compared between ONNX Runtime and the training engine (at most the split). */
 export const PARITY_SEQUENCES = 512;

@@ -41,7 +41,8 @@ import {
 } from "./profiles.ts";
 import type { ProgressSink } from "./util/progress.ts";
 import { readResultsFile, writeResultsFile } from "./results/io.ts";
-import { type ResultsFile, type Run, SCHEMA_VERSION } from "./results/schema.ts";
+import { SCHEMA_VERSION } from "./results/schema.ts";
+import type { ResultsFile, Run } from "./results/types.ts";
 import { InterruptedError, NonFiniteError, trainAndEvaluate } from "./train.ts";
 
 /** The suite's version, recorded in results and ONNX metadata. */

@@ -5,7 +5,7 @@ import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import { memoryProgress } from "./util/progress.ts";
 import { readResultsFile } from "./results/io.ts";
-import type { ResultsFile, Run } from "./results/schema.ts";
+import type { ResultsFile, Run } from "./results/types.ts";
 import { runBench } from "./run.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;

@@ -12,7 +12,7 @@ import { Rng, STREAM } from "../models/rng.ts";
 import type { EncodedSplit } from "./data/dataset.ts";
 import { type Engine, predictBatch } from "./engines/engine.ts";
 import type { ProgressSink } from "./util/progress.ts";
-import type { EpochResult, TimeToAccuracy } from "./results/schema.ts";
+import type { EpochResult, TimeToAccuracy } from "./results/types.ts";
 
 /** What one pass over a split measured. */
 export interface PassStats {

@@ -9,23 +9,39 @@
 export interface AdamConfig {
   /** Learning rate. */
   readonly lr: number;
-  /** @default 0.9 */
+  /**
+   * Decay of the first moment (the gradients' running mean).
+   * @default 0.9
+   */
   readonly beta1: number;
-  /** @default 0.999 */
+  /**
+   * Decay of the second moment (the squared gradients' running mean).
+   * @default 0.999
+   */
   readonly beta2: number;
-  /** @default 1e-8 */
+  /**
+   * Added to the second moment's square root, against division by zero.
+   * @default 1e-8
+   */
   readonly eps: number;
 }
 
-/** The defaults of `torch.optim.Adam`, with a learning rate. */
+/**
+ * The defaults of `torch.optim.Adam`, with a learning rate.
+ * @param lr the learning rate
+ * @returns Adam's hyperparameters: `lr` and the defaults of the others
+ */
 export function adamConfig(lr: number): AdamConfig {
   return { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 }
 
 /** Adam's state: first and second moments and the step count. */
 export interface AdamState {
+  /** First moments, one per parameter. */
   m: Float64Array;
+  /** Second moments, one per parameter. */
   v: Float64Array;
+  /** Steps taken (the bias corrections' exponent). */
   step: number;
 }
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type CellGraph, type CellSpec, trace } from "./ir.ts";
+import { type CellGraph, type CellSpec, type ParamKind, trace } from "./ir.ts";
 import { gru } from "./cells/gru.ts";
 import { lstm } from "./cells/lstm.ts";
 import { rnn } from "./cells/rnn.ts";
@@ -38,6 +38,9 @@ const GRAPHS = new Map<string, CellGraph>();
  * Adds a cell to the registry, after checking its name and tracing it once (so a cell that
  * cannot be traced fails here, naming the problem, not in a lowering).
  *
+ * @typeParam S the cell's state names besides "h" (inferred from `states`)
+ * @typeParam W its weights' names and kinds (inferred from `weights`, so that `step` is
+ *   type-checked against them)
  * @param spec the cell
  * @returns its traced graph
  * @throws Error when the name is not an identifier, is reserved, or is taken by another cell
@@ -53,7 +56,10 @@ const GRAPHS = new Map<string, CellGraph>();
  * console.log(cellNames()); // [..., "tanh2"]
  * ```
  */
-export function registerCell(spec: AnyCellSpec): CellGraph {
+export function registerCell<
+  S extends string = never,
+  W extends Record<string, ParamKind> = Record<string, ParamKind>,
+>(spec: CellSpec<S, W>): CellGraph {
   const name = spec.name;
   if (typeof name !== "string" || !IDENTIFIER.test(name) || RESERVED.has(name)) {
     throw new Error(

@@ -55,7 +55,9 @@ export interface TensorSpec {
 
 /** Where every tensor lives in the flat parameter array. */
 export interface ParamLayout {
+  /** The model shape the layout was computed for. */
   readonly config: ModelConfig;
+  /** Every tensor, in layout order (increasing offsets, no gaps). */
   readonly tensors: readonly TensorSpec[];
   /** Total number of parameters. */
   readonly total: number;

@@ -76,12 +76,15 @@ export interface CellGraph {
 
 /** An opaque handle to a traced value. */
 export interface Val {
+  /** The id of the node holding the value (for the tracer; cells never read it). */
   readonly __val: number;
 }
 
 /** An opaque handle to a weight of a given kind. */
 export interface Param<K extends ParamKind> {
+  /** The weight's name (for the tracer; cells never read it). */
   readonly __param: string;
+  /** The weight's kind, so that the compiler checks each weight is used as declared. */
   readonly kind: K;
 }
 

@@ -98,7 +98,8 @@ export function interpret(nodes: readonly Node[], c: Omit<RefContext, "values">)
 }
 
 /** The values one cell step computed, kept for backward. */
-interface StepTape {
+export interface StepTape {
+  /** Every node's value `[B, n]` by node id of the cell graph (a `const` has length 1). */
   readonly values: Float64Array[];
 }
 

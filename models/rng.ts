@@ -9,7 +9,16 @@
  * @module
  */
 
-/** A deterministic random stream. */
+/**
+ * A deterministic random stream.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "./rng.ts";
+ * const a = new Rng(42), b = new Rng(42);
+ * console.log(a.normal() === b.normal()); // true: same seed, same numbers
+ * ```
+ */
 export class Rng {
   #a: number;
   #b: number;
@@ -18,6 +27,8 @@ export class Rng {
   #spare: number | null = null;
 
   /**
+   * Starts the stream of a seed and sub-stream.
+   *
    * @param seed Any integer; streams for different seeds are independent for our use.
    * @param stream Optional sub-stream id, so one seed can derive several streams
    *   (e.g. init vs shuffling) without them overlapping.
@@ -38,7 +49,10 @@ export class Rng {
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
-  /** @returns a uniform integer in [0, 2^32). */
+  /**
+   * Draws the next 32 random bits.
+   * @returns a uniform integer in [0, 2^32)
+   */
   nextUint32(): number {
     const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
     this.#d = (this.#d + 1) >>> 0;
@@ -49,19 +63,31 @@ export class Rng {
     return t;
   }
 
-  /** @returns a uniform float in [0, 1) with 53 random bits. */
+  /**
+   * Draws a uniform float from two 32-bit draws.
+   * @returns a uniform float in [0, 1) with 53 random bits
+   */
   uniform(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits
     const lo = this.nextUint32() >>> 6; // 26 bits
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** @returns a uniform float in [lo, hi). */
+  /**
+   * Draws a uniform float in a range.
+   * @param lo the lower bound (included)
+   * @param hi the upper bound (excluded)
+   * @returns a uniform float in [lo, hi)
+   */
   uniformIn(lo: number, hi: number): number {
     return lo + (hi - lo) * this.uniform();
   }
 
-  /** @returns a standard normal sample (Box–Muller). */
+  /**
+   * Draws a standard normal sample (Box–Muller: each pair of uniforms gives two samples,
+   * the second kept for the next call).
+   * @returns a sample of N(0, 1)
+   */
   normal(): number {
     if (this.#spare !== null) {
       const v = this.#spare;
@@ -76,7 +102,12 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** @returns an integer uniform in [0, n), without modulo bias. */
+  /**
+   * Draws an integer below `n`, rejecting the draws that would bias the modulo.
+   * @param n how many values, an integer in [1, 2^32]
+   * @returns an integer uniform in [0, n)
+   * @throws RangeError when `n` is out of range
+   */
   below(n: number): number {
     if (!Number.isInteger(n) || n <= 0 || n > 2 ** 32) {
       throw new RangeError(`Cannot draw below ${n}: n must be an integer in [1, 2^32]`);

@@ -7,7 +7,7 @@
  */
 
 import { ARCHS, cellLabel } from "../models/cells.ts";
-import type { Arch } from "../bench/results/schema.ts";
+import type { Arch } from "../bench/results/types.ts";
 
 /** The built-in architectures, in the original report's order. */
 export const ARCH_ORDER: readonly Arch[] = ARCHS;

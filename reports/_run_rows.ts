@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Arch, EpochResult, Machine, ResultsFile, Run } from "../bench/results/schema.ts";
+import type { Arch, EpochResult, Machine, ResultsFile, Run } from "../bench/results/types.ts";
 import { archLabel, compareArchs } from "./_archs.ts";
 import { formatSummary } from "./format.ts";
 import {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Run } from "../bench/results/schema.ts";
+import type { Run } from "../bench/results/types.ts";
 import { archesOf, archLabel } from "./_archs.ts";
 import {
   code,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Machine } from "../bench/results/schema.ts";
+import type { Machine } from "../bench/results/types.ts";
 import { archLabel } from "./_archs.ts";
 import {
   code,

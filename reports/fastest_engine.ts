@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Arch } from "../bench/results/schema.ts";
+import type { Arch } from "../bench/results/types.ts";
 import { archLabel } from "./_archs.ts";
 import {
   code,

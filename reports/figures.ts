@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Arch, EpochResult } from "../bench/results/schema.ts";
+import type { Arch, EpochResult } from "../bench/results/types.ts";
 import { ARCH_ORDER, archesOf, archLabel, archRank } from "./_archs.ts";
 import {
   code,

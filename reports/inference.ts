@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Run } from "../bench/results/schema.ts";
+import type { Run } from "../bench/results/types.ts";
 import {
   code,
   col,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Run } from "../bench/results/schema.ts";
+import type { Run } from "../bench/results/types.ts";
 import type { LoadedResults } from "./build_report.ts";
 
 /** What identifies a run's measurement (its seed included). */

@@ -1,4 +1,4 @@
-import type { ResultsFile } from "../bench/results/schema.ts";
+import type { ResultsFile } from "../bench/results/types.ts";
 import { mergeProblems } from "./merge.ts";
 import { loadFixtures } from "./_test_util.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Arch, EpochResult, Run } from "../bench/results/schema.ts";
+import type { Arch, EpochResult, Run } from "../bench/results/types.ts";
 import { ARCH_ORDER, archLabel } from "./_archs.ts";
 import { lastEpoch } from "./_run_rows.ts";
 

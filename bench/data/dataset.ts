@@ -8,6 +8,20 @@
  * padding. The source file is hashed on every load (about 50 ms for the 66 MB package), so
  * a changed file can never reuse a stale cache.
  *
+ * The whole data pipeline: IMDB reviews → torchtext `basic_english` tokens → vocabulary from
+ * TRAIN → fixed-length id rows (this module) → labels, epoch orders and mini-batches
+ * (`batches.ts`).
+ *
+ * @example
+ * ```ts
+ * import { loadDataset } from "./dataset.ts";
+ * import { batches, epochOrder } from "./batches.ts";
+ * const ds = await loadDataset({ source: "fixture", maxLen: 200, padding: "end", cacheDir: ".cache/data" });
+ * for (const b of batches(ds.train, ds.train.labels, epochOrder(ds.train.n, 1, 0, true), 64, 200)) {
+ *   // b.ids: [b.size, 200]
+ * }
+ * ```
+ *
  * @module
  */
 

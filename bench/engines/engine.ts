@@ -55,8 +55,11 @@ export interface EngineOptions {
 
 /** Adam's state in layout order, for checkpoints. */
 export interface OptimizerState {
+  /** First moments, one per parameter. */
   readonly m: Float32Array;
+  /** Second moments, one per parameter. */
   readonly v: Float32Array;
+  /** Adam steps taken (the bias corrections' exponent). */
   readonly step: number;
 }
 

@@ -84,6 +84,7 @@ export function availability(kind: EngineKind, extras: EngineExtras): Promise<Av
 
 /** The engine `--engine` resolves to, and why. */
 export interface Resolved {
+  /** The concrete engine, for {@linkcode createEngine}. */
   readonly kind: EngineKind;
   /** One line for the user: what was picked and why. */
   readonly reason: string;

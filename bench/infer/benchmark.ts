@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { InferenceResult } from "../results/schema.ts";
+import type { InferenceResult } from "../results/types.ts";
 import { type OnnxFile, type Provider, providerUnavailable, readOnnxFile } from "./model_file.ts";
 import type { WorkerReply, WorkerRequest } from "./_worker.ts";
 

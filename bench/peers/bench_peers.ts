@@ -12,7 +12,7 @@
 import type { Arch } from "../../models/cells.ts";
 import type { BenchArgs } from "../cli.ts";
 import { getProfile, type Profile } from "../profiles.ts";
-import type { ResultsFile } from "../results/schema.ts";
+import type { ResultsFile } from "../results/types.ts";
 import { medianEpoch } from "../train.ts";
 import { exportNpy } from "./export_npy.ts";
 import { learningRateOf, loadProfileData } from "../profiles.ts";

@@ -5,13 +5,24 @@
  * {@linkcode ResultsFileError} that names the file and says why; writes validate first and
  * replace the file atomically, so a crash never leaves half a results file behind.
  *
+ * @example
+ * ```ts ignore
+ * import { collectResultsFiles, readResultsFile } from "./io.ts";
+ *
+ * for (const path of await collectResultsFiles(["results/"])) {
+ *   const results = await readResultsFile(path); // throws ResultsFileError naming the file
+ *   console.log(path, results.machine.name, results.runs.length);
+ * }
+ * ```
+ *
  * @module
  */
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.ts";
 import type { z } from "zod";
-import { type ResultsFile, ResultsFileSchema, SCHEMA_VERSION } from "./schema.ts";
+import { ResultsFileSchema, SCHEMA_VERSION } from "./schema.ts";
+import type { ResultsFile } from "./types.ts";
 
 /** How many validation issues an error message lists before "and N more". */
 const MAX_ISSUES = 5;
@@ -24,6 +35,8 @@ export class ResultsFileError extends Error {
   readonly reason: string;
 
   /**
+   * Makes the error; its message is `Cannot <action> results file "<path>": <reason>`.
+   *
    * @param action What could not be done: `"read"` or `"write"`.
    * @param path The file concerned.
    * @param reason Why.

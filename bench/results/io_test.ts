@@ -7,7 +7,7 @@ import {
   ResultsFileError,
   writeResultsFile,
 } from "./io.ts";
-import type { ResultsFile } from "./schema.ts";
+import type { ResultsFile } from "./types.ts";
 
 const FIXTURE = new URL("../../fixtures/results/one-machine.json", import.meta.url);
 

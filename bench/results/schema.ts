@@ -1,9 +1,12 @@
 /**
- * The results file: what one `deno task bench` invocation measured, as data.
+ * The results file's validation: one zod schema per type of `types.ts` (whose interfaces
+ * code reads and writes), with the value ranges and cross-field rules the types cannot say.
  *
  * One JSON file per invocation, validated on write and on read. The shapes are flat, every
  * unit is in the field name (`trainSeconds`, `memoryBytes`, `latencyMs`), and every object
- * is strict: an unknown key is an error, so a typo never silently drops a measurement.
+ * is strict: an unknown key is an error, so a typo never silently drops a measurement. At
+ * the end of this file a compile-time check keeps each schema's output type and its
+ * interface assignable to each other.
  *
  * Conventions used by every field below:
  * - accuracies and fractions are in [0, 1];
@@ -19,6 +22,21 @@
  */
 
 import { z } from "zod";
+import type {
+  Arch,
+  EpochResult,
+  Gpu,
+  InferenceResult,
+  LatencyMs,
+  Machine,
+  OnnxExport,
+  ResultsFile,
+  Run,
+  RunConfig,
+  RunData,
+  RunFailure,
+  TimeToAccuracy,
+} from "./types.ts";
 
 /** The schema version this code writes and reads. */
 export const SCHEMA_VERSION = 1;
@@ -371,29 +389,42 @@ export const ResultsFileSchema = z.strictObject({
   });
 });
 
-/** One recurrent architecture. */
-export type Arch = z.infer<typeof ArchSchema>;
-/** The GPU of a machine. */
-export type Gpu = z.infer<typeof GpuSchema>;
-/** The machine fingerprint. */
-export type Machine = z.infer<typeof MachineSchema>;
-/** The resolved training configuration of a run. */
-export type RunConfig = z.infer<typeof RunConfigSchema>;
-/** The dataset of a run. */
-export type RunData = z.infer<typeof RunDataSchema>;
-/** What one epoch measured. */
-export type EpochResult = z.infer<typeof EpochResultSchema>;
-/** Why a run failed. */
-export type RunFailure = z.infer<typeof RunFailureSchema>;
-/** When a run reached its target accuracy. */
-export type TimeToAccuracy = z.infer<typeof TimeToAccuracySchema>;
-/** A run's ONNX export and parity. */
-export type OnnxExport = z.infer<typeof OnnxExportSchema>;
-/** Latency percentiles in milliseconds. */
-export type LatencyMs = z.infer<typeof LatencyMsSchema>;
-/** One inference measurement. */
-export type InferenceResult = z.infer<typeof InferenceResultSchema>;
-/** One run. */
-export type Run = z.infer<typeof RunSchema>;
-/** One results file. */
-export type ResultsFile = z.infer<typeof ResultsFileSchema>;
+// Each schema's output and its interface in `types.ts` must be assignable to each other and
+// have the same keys (assignability alone allows an extra optional field), so neither can
+// change without the other: a mismatch fails type checking below, naming the type.
+type Same<A, B> = [A] extends [B] ? [B] extends [A] ? true : false : false;
+type Agree<S extends z.ZodType, T> = Same<z.output<S>, T> extends true
+  ? Same<keyof z.output<S>, keyof T>
+  : false;
+type AllTrue<T extends Record<string, true>> = T;
+type _SchemasAgreeWithTypes = AllTrue<{
+  Arch: Agree<typeof ArchSchema, Arch>;
+  Gpu: Agree<typeof GpuSchema, Gpu>;
+  Machine: Agree<typeof MachineSchema, Machine>;
+  RunConfig: Agree<typeof RunConfigSchema, RunConfig>;
+  RunData: Agree<typeof RunDataSchema, RunData>;
+  EpochResult: Agree<typeof EpochResultSchema, EpochResult>;
+  RunFailure: Agree<typeof RunFailureSchema, RunFailure>;
+  TimeToAccuracy: Agree<typeof TimeToAccuracySchema, TimeToAccuracy>;
+  OnnxExport: Agree<typeof OnnxExportSchema, OnnxExport>;
+  LatencyMs: Agree<typeof LatencyMsSchema, LatencyMs>;
+  InferenceResult: Agree<typeof InferenceResultSchema, InferenceResult>;
+  Run: Agree<typeof RunSchema, Run>;
+  ResultsFile: Agree<typeof ResultsFileSchema, ResultsFile>;
+}>;
+
+export type {
+  Arch,
+  EpochResult,
+  Gpu,
+  InferenceResult,
+  LatencyMs,
+  Machine,
+  OnnxExport,
+  ResultsFile,
+  Run,
+  RunConfig,
+  RunData,
+  RunFailure,
+  TimeToAccuracy,
+};
