@@ -172,6 +172,11 @@ export interface CellSpec<S extends string, W extends Record<string, ParamKind>>
 export function trace<S extends string, W extends Record<string, ParamKind>>(
   spec: CellSpec<S, W>,
 ): CellGraph {
+  const name = typeof spec?.name === "string" ? spec.name : String(spec?.name);
+  const fail = (why: string): never => {
+    throw new TraceError(`Cannot trace cell "${name}": ${why}`);
+  };
+  checkShape(spec, fail);
   const nodes: Node[] = [];
   const used = new Set<string>();
   const kinds = spec.weights as Record<string, ParamKind>;
@@ -180,87 +185,156 @@ export function trace<S extends string, W extends Record<string, ParamKind>>(
     nodes.push({ ...n, id } as Node);
     return { __val: id };
   };
-  const node = (v: Val): Node => {
-    const n = nodes[v.__val];
-    if (n === undefined) throw new Error(`Cannot trace cell "${spec.name}": unknown value`);
-    return n;
+  const node = (v: unknown, what: string): Node => {
+    const id = (v as Val | null)?.__val;
+    const n = typeof id === "number" ? nodes[id] : undefined;
+    return n ?? fail(`${what} is not a value of this cell (got ${describe(v)})`);
   };
-  const lift = (v: Val | number): Val =>
-    typeof v === "number" ? push({ op: "const", size: "scalar", value: v }) : v;
+  const param = (w: unknown, what: string): [string, ParamKind] => {
+    const p = (w as Param<ParamKind> | null)?.__param;
+    const kind = typeof p === "string" ? kinds[p] : undefined;
+    return kind === undefined ? fail(`${what} is not a declared weight (got ${describe(w)})`) : [
+      p as string,
+      kind,
+    ];
+  };
+  const lift = (v: Val | number, what: string): Node =>
+    typeof v === "number"
+      ? (Number.isFinite(v) ? node(push({ op: "const", size: "scalar", value: v }), what) : fail(
+        `${what} is the number ${v}; constants must be finite`,
+      ))
+      : node(v, what);
   const ew = (op: BinaryOp, a: Val | number, b: Val | number): Val => {
-    const na = node(lift(a)), nb = node(lift(b));
+    const na = lift(a, `the first operand of ${op}`), nb = lift(b, `the second operand of ${op}`);
     if (na.size !== "scalar" && nb.size !== "scalar" && na.size !== nb.size) {
-      throw new Error(
-        `Cannot trace cell "${spec.name}": ${op} of values of sizes ${na.size} and ${nb.size}`,
-      );
+      fail(`${op} of values of different widths (${na.size} and ${nb.size})`);
     }
     const size = na.size === "scalar" ? nb.size : na.size;
     return push({ op, size, a: na.id, b: nb.id });
   };
+  const unary = (op: UnaryOp) => (a: Val): Val => {
+    const na = node(a, `the operand of ${op}`);
+    return push({ op, size: na.size, a: na.id });
+  };
   const ops: CellOps = {
     matmul(a, w) {
-      const na = node(a);
+      const na = node(a, "the first operand of matmul");
+      const [p, kind] = param(w, "the weight of matmul");
       const want: ParamKind = na.size === "I" ? "input" : "hidden";
-      if (kinds[w.__param] !== want) {
-        throw new Error(
-          `Cannot trace cell "${spec.name}": weight "${w.__param}" is declared ` +
-            `"${kinds[w.__param]}" but multiplies a value of size ${na.size} (needs "${want}")`,
+      if (kind !== want) {
+        fail(
+          `weight "${p}" is declared "${kind}" but multiplies a value of width ${na.size} ` +
+            `(needs "${want}")`,
         );
       }
-      used.add(w.__param);
-      return push({ op: "matmul", size: "H", a: na.id, param: w.__param });
+      used.add(p);
+      return push({ op: "matmul", size: "H", a: na.id, param: p });
     },
     addBias(a, b) {
-      const na = node(a);
-      if (na.size !== "H") {
-        throw new Error(
-          `Cannot trace cell "${spec.name}": bias added to a value of size ${na.size}`,
-        );
-      }
-      used.add(b.__param);
-      return push({ op: "addBias", size: "H", a: na.id, param: b.__param });
+      const na = node(a, "the first operand of addBias");
+      const [p, kind] = param(b, "the bias of addBias");
+      if (kind !== "bias") fail(`weight "${p}" is declared "${kind}" but is added as a bias`);
+      if (na.size !== "H") fail(`bias "${p}" added to a value of width ${na.size} (needs H)`);
+      used.add(p);
+      return push({ op: "addBias", size: "H", a: na.id, param: p });
     },
     add: (a, b) => ew("add", a, b),
     sub: (a, b) => ew("sub", a, b),
     mul: (a, b) => ew("mul", a, b),
-    sigmoid: (a) => push({ op: "sigmoid", size: node(a).size, a: a.__val }),
-    tanh: (a) => push({ op: "tanh", size: node(a).size, a: a.__val }),
+    sigmoid: unary("sigmoid"),
+    tanh: unary("tanh"),
     affine(x, wx, h, wh, b) {
       return ops.addBias(ops.add(ops.matmul(x, wx), ops.matmul(h, wh)), b);
     },
   };
   const x = push({ op: "input", size: "I" });
   const s: Record<string, Val> = {};
-  for (const name of spec.states) s[name] = push({ op: "state", size: "H", name });
+  for (const state of spec.states) s[state] = push({ op: "state", size: "H", name: state });
   const w: Record<string, Param<ParamKind>> = {};
-  for (const [name, kind] of Object.entries(kinds)) w[name] = { __param: name, kind };
-  const out = spec.step(
-    ops,
-    x,
-    s as { [K in "h" | S]: Val },
-    w as { [K in keyof W]: Param<W[K]> },
-  ) as Record<string, Val>;
-  const outputs: Record<string, number> = {};
-  for (const name of spec.states) {
-    const v = out[name];
-    if (v === undefined) {
-      throw new Error(`Cannot trace cell "${spec.name}": step() returned no state "${name}"`);
-    }
-    if (node(v).size !== "H") {
-      throw new Error(`Cannot trace cell "${spec.name}": state "${name}" is not of size H`);
-    }
-    outputs[name] = v.__val;
+  for (const [p, kind] of Object.entries(kinds)) w[p] = { __param: p, kind };
+  const strict = <T extends object>(o: T, what: (k: string) => string): T =>
+    new Proxy(o, {
+      get: (t, k) => (typeof k !== "string" || k in t) ? Reflect.get(t, k) : fail(what(k)),
+    });
+  let out: Record<string, unknown>;
+  try {
+    out = spec.step(
+      strict(ops, (k) => `op "${k}" is not in the op set (valid: ${Object.keys(ops).join(", ")})`),
+      x,
+      strict(s, (k) => `state "${k}" is read but not declared`) as { [K in "h" | S]: Val },
+      strict(w, (k) => `weight "${k}" is used but not declared`) as {
+        [K in keyof W]: Param<W[K]>;
+      },
+    ) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TraceError) throw e;
+    return fail(`step() threw: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (const name of Object.keys(kinds)) {
-    if (!used.has(name)) {
-      throw new Error(`Cannot trace cell "${spec.name}": weight "${name}" is declared but unused`);
-    }
+  if (out === null || typeof out !== "object") {
+    fail(`step() must return an object of states, got ${describe(out)}`);
+  }
+  for (const k of Object.keys(out)) {
+    if (!spec.states.includes(k as S)) fail(`state "${k}" is written but not declared`);
+  }
+  const outputs: Record<string, number> = {};
+  for (const state of spec.states) {
+    if (out[state] === undefined) fail(`state "${state}" is declared but never written`);
+    const n = node(out[state], `the new state "${state}"`);
+    if (n.size !== "H") fail(`the new state "${state}" has width ${n.size} (needs H)`);
+    outputs[state] = n.id;
+  }
+  for (const p of Object.keys(kinds)) {
+    if (!used.has(p)) fail(`weight "${p}" is declared but unused`);
   }
   return {
-    name: spec.name,
+    name,
     states: [...spec.states],
-    params: Object.entries(kinds).map(([name, kind]) => ({ name, kind })),
+    params: Object.entries(kinds).map(([p, kind]) => ({ name: p, kind })),
     nodes,
     outputs,
   };
+}
+
+/** A cell that cannot be traced: the message names the cell and the problem. */
+export class TraceError extends Error {
+  override name = "TraceError";
+}
+
+const PARAM_KINDS: readonly ParamKind[] = ["input", "hidden", "bias"];
+
+/** Checks the parts of a spec that tracing relies on, before running its step. */
+function checkShape(spec: unknown, fail: (why: string) => never): void {
+  if (spec === null || typeof spec !== "object") fail(`a cell must be an object`);
+  const c = spec as Record<string, unknown>;
+  if (typeof c.name !== "string" || c.name === "") fail(`"name" must be a non-empty string`);
+  const states = c.states;
+  if (!Array.isArray(states) || states.length === 0 || states[0] !== "h") {
+    fail(`"states" must be an array of names starting with "h", got ${describe(states)}`);
+  }
+  for (const st of states as unknown[]) {
+    if (typeof st !== "string" || st === "") fail(`state names must be non-empty strings`);
+  }
+  if (new Set(states as string[]).size !== (states as string[]).length) {
+    fail(`"states" names a state twice: ${JSON.stringify(states)}`);
+  }
+  const weights = c.weights;
+  if (weights === null || typeof weights !== "object" || Array.isArray(weights)) {
+    fail(`"weights" must be an object from weight name to kind (${PARAM_KINDS.join(", ")})`);
+  }
+  for (const [p, kind] of Object.entries(weights as object)) {
+    if (!PARAM_KINDS.includes(kind as ParamKind)) {
+      fail(`weight "${p}" has kind ${describe(kind)} (valid: ${PARAM_KINDS.join(", ")})`);
+    }
+  }
+  if (typeof c.step !== "function") fail(`"step" must be a function`);
+}
+
+/** A short description of a value for an error message. */
+function describe(v: unknown): string {
+  if (v === undefined || v === null || typeof v === "number" || typeof v === "boolean") {
+    return String(v);
+  }
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "function") return "a function";
+  return Array.isArray(v) ? "an array" : "an object";
 }
