@@ -23,7 +23,7 @@ Deno.test("bench/tools/device/run.sh stops, naming the missing file and what to 
   const dir = await Deno.makeTempDir({ prefix: "rnnbench-device-test-" });
   try {
     // A copy of the script in a tree of its own, with no .device folder.
-    await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
+    await Deno.mkdir(`${dir}/bench/tools/device`, { recursive: true });
     await Deno.copyFile("bench/tools/device/run.sh", `${dir}/bench/tools/device/run.sh`);
     const out = await new Deno.Command("bash", {
       args: [`${dir}/bench/tools/device/run.sh`],
@@ -42,7 +42,7 @@ Deno.test("bench/tools/device/run.sh stops, naming the missing file and what to 
 
 /** A stand-in kit: a "deno" that prints its arguments, and two small archives. */
 async function fakeKit(dir: string): Promise<void> {
-  await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
+  await Deno.mkdir(`${dir}/bench/tools/device`, { recursive: true });
   await Deno.copyFile("bench/tools/device/run.sh", `${dir}/bench/tools/device/run.sh`);
   await Deno.mkdir(`${dir}/.device`);
   const make = String.raw`

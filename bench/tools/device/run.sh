@@ -4,7 +4,7 @@
 # and JSON summary in $OUT (or results/ when OUT is unset). Extra arguments go to the check,
 # e.g. `bash bench/tools/device/run.sh --arch lstm`.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 out=${OUT:-results}
 mkdir -p "$out"
 for f in deno.xz cache.tar.xz node_modules.tar.xz; do
