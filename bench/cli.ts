@@ -1,11 +1,23 @@
 /**
  * `deno task bench` flags: parsed and validated up front, before anything is computed or
- * written. Every bad value exits non-zero with a message that lists the valid values.
+ * written. A bad value is a `UsageError` whose one-line message lists the valid values
+ * (`bench/main.ts` prints it and exits non-zero).
  *
  * @module
  */
-import { Command, InvalidArgumentError, Option } from "commander";
-import { type Arch, ARCHS, cellNames } from "../models/cells.ts";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { Arch } from "../models/cells.ts";
+import {
+  command,
+  fraction,
+  integer,
+  intList,
+  nameList,
+  optional,
+  parseCommandLine,
+  positiveNumber,
+} from "./util/cli_kit.ts";
+import { archsOption } from "./util/shared_flags.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
 import { PROFILE_NAMES } from "./profiles.ts";
 import type { LabelMode } from "./data/batches.ts";
@@ -65,75 +77,6 @@ export interface BenchArgs {
 /** The profiles `deno task bench` runs without `--profile`: what the report needs. */
 export const DEFAULT_PROFILES = ["original-labels", "original", "fixed"] as const;
 
-function int(min: number, what: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v.trim())) {
-      throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}, got "${v}".`);
-    }
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}, got "${v}".`);
-    }
-    return n;
-  };
-}
-
-function positiveNumber(what: string, max = Infinity) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || n <= 0 || n > max) {
-      throw new InvalidArgumentError(
-        `${what} must be a number in (0, ${max === Infinity ? "∞" : max}], got "${v}".`,
-      );
-    }
-    return n;
-  };
-}
-
-function fraction(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n >= 1) {
-      throw new InvalidArgumentError(`${what} must be a number in [0, 1), got "${v}".`);
-    }
-    return n;
-  };
-}
-
-function archList(v: string): Arch[] {
-  const known = cellNames();
-  const parts = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (parts.length === 0) {
-    throw new InvalidArgumentError(`Valid architectures are ${known.join(", ")}.`);
-  }
-  const archs = parts.map((p) => {
-    const arch = known.find((a) => a === p) ??
-      known.find((a) => a.toLowerCase() === p.toLowerCase());
-    if (arch === undefined) {
-      throw new InvalidArgumentError(
-        `Unknown architecture "${p}": valid values are ${known.join(", ")}.`,
-      );
-    }
-    return arch;
-  });
-  return [...new Set(archs)];
-}
-
-function profileList(v: string): string[] {
-  const parts = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (parts.length === 0) {
-    throw new InvalidArgumentError(`Valid profiles are ${PROFILE_NAMES.join(", ")}.`);
-  }
-  for (const p of parts) {
-    if (!(PROFILE_NAMES as string[]).includes(p)) {
-      throw new InvalidArgumentError(
-        `Unknown profile "${p}": valid values are ${PROFILE_NAMES.join(", ")}.`,
-      );
-    }
-  }
-  return [...new Set(parts)];
-}
-
 function shardSpec(v: string): { index: number; count: number } {
   const m = v.trim().match(/^(\d+)\/(\d+)$/);
   const index = Number(m?.[1]), count = Number(m?.[2]);
@@ -143,159 +86,117 @@ function shardSpec(v: string): { index: number; count: number } {
   return { index, count };
 }
 
-function peerList(v: string): "torch"[] {
-  const parts = v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  for (const p of parts) {
-    if (p !== "torch") {
-      throw new InvalidArgumentError(`Unknown peer "${p}": the valid value is torch.`);
-    }
-  }
-  return [...new Set(parts)] as "torch"[];
-}
-
-function intList(v: string): number[] {
-  const parse = int(1, "every batch size");
-  return v.split(",").map((s) => parse(s.trim()));
-}
-
 /** Builds the commander program (exported for `--help` tests). */
 export function benchCommand(): Command {
-  return new Command("bench")
-    .description(
-      "Train recurrent classifiers on IMDB, export them to ONNX, and measure accuracy, " +
-        "epoch time and inference throughput. Writes one results file to --out.",
-    )
+  return command(
+    "bench",
+    "Train recurrent classifiers on IMDB, export them to ONNX, and measure accuracy, " +
+      "epoch time and inference throughput. Writes one results file to --out.",
+  )
     .addOption(
       new Option(
         "--profile <list>",
         `comma-separated profiles to run (${PROFILE_NAMES.join(", ")})`,
-      ).argParser(profileList).default([...DEFAULT_PROFILES], DEFAULT_PROFILES.join(",")),
+      )
+        .argParser(nameList("profile", PROFILE_NAMES))
+        .default([...DEFAULT_PROFILES], DEFAULT_PROFILES.join(",")),
     )
-    .addOption(
-      new Option("--arch <list>", `comma-separated architectures (${cellNames().join(", ")})`)
-        .argParser(archList).default([...ARCHS], ARCHS.join(",")),
-    )
+    .addOption(archsOption())
     .addOption(
       new Option("--engine <name>", "training engine; auto picks the fastest that works here")
         .choices(ENGINE_CHOICES).default("auto"),
     )
+    .addOption(optional("--epochs <n>", "training epochs", "the profile's", integer("--epochs", 0)))
     .addOption(
-      new Option("--epochs <n>", "training epochs (default: the profile's)").argParser(
-        int(0, "--epochs"),
-      ),
-    )
-    .addOption(
-      new Option("--labels <mode>", "label handling (default: the profile's)").choices([
+      optional("--labels <mode>", "label handling", "the profile's").choices([
         "correct",
         "original",
       ]),
     )
-    .addOption(new Option("--seed <n>", "first random seed").argParser(int(0, "--seed")).default(1))
+    .option("--seed <n>", "first random seed", integer("--seed", 0), 1)
+    .option("--seeds <n>", "seeds per architecture (seed, seed+1, …)", integer("--seeds", 1), 1)
     .addOption(
-      new Option("--seeds <n>", "seeds per architecture (seed, seed+1, …)").argParser(
-        int(1, "--seeds"),
-      ).default(1),
+      optional(
+        "--limit-batches <n>",
+        "use only the first N batches of each split",
+        "all",
+        integer("--limit-batches", 1),
+      ),
     )
+    .option("--out <dir>", "results folder", "results")
     .addOption(
-      new Option("--limit-batches <n>", "use only the first N batches of each split")
-        .argParser(int(1, "--limit-batches")),
+      optional(
+        "--threads <n>",
+        "CPU threads for the native engine",
+        "all cores",
+        integer("--threads", 1),
+      ),
     )
-    .addOption(new Option("--out <dir>", "results folder").default("results"))
-    .addOption(
-      new Option("--threads <n>", "CPU threads for the native engine (default: all cores)")
-        .argParser(int(1, "--threads")),
-    )
-    .addOption(new Option("--device <n>", "CUDA device").argParser(int(0, "--device")).default(0))
-    .addOption(new Option("--machine <name>", "machine label in the results (default: hostname)"))
-    .addOption(
-      new Option("--target-accuracy <x>", "test accuracy for time-to-accuracy").argParser(
-        positiveNumber("--target-accuracy", 1),
-      ).default(0.85),
+    .option("--device <n>", "CUDA device", integer("--device", 0), 0)
+    .addOption(optional("--machine <name>", "machine label in the results", "hostname"))
+    .option(
+      "--target-accuracy <x>",
+      "test accuracy for time-to-accuracy",
+      positiveNumber("--target-accuracy", 1),
+      0.85,
     )
     .addOption(
       new Option("--onnx <style>", "ONNX export style; none skips export and inference")
         .choices(["scan", "native", "none"]).default("scan"),
     )
     .addOption(
-      new Option("--batch-sizes <list>", "inference batch sizes").argParser(intList).default(
-        [1, 64, 1000],
-        "1,64,1000",
+      new Option("--batch-sizes <list>", "inference batch sizes")
+        .argParser(intList("every batch size")).default([1, 64, 1000], "1,64,1000"),
+    )
+    .addOption(optional("--workers <n>", "inference workers", "cores", integer("--workers", 1)))
+    .addOption(
+      optional(
+        "--lr <x>",
+        "learning rate for every architecture",
+        "the profile's",
+        positiveNumber("--lr"),
       ),
     )
-    .addOption(
-      new Option("--workers <n>", "inference workers (default: cores)").argParser(
-        int(1, "--workers"),
-      ),
-    )
-    .addOption(
-      new Option("--lr <x>", "learning rate for every architecture (default: the profile's)")
-        .argParser(positiveNumber("--lr")),
-    )
-    .addOption(
-      new Option(
-        "--validation <fraction>",
-        "carve this share of train (per class) as a validation split and evaluate on it " +
-          "instead of test (0: off)",
-      ).argParser(fraction("--validation")).default(0),
+    .option(
+      "--validation <fraction>",
+      "carve this share of train (per class) as a validation split and evaluate on it " +
+        "instead of test (0: off)",
+      fraction("--validation"),
+      0,
     )
     .addOption(
       new Option(
         "--peers <list>",
         "also time PyTorch peers on the same data: torch (the original's per-timestep loop " +
           "and cuDNN; needs python3 with torch and CUDA)",
-      ).argParser(peerList).default([], "none"),
+      ).argParser(nameList("peer", ["torch"], { allowEmpty: true })).default([], "none"),
+    )
+    .option(
+      "--peer-batches <n>",
+      "batches the original-loop peer times before extrapolating to the epoch (0: all)",
+      integer("--peer-batches", 0),
+      3,
     )
     .addOption(
-      new Option(
-        "--peer-batches <n>",
-        "batches the original-loop peer times before extrapolating to the epoch (0: all)",
-      ).argParser(int(0, "--peer-batches")).default(3),
+      optional("--shard <i/n>", "run only the i-th of n parts of the run matrix", "all", shardSpec),
     )
     .addOption(
-      new Option("--shard <i/n>", "run only the i-th of n parts of the run matrix").argParser(
-        shardSpec,
-      ),
-    )
-    .addOption(
-      new Option(
+      optional(
         "--resume <id>",
-        "continue an interrupted invocation (its id, or its results file); other flags are taken from it",
+        "continue an interrupted invocation (its id, or its results file); other flags are " +
+          "taken from it",
+        "start anew",
       ),
-    )
-    .showHelpAfterError("(run with --help to see every flag and its default)")
-    .allowExcessArguments(false);
+    );
 }
 
 /**
- * Parses `bench` arguments. On a bad flag, commander prints the error and exits with 1.
+ * Parses `bench` arguments.
  * @param argv arguments after the script name
+ * @throws UsageError with a one-line message on a bad flag
  */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  const cmd = benchCommand();
-  cmd.parse(argv, { from: "user" });
-  const o = cmd.opts();
-  return {
-    profiles: o.profile,
-    shard: o.shard ?? null,
-    resume: o.resume ?? null,
-    archs: o.arch,
-    engine: o.engine,
-    epochs: o.epochs ?? null,
-    labels: o.labels ?? null,
-    seed: o.seed,
-    seeds: o.seeds,
-    limitBatches: o.limitBatches ?? null,
-    out: o.out,
-    threads: o.threads ?? null,
-    device: o.device,
-    machine: o.machine ?? null,
-    targetAccuracy: o.targetAccuracy,
-    onnx: o.onnx,
-    batchSizes: o.batchSizes,
-    workers: o.workers ?? null,
-    lr: o.lr ?? null,
-    validation: o.validation,
-    peers: o.peers,
-    peerBatches: o.peerBatches,
-  };
+  const { profile, arch, ...rest } = parseCommandLine(benchCommand(), argv)
+    .opts<Omit<BenchArgs, "profiles" | "archs"> & { profile: string[]; arch: Arch[] }>();
+  return { profiles: profile, archs: arch, ...rest };
 }

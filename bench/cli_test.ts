@@ -1,5 +1,5 @@
 import { parseBenchArgs } from "./cli.ts";
-import { PROFILES } from "./profiles.ts";
+import { learningRateOf, PROFILES } from "./profiles.ts";
 import { resolveProfile, runMatrix } from "./run.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
@@ -17,7 +17,7 @@ async function bench(args: string[], cwd: string) {
 
 const cases: [string[], RegExp][] = [
   [["--profile", "nope"], /smoke.*original.*original-labels/s],
-  [["--arch", "lstm,transformer"], /rnn, gru, lstm/],
+  [["--arch", "lstm,transformer"], /rnn, lstm, gru/],
   [["--engine", "gpu"], /auto.*cuda.*native.*tfjs/s],
   [["--labels", "maybe"], /correct.*original/s],
   [["--epochs", "abc"], /--epochs must be an integer ≥ 0/],
@@ -98,7 +98,6 @@ Deno.test("--profile original resolves to exactly the report's hyperparameters",
     padding: "end",
     batchSize: 1000,
     epochs: 5,
-    learningRate: { rnn: 1e-7, lstm: 1e-10, gru: 1e-9 },
     labels: "correct",
     gradClip: null,
     vocabMaxSize: null,
@@ -108,6 +107,10 @@ Deno.test("--profile original resolves to exactly the report's hyperparameters",
     if (JSON.stringify(got) !== JSON.stringify(v)) {
       throw new Error(`original.${k}: got ${JSON.stringify(got)}, want ${JSON.stringify(v)}`);
     }
+  }
+  const rates = Object.fromEntries(["rnn", "lstm", "gru"].map((a) => [a, learningRateOf(p, a)]));
+  if (JSON.stringify(rates) !== JSON.stringify({ rnn: 1e-7, lstm: 1e-10, gru: 1e-9 })) {
+    throw new Error(`original learning rates: got ${JSON.stringify(rates)}`);
   }
   const ol = resolveProfile("original-labels", args);
   if (ol.labels !== "original") throw new Error("original-labels must use the original labels");

@@ -7,12 +7,13 @@
  */
 import { parseBenchArgs } from "./cli.ts";
 import { benchPeers } from "./peers/bench_peers.ts";
+import { exitOnUsageError } from "./util/cli_kit.ts";
 import { stderrProgress } from "./util/progress.ts";
 import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
 
 if (import.meta.main) {
-  const args = parseBenchArgs(Deno.args);
+  const args = exitOnUsageError("bench", () => parseBenchArgs(Deno.args));
   let stop = false;
   const onSigint = () => {
     if (stop) Deno.exit(130);

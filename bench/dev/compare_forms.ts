@@ -16,33 +16,35 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { ARCHS } from "../../models/cells.ts";
+import { type Arch, ARCHS } from "../../models/cells.ts";
 import { initParams, paramLayout } from "../../models/classifier.ts";
 import { exportOnnx, type ScanOptions } from "../../models/onnx/export.ts";
+import { choice, command, integer, optional, parseOrExit } from "../util/cli_kit.ts";
 
-const { values: o, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    arch: { type: "string", default: "lstm" },
-    batch: { type: "string", default: "1000" },
-    turns: { type: "string", default: "5" },
-    old: { type: "string" },
-  },
-});
+const cmd = parseOrExit(
+  command("compare_forms", "Times scan-style ONNX graph forms of the original-shape classifier.")
+    .argument("<forms...>", "ScanOptions as JSON, e.g. '{}'; 'old:<json>' is exported by --old")
+    .option(
+      "--arch <name>",
+      `architecture (${ARCHS.join(", ")})`,
+      choice("architecture", ARCHS),
+      "lstm",
+    )
+    .option("--batch <n>", "batch size", integer("--batch", 1), 1000)
+    .option("--turns <n>", "interleaved turns", integer("--turns", 1), 5)
+    .addOption(optional("--old <path>", "another copy of export.ts, for the old: forms", "none")),
+  Deno.args,
+);
+const o = cmd.opts<{ arch: Arch; batch: number; turns: number; old: string | null }>();
+const positionals = cmd.processedArgs[0] as string[];
 const fail = (m: string): never => {
   console.error(`compare_forms: ${m}`);
   Deno.exit(1);
 };
-const arch = o.arch as (typeof ARCHS)[number];
-if (!ARCHS.includes(arch)) fail(`unknown --arch "${o.arch}" (valid: ${ARCHS.join(", ")})`);
-const B = Number(o.batch), turns = Number(o.turns);
-if (!(Number.isInteger(B) && B >= 1)) fail(`--batch must be a positive integer, got ${o.batch}`);
-if (!(Number.isInteger(turns) && turns >= 1)) fail(`--turns must be a positive integer`);
-if (positionals.length === 0) fail("give at least one form, e.g. '{}'");
-const oldExport: typeof exportOnnx | null = o.old === undefined
+const arch = o.arch;
+const B = o.batch, turns = o.turns;
+const oldExport: typeof exportOnnx | null = o.old === null
   ? null
   : (await import(new URL(o.old, `file://${Deno.cwd()}/`).href)).exportOnnx;
 

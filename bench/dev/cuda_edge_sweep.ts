@@ -18,6 +18,15 @@ import { referenceForward, referenceLossAndGrad } from "../../models/reference.t
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../../models/_testing.ts";
 import { createCudaEngine } from "../engines/cuda/engine.ts";
 import { emulatorTuning } from "../engines/_testing.ts";
+import { command, parseOrExit } from "../util/cli_kit.ts";
+parseOrExit(
+  command(
+    "cuda_edge_sweep",
+    "Checks edge shapes of the CUDA engine on the CPU emulator against the float64 reference " +
+      "(takes no flags).",
+  ),
+  Deno.args,
+);
 const t = await emulatorTuning();
 let fails = 0, refused = 0, n = 0;
 for (const arch of ARCHS) {

@@ -21,33 +21,25 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { type Arch, ARCHS } from "../../models/cells.ts";
+import type { Arch } from "../../models/cells.ts";
 import { batches, epochOrder } from "../data/batches.ts";
 import { timeEpochs } from "../tools/gpu_check.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
 import { TokenSorter } from "../engines/cuda/token_sorter.ts";
 import type { Engine } from "../engines/engine.ts";
 import { emulatorTuning, forwardingEngine } from "../engines/_testing.ts";
+import { command, integer, parseOrExit } from "../util/cli_kit.ts";
+import { archsOption, profileOption } from "../util/shared_flags.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    arch: { type: "string", default: ARCHS.join(",") },
-    epochs: { type: "string", default: "3" },
-    profile: { type: "string", default: "original" },
-  },
-});
-const archs = values.arch!.split(",") as Arch[];
-for (const a of archs) {
-  if (!(ARCHS as readonly string[]).includes(a)) {
-    throw new Error(`Unknown architecture "${a}": valid values are ${ARCHS.join(", ")}`);
-  }
-}
-const epochs = Number(values.epochs);
-if (!Number.isInteger(epochs) || epochs < 1 || epochs > 20) {
-  throw new Error(`--epochs must be an integer from 1 to 20, got "${values.epochs}"`);
-}
+const values = parseOrExit(
+  command("cuda_host_bench", "The CUDA engine's host work per epoch, on the CPU emulator.")
+    .addOption(archsOption())
+    .option("--epochs <n>", "epochs per architecture", integer("--epochs", 1, 20), 3)
+    .addOption(profileOption("profile whose data and shape are used")),
+  Deno.args,
+).opts<{ arch: Arch[]; epochs: number; profile: string }>();
+const archs = values.arch;
+const epochs = values.epochs;
 Deno.env.set("RNNBENCH_CUDA_EMULATOR", (await emulatorTuning()).emulator.dir);
 Deno.env.set("RNNBENCH_EMU_SKIP", "*");
 

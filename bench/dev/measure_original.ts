@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { Command, Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import process from "node:process";
 import * as ort from "onnxruntime-node";
 import { initParams, paramLayout } from "../../models/classifier.ts";
@@ -34,36 +34,68 @@ import { encodeModel } from "../../models/onnx/proto.ts";
 import { benchmarkOnnx, type InferenceResult } from "../infer/benchmark.ts";
 import { formatTable } from "../infer/main.ts";
 import { openSession } from "../infer/model_file.ts";
+import {
+  command,
+  integer,
+  intList,
+  nameList,
+  optional,
+  parseOrExit,
+  positiveNumber,
+} from "../util/cli_kit.ts";
 
-const list = (v: string) => v.split(",").map((s) => Number(s.trim()));
-const cmd = new Command("measure_original")
-  .addOption(new Option("--workers <list>").argParser(list).default([1, 2]))
-  .addOption(new Option("--batch-sizes <list>").argParser(list).default([1, 64, 1000]))
-  .addOption(new Option("--min-seconds <s>").argParser(Number).default(1))
-  .addOption(new Option("--repeats <n>").argParser(Number).default(3))
-  .addOption(new Option("--seed <n>").argParser(Number).default(1))
-  .addOption(new Option("--cpu-seconds <s>").argParser(Number).default(2))
-  .addOption(
-    new Option("--styles <list>").argParser((v) => v.split(",").map((s) => s.trim()))
-      .default([...ONNX_STYLES]),
-  )
-  .addOption(new Option("--scan <json>", "scan-style tuning (ScanOptions as JSON)").default("{}"))
-  .addOption(new Option("--json <file>"))
-  .parse(Deno.args, { from: "user" });
-const o = cmd.opts();
-const styles = o.styles as OnnxStyle[];
-for (const s of styles) {
-  if (!(ONNX_STYLES as readonly string[]).includes(s)) {
-    cmd.error(`error: unknown style "${s}" (valid: ${ONNX_STYLES.join(", ")})`);
-  }
-}
-const scan: ScanOptions = (() => {
+/** `--scan`: ScanOptions as JSON, checked by `resolveScanOptions`. */
+const scanOptions = (v: string): ScanOptions => {
   try {
-    return JSON.parse(o.scan as string);
+    const scan = JSON.parse(v) as ScanOptions;
+    resolveScanOptions(scan);
+    return scan;
   } catch (e) {
-    return cmd.error(`error: --scan is not JSON: ${(e as Error).message}`);
+    throw new InvalidArgumentError(`--scan must be ScanOptions as JSON: ${(e as Error).message}`);
   }
-})();
+};
+const o = parseOrExit(
+  command("measure_original", "ONNX Runtime inference of the original-shape LSTM, both styles.")
+    .addOption(
+      new Option("--workers <list>", "worker counts").argParser(intList("--workers"))
+        .default([1, 2], "1,2"),
+    )
+    .addOption(
+      new Option("--batch-sizes <list>", "batch sizes").argParser(intList("every batch size"))
+        .default([1, 64, 1000], "1,64,1000"),
+    )
+    .option("--min-seconds <s>", "seconds per repeat", positiveNumber("--min-seconds"), 1)
+    .option("--repeats <n>", "timed repeats", integer("--repeats", 1), 3)
+    .option("--seed <n>", "weight initialisation seed", integer("--seed", 0), 1)
+    .option(
+      "--cpu-seconds <s>",
+      "CPU seconds per batch size of the one-session figure",
+      positiveNumber("--cpu-seconds"),
+      2,
+    )
+    .addOption(
+      new Option("--styles <list>", `export styles (${ONNX_STYLES.join(", ")})`)
+        .argParser(nameList("style", ONNX_STYLES)).default([...ONNX_STYLES], ONNX_STYLES.join(",")),
+    )
+    .addOption(
+      new Option("--scan <json>", "scan-style tuning (ScanOptions as JSON)")
+        .argParser(scanOptions).default({}, "{}"),
+    )
+    .addOption(optional("--json <file>", "also write the results as JSON", "none")),
+  Deno.args,
+).opts<{
+  workers: number[];
+  batchSizes: number[];
+  minSeconds: number;
+  repeats: number;
+  seed: number;
+  cpuSeconds: number;
+  styles: OnnxStyle[];
+  scan: ScanOptions;
+  json: string | null;
+}>();
+const styles = o.styles;
+const scan = o.scan;
 
 const load = async () => (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).trim();
 const layout = paramLayout({
@@ -89,7 +121,8 @@ for (const style of styles) {
       });
     } catch (e) {
       Deno.removeSync(dir, { recursive: true });
-      return cmd.error(`error: ${(e as Error).message}`);
+      console.error(`measure_original: ${(e as Error).message}`);
+      return Deno.exit(1);
     }
   })();
   const bytes = encodeModel(model);
@@ -159,7 +192,7 @@ for (const r of cpuRows) {
   );
 }
 console.log(`load average before: ${loadBefore}; after: ${loadAfter}`);
-if (o.json !== undefined) {
+if (o.json !== null) {
   await Deno.writeTextFile(
     o.json,
     JSON.stringify(

@@ -18,14 +18,15 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { adamConfig } from "../../models/adam.ts";
-import { type Arch, ARCHS, cellGraph } from "../../models/cells.ts";
+import { type Arch, cellGraph } from "../../models/cells.ts";
 import { initParams, type ModelConfig, paramLayout } from "../../models/classifier.ts";
 import { Rng } from "../../models/rng.ts";
 import type { Batch, Engine, EngineOptions } from "../engines/engine.ts";
 import { createNativeEngine, nativeAvailability } from "../engines/native/engine.ts";
 import { compileSharedLibrary, probeCCompiler } from "../engines/native/compiler.ts";
+import { command, integer, optional, parseOrExit, positiveNumber } from "../util/cli_kit.ts";
+import { archsOption } from "../util/shared_flags.ts";
 
 /** Multiply-adds of one forward pass: every matmul of every cell, and the head. */
 export function forwardMacs(model: ModelConfig, batch: number, maxLen: number): number {
@@ -111,57 +112,40 @@ double rb_fma_gflops(long n) {
 }
 
 function parse() {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      arch: { type: "string", default: ARCHS.join(",") },
-      steps: { type: "string", default: "5" },
-      warmup: { type: "string", default: "1" },
-      threads: { type: "string" },
-      batch: { type: "string", default: "1000" },
-      "max-len": { type: "string", default: "200" },
-      vocab: { type: "string", default: "120000" },
-      tfjs: { type: "boolean", default: false },
-      "tfjs-steps": { type: "string", default: "1" },
-      ghz: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "usage: deno run -A bench/dev/native_bench.ts [--arch lstm,gru,rnn] [--steps N] " +
-        "[--warmup N] [--threads N] [--batch B] [--max-len T] [--vocab V] [--tfjs] " +
-        "[--tfjs-steps N] [--ghz CLOCK]",
-    );
-    Deno.exit(0);
-  }
-  const int = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!(Number.isInteger(n) && n >= min)) {
-      throw new Error(`Invalid --${name} "${v}": want an integer ≥ ${min}`);
-    }
-    return n;
-  };
-  const archs = values.arch.split(",").map((a) => a.trim());
-  for (const a of archs) {
-    if (!(ARCHS as readonly string[]).includes(a)) {
-      throw new Error(`Invalid --arch "${a}": valid values are ${ARCHS.join(", ")}`);
-    }
-  }
-  const ghz = values.ghz === undefined ? null : Number(values.ghz);
-  if (ghz !== null && !(ghz > 0)) throw new Error(`Invalid --ghz "${values.ghz}"`);
-  return {
-    archs: archs as Arch[],
-    steps: int("steps", values.steps, 1),
-    warmup: int("warmup", values.warmup, 0),
-    threads: values.threads === undefined ? null : int("threads", values.threads, 1),
-    batch: int("batch", values.batch, 1),
-    maxLen: int("max-len", values["max-len"], 1),
-    vocab: int("vocab", values.vocab, 1),
-    tfjs: values.tfjs,
-    tfjsSteps: int("tfjs-steps", values["tfjs-steps"], 1),
-    ghz,
-  };
+  const o = parseOrExit(
+    command("native_bench", "Seconds per original-shape training step of the native engine.")
+      .addOption(archsOption())
+      .option("--steps <n>", "timed steps", integer("--steps", 1), 5)
+      .option("--warmup <n>", "untimed steps first", integer("--warmup", 0), 1)
+      .addOption(optional("--threads <n>", "CPU threads", "all cores", integer("--threads", 1)))
+      .option("--batch <n>", "batch size", integer("--batch", 1), 1000)
+      .option("--max-len <n>", "sequence length", integer("--max-len", 1), 200)
+      .option("--vocab <n>", "vocabulary size", integer("--vocab", 1), 120000)
+      .option("--tfjs", "also time tfjs on the cpu backend", false)
+      .option("--tfjs-steps <n>", "timed tfjs steps", integer("--tfjs-steps", 1), 1)
+      .addOption(
+        optional(
+          "--ghz <clock>",
+          "CPU clock for the FP32 peak",
+          "BogoMIPS/2",
+          positiveNumber("--ghz"),
+        ),
+      ),
+    Deno.args,
+  ).opts<{
+    arch: Arch[];
+    steps: number;
+    warmup: number;
+    threads: number | null;
+    batch: number;
+    maxLen: number;
+    vocab: number;
+    tfjs: boolean;
+    tfjsSteps: number;
+    ghz: number | null;
+  }>();
+  const { arch, ...rest } = o;
+  return { archs: arch, ...rest };
 }
 
 const median = (xs: number[]) => {

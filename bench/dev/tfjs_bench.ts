@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { adamConfig } from "../../models/adam.ts";
 import { type Arch, ARCHS } from "../../models/cells.ts";
@@ -29,77 +28,80 @@ import {
   type TfjsBackend,
   tfjsTrainBytes,
 } from "../engines/tfjs/engine.ts";
+import { choice, command, integer, optional, parseOrExit } from "../util/cli_kit.ts";
 
 const BACKENDS = ["cpu", "wasm", "tensorflow"] as const;
 
+/** `--checkpoint`: auto, none, or a segment length ≥ 1. */
+const checkpointFlag = (v: string): "auto" | "none" | number =>
+  v === "auto" || v === "none" ? v : integer("--checkpoint (auto, none or K)", 1)(v);
+
 function parse() {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      arch: { type: "string", default: "lstm" },
-      backend: { type: "string", default: "cpu" },
-      steps: { type: "string", default: "1" },
-      warmup: { type: "string", default: "1" },
-      "warmup-len": { type: "string" },
-      vocab: { type: "string", default: "120000" },
-      embed: { type: "string", default: "64" },
-      hidden: { type: "string", default: "8" },
-      layers: { type: "string", default: "25" },
-      "max-len": { type: "string", default: "200" },
-      batch: { type: "string", default: "1000" },
-      checkpoint: { type: "string", default: "auto" },
-      memory: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "usage: deno run -A bench/dev/tfjs_bench.ts [--arch rnn|gru|lstm] " +
-        "[--backend cpu|wasm|tensorflow] [--steps N] [--warmup N] [--warmup-len T] [--vocab V] [--embed E] " +
-        "[--hidden H] [--layers L] [--max-len T] [--batch B] [--checkpoint auto|none|K] " +
-        "[--memory]",
-    );
-    Deno.exit(0);
-  }
-  const int = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!(Number.isInteger(n) && n >= min)) {
-      throw new Error(`Invalid --${name} "${v}": want an integer ≥ ${min}`);
-    }
-    return n;
-  };
-  if (!(ARCHS as readonly string[]).includes(values.arch)) {
-    throw new Error(`Invalid --arch "${values.arch}": valid values are ${ARCHS.join(", ")}`);
-  }
-  if (!(BACKENDS as readonly string[]).includes(values.backend)) {
-    throw new Error(
-      `Invalid --backend "${values.backend}": valid values are ${BACKENDS.join(", ")}`,
-    );
-  }
-  const checkpoint = values.checkpoint === "auto"
-    ? undefined
-    : values.checkpoint === "none"
-    ? null
-    : int("checkpoint", values.checkpoint, 1);
+  const o = parseOrExit(
+    command("tfjs_bench", "Seconds per training batch of the tfjs engine, standalone.")
+      .option(
+        "--arch <name>",
+        `architecture (${ARCHS.join(", ")})`,
+        choice("architecture", ARCHS),
+        "lstm",
+      )
+      .option(
+        "--backend <name>",
+        `tfjs backend (${BACKENDS.join(", ")})`,
+        choice("backend", BACKENDS),
+        "cpu",
+      )
+      .option("--steps <n>", "timed steps", integer("--steps", 0), 1)
+      .option("--warmup <n>", "untimed steps first", integer("--warmup", 0), 1)
+      .addOption(
+        optional("--warmup-len <n>", "warm-up length", "--max-len", integer("--warmup-len", 1)),
+      )
+      .option("--vocab <n>", "vocabulary size", integer("--vocab", 1), 120000)
+      .option("--embed <n>", "embedding size", integer("--embed", 1), 64)
+      .option("--hidden <n>", "hidden size", integer("--hidden", 1), 8)
+      .option("--layers <n>", "layers", integer("--layers", 1), 25)
+      .option("--max-len <n>", "sequence length", integer("--max-len", 1), 200)
+      .option("--batch <n>", "batch size", integer("--batch", 1), 1000)
+      .option(
+        "--checkpoint <mode>",
+        "gradient checkpointing: auto, none or a segment length K",
+        checkpointFlag,
+        "auto",
+      )
+      .option("--memory", "report peak bytes vs tfjsTrainBytes()", false),
+    Deno.args,
+  ).opts<{
+    arch: Arch;
+    backend: TfjsBackend;
+    steps: number;
+    warmup: number;
+    warmupLen: number | null;
+    vocab: number;
+    embed: number;
+    hidden: number;
+    layers: number;
+    maxLen: number;
+    batch: number;
+    checkpoint: "auto" | "none" | number;
+    memory: boolean;
+  }>();
   return {
-    checkpoint,
-    arch: values.arch as Arch,
-    backend: values.backend as TfjsBackend,
-    steps: int("steps", values.steps, 0),
-    warmup: int("warmup", values.warmup, 0),
+    checkpoint: o.checkpoint === "auto" ? undefined : o.checkpoint === "none" ? null : o.checkpoint,
+    arch: o.arch,
+    backend: o.backend,
+    steps: o.steps,
+    warmup: o.warmup,
     model: {
-      arch: values.arch as Arch,
-      vocabSize: int("vocab", values.vocab, 1),
-      embedDim: int("embed", values.embed, 1),
-      hiddenSize: int("hidden", values.hidden, 1),
-      layers: int("layers", values.layers, 1),
+      arch: o.arch,
+      vocabSize: o.vocab,
+      embedDim: o.embed,
+      hiddenSize: o.hidden,
+      layers: o.layers,
     } satisfies ModelConfig,
-    maxLen: int("max-len", values["max-len"], 1),
-    warmupLen: values["warmup-len"] === undefined
-      ? null
-      : int("warmup-len", values["warmup-len"], 1),
-    batch: int("batch", values.batch, 1),
-    memory: values.memory,
+    maxLen: o.maxLen,
+    warmupLen: o.warmupLen,
+    batch: o.batch,
+    memory: o.memory,
   };
 }
 

@@ -11,7 +11,17 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
+import {
+  command,
+  exitOnUsageError,
+  integer,
+  intList,
+  nameList,
+  optional,
+  parseCommandLine,
+  positiveNumber,
+} from "../util/cli_kit.ts";
 import { machineInfo } from "../util/machine.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
 import { type Provider, PROVIDERS, readOnnxFile } from "./model_file.ts";
@@ -38,108 +48,62 @@ export interface InferArgs {
   json: string | null;
 }
 
-function int(min: number, what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}, got "${v}".`);
-    }
-    return n;
-  };
-}
-
-function intList(what: string) {
-  return (v: string): number[] => {
-    const parse = int(1, what);
-    return [...new Set(v.split(",").map((s) => parse(s.trim())))];
-  };
-}
-
-function providerList(v: string): Provider[] {
-  const parts = v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  if (parts.length === 0) {
-    throw new InvalidArgumentError(`Valid providers are ${PROVIDERS.join(", ")}.`);
-  }
-  for (const p of parts) {
-    if (!(PROVIDERS as readonly string[]).includes(p)) {
-      throw new InvalidArgumentError(
-        `Unknown provider "${p}": valid values are ${PROVIDERS.join(", ")}.`,
-      );
-    }
-  }
-  return [...new Set(parts)] as Provider[];
-}
-
-function positive(what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || n <= 0) {
-      throw new InvalidArgumentError(`${what} must be a number > 0, got "${v}".`);
-    }
-    return n;
-  };
-}
-
 /** Builds the commander program (exported for tests). */
 export function inferCommand(): Command {
   const cores = navigator.hardwareConcurrency;
-  return new Command("infer")
-    .description(
-      "Benchmark ONNX models in onnxruntime-node: sequences per second per batch size, and " +
-        "latency p50/p95/p99 at batch 1. The model's one input must be token ids [batch, seq].",
-    )
+  return command(
+    "infer",
+    "Benchmark ONNX models in onnxruntime-node: sequences per second per batch size, and " +
+      "latency p50/p95/p99 at batch 1. The model's one input must be token ids [batch, seq].",
+  )
     .argument("<models...>", ".onnx files")
     .addOption(
       new Option("--batch-sizes <list>", "comma-separated batch sizes")
-        .argParser(intList("every batch size")).default([1, 64, 1000], "1,64,1000"),
+        .argParser(intList("every batch size", { unique: true }))
+        .default([1, 64, 1000], "1,64,1000"),
     )
     .addOption(
       new Option("--workers <list>", "workers (one session each), or a list to compare")
-        .argParser(intList("--workers")).default([cores], `cores = ${cores}`),
+        .argParser(intList("--workers", { unique: true })).default([cores], `cores = ${cores}`),
     )
     .addOption(
       new Option("--providers <list>", `execution providers (${PROVIDERS.join(", ")})`)
-        .argParser(providerList).default([...PROVIDERS], PROVIDERS.join(",")),
+        .argParser(nameList("provider", PROVIDERS)).default([...PROVIDERS], PROVIDERS.join(",")),
     )
     .addOption(
-      new Option("--seq-len <n>", "sequence length (default: the model's input shape or maxLen)")
-        .argParser(int(1, "--seq-len")),
+      optional(
+        "--seq-len <n>",
+        "sequence length",
+        "the model's input shape or maxLen",
+        integer("--seq-len", 1),
+      ),
     )
     .addOption(
-      new Option("--vocab-size <n>", "random ids are drawn from [0, n) (default: metadata)")
-        .argParser(int(1, "--vocab-size")),
+      optional(
+        "--vocab-size <n>",
+        "random ids are drawn from [0, n)",
+        "metadata",
+        integer("--vocab-size", 1),
+      ),
     )
-    .addOption(
-      new Option("--min-seconds <s>", "approximate seconds per repeat")
-        .argParser(positive("--min-seconds")).default(1),
+    .option(
+      "--min-seconds <s>",
+      "approximate seconds per repeat",
+      positiveNumber("--min-seconds"),
+      1,
     )
-    .addOption(
-      new Option("--repeats <n>", "timed repeats; the median is reported")
-        .argParser(int(1, "--repeats")).default(3),
-    )
-    .addOption(new Option("--json <file>", "also write the results as JSON"))
-    .showHelpAfterError("(run with --help to see every flag and its default)");
+    .option("--repeats <n>", "timed repeats; the median is reported", integer("--repeats", 1), 3)
+    .addOption(optional("--json <file>", "also write the results as JSON", "none"));
 }
 
 /**
- * Parses `infer` arguments; commander prints a bad flag's error and exits with 1.
+ * Parses `infer` arguments.
  * @param argv arguments after the script name
+ * @throws UsageError with a one-line message on a bad flag
  */
 export function parseInferArgs(argv: string[]): InferArgs {
-  const cmd = inferCommand();
-  cmd.parse(argv, { from: "user" });
-  const o = cmd.opts();
-  return {
-    models: cmd.processedArgs[0] as string[],
-    batchSizes: o.batchSizes,
-    workers: o.workers,
-    providers: o.providers,
-    seqLen: o.seqLen ?? null,
-    vocabSize: o.vocabSize ?? null,
-    minSeconds: o.minSeconds,
-    repeats: o.repeats,
-    json: o.json ?? null,
-  };
+  const cmd = parseCommandLine(inferCommand(), argv);
+  return { models: cmd.processedArgs[0] as string[], ...cmd.opts<Omit<InferArgs, "models">>() };
 }
 
 /** One model's results as written by `--json`. */
@@ -195,7 +159,7 @@ export function formatTable(rows: readonly { model: string; result: InferenceRes
  * @returns the process exit code
  */
 export async function main(argv: string[]): Promise<number> {
-  const args = parseInferArgs(argv);
+  const args = exitOnUsageError("infer", () => parseInferArgs(argv));
   const log = (s: string) => console.error(s);
   const models: InferModelResults[] = [];
   const rows: { model: string; result: InferenceResult }[] = [];

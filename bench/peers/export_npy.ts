@@ -11,9 +11,11 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { Option } from "commander";
 import type { EncodedDataset } from "../data/dataset.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
+import { command, parseOrExit } from "../util/cli_kit.ts";
+import { profileOption } from "../util/shared_flags.ts";
 import { encodeNpy } from "./npy.ts";
 
 /** What `meta.json` of an export holds. */
@@ -78,10 +80,15 @@ export async function exportNpy(ds: EncodedDataset, dir = defaultPeersDir()): Pr
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: { profile: { type: "string", default: "original" }, out: { type: "string" } },
-  });
-  const ds = await loadProfileData(getProfile(values.profile!), (s) => console.error(s));
-  console.log(await exportNpy(ds, values.out ?? defaultPeersDir()));
+  const values = parseOrExit(
+    command("export_npy", "Export a profile's encoded IMDB splits as .npy for the PyTorch peers.")
+      .addOption(profileOption("profile whose dataset is exported"))
+      .addOption(
+        new Option("--out <dir>", "parent folder of the export")
+          .default(defaultPeersDir(), ".cache/peers"),
+      ),
+    Deno.args,
+  ).opts<{ profile: string; out: string }>();
+  const ds = await loadProfileData(getProfile(values.profile), (s) => console.error(s));
+  console.log(await exportNpy(ds, values.out));
 }

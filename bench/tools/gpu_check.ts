@@ -21,9 +21,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Command, Option } from "commander";
 import { adamConfig } from "../../models/adam.ts";
-import { type Arch, ARCHS } from "../../models/cells.ts";
+import type { Arch } from "../../models/cells.ts";
 import {
   initParams,
   type ModelConfig,
@@ -44,6 +44,16 @@ import { exportNpy } from "../peers/export_npy.ts";
 import { learningRateOf, loadProfileData } from "../profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "../peers/peers.ts";
 import { getProfile, type Profile } from "../profiles.ts";
+import {
+  command,
+  exitOnUsageError,
+  integer,
+  matching,
+  nameList,
+  optional,
+  parseCommandLine,
+} from "../util/cli_kit.ts";
+import { archsOption, profileOption } from "../util/shared_flags.ts";
 import { machineInfo } from "../util/machine.ts";
 import { medianEpoch, Meter } from "../train.ts";
 
@@ -345,63 +355,88 @@ async function precompile(arch: string, archs: readonly Arch[], verbose: boolean
   });
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      device: { type: "string", default: "0" },
-      arch: { type: "string", default: "rnn,lstm,gru" },
-      "skip-epochs": { type: "boolean", default: false },
-      peers: { type: "string", default: "auto" },
-      "peer-batches": { type: "string", default: "3" },
-      epochs: { type: "string", default: "3" },
-      shapes: { type: "string", default: CHECK_SHAPES.map((c) => c.name).join(",") },
-      precompile: { type: "string" },
-      profile: { type: "string", default: "original" },
-      out: { type: "string", default: "results" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    log(
-      "deno task gpu-check [--device N] [--arch rnn,lstm,gru] [--shapes small,deep,original] " +
-        "[--skip-epochs] [--epochs N (3)] " +
-        "[--peers auto|none] [--peer-batches N (0: whole epoch)] [--profile original] [--out DIR]\n" +
-        "deno task gpu-check --precompile sm_90   (fill .cache/cuda with nvcc; no GPU needed)",
+/** The resolved command line of `gpu-check`. */
+export interface GpuCheckArgs {
+  readonly device: number;
+  readonly archs: Arch[];
+  readonly skipEpochs: boolean;
+  readonly peers: "auto" | "none";
+  /** Batches the original-loop peer times (0: the whole epoch). */
+  readonly peerBatches: number;
+  readonly epochs: number;
+  readonly shapes: CheckShape[];
+  /** The GPU architecture to fill `.cache/cuda` for, then exit; null: run the check. */
+  readonly precompile: string | null;
+  readonly profile: Profile;
+  readonly out: string;
+}
+
+/** Builds the commander program of `gpu-check` (its `--help` lists every flag). */
+export function gpuCheckCommand(): Command {
+  const shapeNames = CHECK_SHAPES.map((c) => c.name);
+  return command(
+    "gpu-check",
+    "The check to run first on a fresh GPU machine: the CUDA engine against the CPU " +
+      "engines, then timed original-profile epochs and the PyTorch peers.",
+  )
+    .option("--device <n>", "CUDA device", integer("--device", 0), 0)
+    .addOption(archsOption(["rnn", "lstm", "gru"]))
+    .addOption(
+      new Option("--shapes <list>", `correctness check shapes (${shapeNames.join(", ")})`)
+        .argParser(nameList("check shape", shapeNames)).default(shapeNames, shapeNames.join(",")),
+    )
+    .option("--skip-epochs", "check correctness only", false)
+    .option("--epochs <n>", "timed epochs per architecture", integer("--epochs", 1, 20), 3)
+    .addOption(
+      new Option("--peers <mode>", "time the PyTorch peers when torch with CUDA is present")
+        .choices(["auto", "none"]).default("auto"),
+    )
+    .option(
+      "--peer-batches <n>",
+      "batches the original-loop peer times (0: whole epoch)",
+      integer("--peer-batches", 0),
+      3,
+    )
+    .addOption(profileOption("profile of the timed epochs"))
+    .option("--out <dir>", "folder of the JSON summary", "results")
+    .addOption(
+      optional(
+        "--precompile <sm>",
+        "only compile every kernel for this GPU architecture into .cache/cuda, with nvcc " +
+          "and no GPU",
+        "off",
+        matching("--precompile", /^sm_\d+$/, "look like sm_90"),
+      ),
     );
-    return 0;
-  }
-  const archs = values.arch!.split(",").map((s) => s.trim()) as Arch[];
-  for (const a of archs) {
-    if (!(ARCHS as readonly string[]).includes(a)) {
-      throw new Error(`Unknown architecture "${a}": valid values are ${ARCHS.join(", ")}`);
+}
+
+/**
+ * Parses `gpu-check` arguments.
+ * @param argv arguments after the script name
+ * @throws UsageError with a one-line message on a bad flag
+ */
+export function parseGpuCheckArgs(argv: string[]): GpuCheckArgs {
+  const { arch, shapes, profile, ...rest } = parseCommandLine(gpuCheckCommand(), argv).opts<
+    Omit<GpuCheckArgs, "archs" | "shapes" | "profile"> & {
+      arch: Arch[];
+      shapes: string[];
+      profile: string;
     }
-  }
-  if (values.precompile !== undefined) {
+  >();
+  return {
+    ...rest,
+    archs: arch,
+    shapes: shapes.map((name) => CHECK_SHAPES.find((c) => c.name === name)!),
+    profile: getProfile(profile),
+  };
+}
+
+async function main(): Promise<number> {
+  const values = exitOnUsageError("gpu-check", () => parseGpuCheckArgs(Deno.args));
+  const { archs, device, peerBatches, profile, shapes, epochs } = values;
+  if (values.precompile !== null) {
     await precompile(values.precompile, archs, true);
     return 0;
-  }
-  const device = Number(values.device);
-  const peerBatches = Number(values["peer-batches"]);
-  const profile = getProfile(values.profile!); // a bad name fails here, before the GPU work
-  const shapes = values.shapes!.split(",").map((name) => {
-    const found = CHECK_SHAPES.find((c) => c.name === name.trim());
-    if (!found) {
-      throw new Error(
-        `Unknown check shape "${name}": valid values are ${
-          CHECK_SHAPES.map((c) => c.name).join(", ")
-        }`,
-      );
-    }
-    return found;
-  });
-  const epochs = Number(values.epochs);
-  if (!Number.isInteger(epochs) || epochs < 1 || epochs > 20) {
-    throw new Error(`--epochs must be an integer from 1 to 20, got "${values.epochs}"`);
-  }
-  if (!Number.isInteger(device) || device < 0) throw new Error(`--device must be an integer ≥ 0`);
-  if (!Number.isInteger(peerBatches) || peerBatches < 0) {
-    throw new Error(`--peer-batches must be an integer ≥ 0`);
   }
   const avail = await cudaAvailability(device);
   if (!avail.ok) {
@@ -468,7 +503,7 @@ async function main(): Promise<number> {
     }
     return 0;
   };
-  if (values["skip-epochs"] || passed.length === 0) return await finish();
+  if (values.skipEpochs || passed.length === 0) return await finish();
 
   try {
     // 2. Epochs of the profile per architecture.

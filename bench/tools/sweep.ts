@@ -27,9 +27,19 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type Command, Option } from "commander";
 import { ARCHS, cellNames } from "../../models/cells.ts";
 import { type BenchArgs, parseBenchArgs } from "../cli.ts";
+import {
+  choice,
+  command,
+  exitOnUsageError,
+  matching,
+  optional,
+  parseCommandLine,
+  repeated,
+  UsageError,
+} from "../util/cli_kit.ts";
 import {
   INIT_SCHEMES,
   type InitScheme,
@@ -157,7 +167,7 @@ function parseSetting(flag: string, kv: string, many: boolean): Setting[] {
   const eq = kv.indexOf("=");
   const key = kv.slice(0, eq).trim();
   if (eq < 1 || !(key in SWEEP_KEYS)) {
-    throw new Error(
+    throw new UsageError(
       `Cannot parse ${flag} "${kv}": want key=value with key one of ${
         Object.keys(SWEEP_KEYS).join(", ")
       }`,
@@ -165,59 +175,99 @@ function parseSetting(flag: string, kv: string, many: boolean): Setting[] {
   }
   const k = key as SweepKey;
   const texts = many ? splitTop(kv.slice(eq + 1)) : [kv.slice(eq + 1).trim()];
-  if (texts.length === 0) throw new Error(`Cannot parse ${flag} "${kv}": no values`);
+  if (texts.length === 0) throw new UsageError(`Cannot parse ${flag} "${kv}": no values`);
   return texts.map((text) => {
     try {
       return { key: k, text, value: SWEEP_KEYS[k](text) };
     } catch (e) {
-      throw new Error(`Cannot parse ${flag} "${kv}": ${key} ${(e as Error).message}`);
+      throw new UsageError(`Cannot parse ${flag} "${kv}": ${key} ${(e as Error).message}`);
     }
   });
+}
+
+/** Builds the sweep tool's commander program (its `--help` is the usage). */
+export function sweepCommand(): Command {
+  const repeatable = (flags: string, description: string) =>
+    new Option(flags, description).argParser(repeated).default([], "none");
+  return command(
+    "sweep",
+    "Trains variants of a profile on a validation split carved from TRAIN (the test split " +
+      "never chooses anything) and prints a table of validation accuracy per epoch.",
+  )
+    .usage("--validation F [options]")
+    .option("--validation <F>", "share of train to validate on, 0 < F < 1 (required)")
+    .option(
+      "--base <name>",
+      `profile to vary: ${PROFILE_NAMES.join(", ")}`,
+      choice("profile", PROFILE_NAMES),
+      "fixed",
+    )
+    .option("--arch <list>", "architectures", ARCHS.join(","))
+    .addOption(
+      repeatable(
+        "--grid <key=v1,v2>",
+        "vary a field over values; several --grid span their product",
+      ),
+    )
+    .addOption(
+      repeatable(
+        "--variant <settings>",
+        'one configuration differing from the base in these fields ("k=v k2=v2")',
+      ),
+    )
+    .option("--skip-base", "with --variant: do not run the base itself", false)
+    .addOption(repeatable("--set <key=v>", "fix a field for every configuration"))
+    .addOption(optional("--epochs <n>", "training epochs", "the base profile's"))
+    .option("--seed <n>", "first random seed", "1")
+    .option("--seeds <n>", "seeds per architecture", "1")
+    .option("--engine <name>", "training engine", "auto")
+    .addOption(optional("--threads <n>", "CPU threads for the native engine", "all cores"))
+    .addOption(optional("--limit-batches <n>", "use only the first N batches of each split", "all"))
+    .option(
+      "--name <name>",
+      "table name",
+      matching("--name", /^[A-Za-z0-9_.-]+$/, 'use only letters, digits, "_", "." and "-"'),
+      "sweep",
+    )
+    .option("--out <dir>", "results folder", "results/sweeps")
+    .addHelpText(
+      "after",
+      `\nKeys: ${Object.keys(SWEEP_KEYS).join(", ")}.\n` +
+        "learningRate takes a number or a JSON object per architecture.",
+    );
 }
 
 /**
  * Parses the sweep tool's arguments.
  * @param argv arguments after the script name
  * @returns the sweep
- * @throws Error naming the bad flag; in particular when `--validation` is missing or 0
+ * @throws UsageError naming the bad flag; in particular when `--validation` is missing or 0
  */
 export function parseSweepArgs(argv: string[]): SweepArgs {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      base: { type: "string", default: "fixed" },
-      arch: { type: "string", default: ARCHS.join(",") },
-      engine: { type: "string", default: "auto" },
-      epochs: { type: "string" },
-      seed: { type: "string", default: "1" },
-      seeds: { type: "string", default: "1" },
-      validation: { type: "string" },
-      grid: { type: "string", multiple: true, default: [] },
-      variant: { type: "string", multiple: true, default: [] },
-      "skip-base": { type: "boolean", default: false },
-      set: { type: "string", multiple: true, default: [] },
-      threads: { type: "string" },
-      "limit-batches": { type: "string" },
-      name: { type: "string", default: "sweep" },
-      out: { type: "string", default: "results/sweeps" },
-    },
-  });
+  const values = parseCommandLine(sweepCommand(), argv).opts<{
+    validation?: string;
+    base: string;
+    arch: string;
+    grid: string[];
+    variant: string[];
+    skipBase: boolean;
+    set: string[];
+    epochs: string | null;
+    seed: string;
+    seeds: string;
+    engine: string;
+    threads: string | null;
+    limitBatches: string | null;
+    name: string;
+    out: string;
+  }>();
   const fraction = Number(values.validation ?? "0");
   if (!(fraction > 0 && fraction < 1)) {
-    throw new Error(
+    throw new UsageError(
       `Cannot sweep without a validation split: pass --validation F with 0 < F < 1 ` +
         `(got ${values.validation ?? "none"}). Sweeps choose settings, and the test split ` +
         `must never choose anything.`,
     );
-  }
-  if (!(PROFILE_NAMES as string[]).includes(values.base)) {
-    throw new Error(
-      `Unknown --base "${values.base}": valid values are ${PROFILE_NAMES.join(", ")}`,
-    );
-  }
-  if (!/^[A-Za-z0-9_.-]+$/.test(values.name)) {
-    throw new Error(`--name must use only letters, digits, "_", "." and "-", got "${values.name}"`);
   }
   const argvBench = [
     "--profile",
@@ -237,12 +287,10 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
     "--validation",
     String(fraction),
   ];
-  if (values.threads !== undefined) argvBench.push("--threads", values.threads);
-  if (values["limit-batches"] !== undefined) {
-    argvBench.push("--limit-batches", values["limit-batches"]);
-  }
+  if (values.threads !== null) argvBench.push("--threads", values.threads);
+  if (values.limitBatches !== null) argvBench.push("--limit-batches", values.limitBatches);
   const set = values.set.flatMap((kv) => parseSetting("--set", kv, false));
-  if (values.epochs !== undefined) {
+  if (values.epochs !== null) {
     set.push(...parseSetting("--epochs", `epochs=${values.epochs}`, false));
   }
   return {
@@ -250,7 +298,7 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
     set,
     grid: [
       ...(values.variant.length === 0 ? [] : [[
-        ...(values["skip-base"] ? [] : [[]]),
+        ...(values.skipBase ? [] : [[]]),
         ...values.variant.map((v) =>
           v.trim().split(/\s+/).flatMap((kv) => parseSetting("--variant", kv, false))
         ),
@@ -345,32 +393,9 @@ export function sweepTable(configs: readonly SweepConfig[], runs: readonly Run[]
   return lines.join("\n");
 }
 
-/** What `--help` prints. */
-export const SWEEP_USAGE = `Usage: deno run -A bench/tools/sweep.ts --validation F [options]
-
-Trains variants of a profile on a validation split carved from TRAIN (the test split never
-chooses anything) and prints a table of validation accuracy per epoch.
-
-  --validation F       share of train to validate on, 0 < F < 1 (required)
-  --base NAME          profile to vary (default fixed): ${PROFILE_NAMES.join(", ")}
-  --arch LIST          architectures (default ${ARCHS.join(",")})
-  --grid key=v1,v2     vary a field over values; several --grid span their product
-  --variant "k=v k2=v2"  one configuration differing from the base in these fields
-  --skip-base          with --variant: do not run the base itself
-  --set key=v          fix a field for every configuration
-  --epochs N, --seed N, --seeds N, --engine E, --threads N, --limit-batches N
-  --name NAME          table name (default sweep); --out DIR (default results/sweeps)
-
-Keys: ${Object.keys(SWEEP_KEYS).join(", ")}.
-learningRate takes a number or a JSON object per architecture.`;
-
 if (import.meta.main) {
-  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
-    console.log(SWEEP_USAGE);
-    Deno.exit(0);
-  }
   try {
-    const s = parseSweepArgs(Deno.args);
+    const s = exitOnUsageError("sweep", () => parseSweepArgs(Deno.args));
     const configs = sweepConfigs(s);
     console.error(
       `sweep ${s.name}: ${configs.length} configuration(s) × ${s.bench.archs.join(",")} × ` +

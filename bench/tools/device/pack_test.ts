@@ -23,7 +23,7 @@ Deno.test("bench/tools/device/run.sh stops, naming the missing file and what to 
   const dir = await Deno.makeTempDir({ prefix: "rnnbench-device-test-" });
   try {
     // A copy of the script in a tree of its own, with no .device folder.
-    await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
+    await Deno.mkdir(`${dir}/bench/tools/device`, { recursive: true });
     await Deno.copyFile("bench/tools/device/run.sh", `${dir}/bench/tools/device/run.sh`);
     const out = await new Deno.Command("bash", {
       args: [`${dir}/bench/tools/device/run.sh`],
@@ -42,7 +42,7 @@ Deno.test("bench/tools/device/run.sh stops, naming the missing file and what to 
 
 /** A stand-in kit: a "deno" that prints its arguments, and two small archives. */
 async function fakeKit(dir: string): Promise<void> {
-  await Deno.mkdir(`${dir}/bench/device`, { recursive: true });
+  await Deno.mkdir(`${dir}/bench/tools/device`, { recursive: true });
   await Deno.copyFile("bench/tools/device/run.sh", `${dir}/bench/tools/device/run.sh`);
   await Deno.mkdir(`${dir}/.device`);
   const make = String.raw`
@@ -50,7 +50,7 @@ import io, lzma, sys, tarfile
 d = sys.argv[1]
 with lzma.open(d + "/.device/deno.xz", "wb") as f:
     f.write(b"#!/bin/sh\necho \"fake deno: $*\"\nexit 0\n")
-for name, member in (("cache", ".cache/data/marker"), ("node_modules", "node_modules/zod/marker")):
+for name, member in (("cache", ".cache/data/marker"), ("node_modules", "node_modules/commander/marker")):
     with tarfile.open(d + "/.device/" + name + ".tar.xz", "w:xz") as t:
         data = member.encode()
         info = tarfile.TarInfo(member)
@@ -88,7 +88,9 @@ Deno.test("bench/tools/device/run.sh unpacks the kit with xz, or with Python's l
             text.includes("--arch lstm"),
           `${what}: ${text}`,
         );
-        for (const f of [".cache/data/marker", "node_modules/zod/marker", "out/gpu_check.log"]) {
+        for (
+          const f of [".cache/data/marker", "node_modules/commander/marker", "out/gpu_check.log"]
+        ) {
           await Deno.stat(`${dir}/${f}`);
         }
       } finally {
