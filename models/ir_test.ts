@@ -1,7 +1,7 @@
+// deno-lint-ignore-file no-explicit-any
 import { type CellSpec, trace, TraceError } from "./ir.ts";
 import { gru, lstm, rnn } from "./cells.ts";
 
-// deno-lint-ignore no-explicit-any
 type Loose = CellSpec<any, Record<string, any>>;
 
 /** A valid one-state cell; each case below breaks one thing of it. */
@@ -64,7 +64,6 @@ Deno.test("trace() refuses weights declared but unused, and used but not declare
   refuses(
     {
       ...good,
-      // deno-lint-ignore no-explicit-any
       step: (o: any, x: any, { h }: any, w: any) => ({ h: o.tanh(o.affine(x, w.W, h, w.Z, w.b)) }),
     },
     /weight "Z" is used but not declared/,
@@ -73,7 +72,6 @@ Deno.test("trace() refuses weights declared but unused, and used but not declare
 
 Deno.test("trace() refuses an op outside the set, a wrong width, a foreign value, a throwing step", () => {
   refuses(
-    // deno-lint-ignore no-explicit-any
     {
       ...good,
       step: (o: any, x: any, { h }: any, w: any) => ({
@@ -83,7 +81,6 @@ Deno.test("trace() refuses an op outside the set, a wrong width, a foreign value
     /op "softplus" is not in the op set \(valid: matmul, addBias/,
   );
   refuses(
-    // deno-lint-ignore no-explicit-any
     {
       ...good,
       step: (o: any, x: any, { h }: any, w: any) => ({
@@ -93,7 +90,6 @@ Deno.test("trace() refuses an op outside the set, a wrong width, a foreign value
     /add of values of different widths \(H and I\)/,
   );
   refuses(
-    // deno-lint-ignore no-explicit-any
     { ...good, step: (o: any, x: any, { h }: any, w: any) => ({ h: o.tanh(7), _u: [x, h, w] }) },
     /the operand of tanh is not a value of this cell \(got 7\)/,
   );
@@ -107,7 +103,6 @@ Deno.test("trace() refuses an op outside the set, a wrong width, a foreign value
     /Cannot trace cell "probe": step\(\) threw: boom/,
   );
   refuses(
-    // deno-lint-ignore no-explicit-any
     {
       ...good,
       step: (o: any, x: any, { h }: any, w: any) => ({
@@ -117,10 +112,9 @@ Deno.test("trace() refuses an op outside the set, a wrong width, a foreign value
     /constants must be finite/,
   );
   refuses(
-    // deno-lint-ignore no-explicit-any
     {
       ...good,
-      step: (o: any, x: any, { h }: any, w: any) => ({
+      step: (o: any, x: any, _s: any, w: any) => ({
         h: o.tanh(o.addBias(o.matmul(x, w.W), w.U)),
       }),
     },
