@@ -70,7 +70,7 @@ export async function benchPeers(
         ? base
         : { ...base, learningRate: { rnn: args.lr, gru: args.lr, lstm: args.lr } };
       const ds = await loadProfileData(p, log);
-      const dataDir = await exportNpy(ds);
+      const dataDir = await exportNpy(ds, undefined, log);
       const rows: PeerRow[] = [];
       let engine = "ours";
       for (const arch of args.archs) {

@@ -192,3 +192,32 @@ ignorableTest({
       }
     }),
 });
+
+Deno.test("a damaged .npy export is rebuilt, not handed to the peers", async () => {
+  const ds = await loadProfileData(getProfile("smoke"), () => {});
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
+  try {
+    const at = await exportNpy(ds, dir);
+    const good = await Deno.readFile(`${at}/train_ids.npy`);
+    const damage: [string, (path: string) => Promise<void>][] = [
+      ["train_ids.npy", (p) => Deno.truncate(p, 1000)],
+      ["test_labels.npy", (p) => Deno.remove(p)],
+      ["meta.json", (p) => Deno.writeTextFile(p, "")],
+    ];
+    for (const [name, harm] of damage) {
+      await harm(`${at}/${name}`);
+      const lines: string[] = [];
+      if ((await exportNpy(ds, dir, (s) => lines.push(s))) !== at) throw new Error("moved");
+      if (!lines.some((l) => l.includes(at) && l.includes("rebuilt"))) {
+        throw new Error(`no word of the rebuild after damaging ${name}: ${lines}`);
+      }
+      const ids = await Deno.readFile(`${at}/train_ids.npy`);
+      if (ids.length !== good.length || !ids.every((v, i) => v === good[i])) {
+        throw new Error(`train_ids.npy differs after damaging ${name}`);
+      }
+      decodeNpy(await Deno.readFile(`${at}/test_labels.npy`));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
