@@ -1,7 +1,9 @@
 /**
- * `deno task report` without the command line: load and validate every results file, build
- * the report, render its charts, and write `report.md`, `charts/*.png` and `report.html`.
- * Nothing is written unless every input is valid and the report could be built.
+ * `deno task report` without the command line: check the output folder, load and validate
+ * every results file, build the report, render its charts, and write
+ * `report.md`, `charts/*.png` and `report.html` together. Nothing is written unless the output
+ * folder is usable, every input is valid and the report could be built; a failed write leaves
+ * the previous report whole.
  *
  * @module
  */
@@ -15,6 +17,7 @@ import { MarkdownExporter } from "./markdown.ts";
 import { mergeProblems } from "./merge.ts";
 import { chartFileName, chartsOf } from "./model.ts";
 import { buildReport, type LoadedResults, ReportError } from "./build_report.ts";
+import { CHARTS_DIR, checkReportOutDir, writeReportFiles } from "./write_report_files.ts";
 
 /** Some inputs could not be used; `problems` has one line per bad path or file. */
 export class ReportInputError extends Error {
@@ -102,6 +105,8 @@ export interface GenerateResult {
  *
  * @param options Inputs, output folder, baseline machine and chart language.
  * @returns The files read and written.
+ * @throws {ReportOutputError} When the output folder is unusable (checked first) or a file
+ *   cannot be written; the previous report is unchanged then.
  * @throws {ReportInputError} When any input is bad; nothing is written then.
  * @throws {ReportInputError} When the baseline names no machine; nothing is written then.
  *
@@ -118,6 +123,9 @@ export async function generateReport(options: GenerateOptions = {}): Promise<Gen
     lang = "en",
     pixelRatio = 2,
   } = options;
+  const markdown = new MarkdownExporter();
+  const html = new HtmlExporter();
+  await checkReportOutDir(outDir, [markdown.fileName, html.fileName]);
   const loaded = await loadResults(inputs);
   let report;
   try {
@@ -128,29 +136,21 @@ export async function generateReport(options: GenerateOptions = {}): Promise<Gen
   }
   const specs = chartsOf(report);
   const charts = await renderCharts(specs, { pixelRatio });
-  const markdown = new MarkdownExporter();
-  const html = new HtmlExporter();
+  const encoder = new TextEncoder();
   const documents = [markdown, html].map((e) => ({
     path: join(outDir, e.fileName),
-    text: e.render(report, { charts }),
+    bytes: encoder.encode(e.render(report, { charts })),
   }));
-
-  const chartDir = join(outDir, "charts");
-  await Deno.mkdir(chartDir, { recursive: true });
-  const written: string[] = [];
-  for (const doc of documents) {
-    await Deno.writeTextFile(doc.path, doc.text);
-    written.push(doc.path);
-  }
-  for (const spec of specs) {
-    const path = join(chartDir, chartFileName(spec));
-    await Deno.writeFile(path, charts.get(spec.id)!.png);
-    written.push(path);
-  }
+  const pngs = specs.map((spec) => ({
+    path: join(outDir, CHARTS_DIR, chartFileName(spec)),
+    bytes: charts.get(spec.id)!.png,
+  }));
+  // The charts are put in place before the documents that show them.
+  await writeReportFiles(outDir, [...pngs, ...documents]);
   const warning = specs.length > 0 ? fontWarning() : null;
   return {
     inputs: loaded.map((l) => l.label),
-    written,
+    written: [...documents, ...pngs].map((f) => f.path),
     warnings: warning === null ? [] : [warning],
   };
 }

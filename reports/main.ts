@@ -1,7 +1,8 @@
 /**
  * `deno task report [FILES or DIRS …] [--out DIR] [--baseline MACHINE] [--lang en|ru]`:
  * merges results files into `report.md`, `charts/*.png` and a self-contained
- * `report.html`. Exits with status 1, writing nothing, when any input is bad.
+ * `report.html`. Exits with status 1 and one line, writing nothing, when any input is bad
+ * or `--out` is unusable; a failed write (a full disk) leaves the previous report whole.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { Command, Option } from "commander";
 import { parseOrExit } from "../bench/util/cli_kit.ts";
 import { generateReport, ReportInputError } from "./generate.ts";
 import { type Lang, LANGS } from "./i18n.ts";
+import { ReportOutputError } from "./write_report_files.ts";
 
 /** Builds the command-line interface. */
 export function command(): Command {
@@ -55,7 +57,7 @@ if (import.meta.main) {
         `${result.inputs.length} results file${result.inputs.length === 1 ? "" : "s"}.`,
     );
   } catch (error) {
-    if (!(error instanceof ReportInputError)) throw error;
+    if (!(error instanceof ReportInputError || error instanceof ReportOutputError)) throw error;
     console.error(error.message);
     Deno.exit(1);
   }
