@@ -2,7 +2,12 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ignorableTest } from "../models/_testing.ts";
+import { parseBenchArgs } from "../bench/cli.ts";
+import { writeInferJson } from "../bench/infer/infer_json.ts";
+import { benchPeers } from "../bench/peers/bench_peers.ts";
+import { readResultsFile } from "../bench/results/io.ts";
 import { fillDisk, mountUnavailable, withTmpfs } from "../bench/util/_testing_mounts.ts";
+import type { MachineInfo } from "../bench/util/machine.ts";
 import { inTempDir, ROOT } from "./_test_util.ts";
 
 const CWD = fileURLToPath(ROOT);
@@ -204,4 +209,53 @@ ignorableTest({
         assertOneLine(stderr, new RegExp(`"${ro}" is read-only`));
       }
     }),
+});
+
+Deno.test("report reads a folder that bench --peers torch, gpu-check and infer --json wrote into", async () => {
+  await inTempDir(async (dir) => {
+    const id = "2025-01-01T00-00-00-ref";
+    const results = await readResultsFile(FIXTURE);
+    await Deno.copyFile(FIXTURE, join(dir, `${id}.json`));
+    // The sidecar bench --peers torch writes when torch is missing.
+    const python = Deno.env.get("RNNBENCH_PYTHON");
+    Deno.env.set("RNNBENCH_PYTHON", "rnnbench-no-such-python");
+    let sidecar: string;
+    try {
+      const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", dir]);
+      sidecar = await benchPeers(results, args, id, () => {});
+    } finally {
+      if (python === undefined) Deno.env.delete("RNNBENCH_PYTHON");
+      else Deno.env.set("RNNBENCH_PYTHON", python);
+    }
+    // What gpu-check --out and infer --json write.
+    const gpuCheck = join(dir, "gpu-check-20250101T000000000Z.json");
+    await Deno.writeTextFile(
+      gpuCheck,
+      JSON.stringify({ createdAt: "2025-01-01T00:00:00.000Z", cuda: "emulated", machine: {} }),
+    );
+    const infer = join(dir, "infer.json");
+    await writeInferJson(infer, {
+      date: "2025-01-01T00:00:00.000Z",
+      command: "deno task infer m.onnx",
+      machine: results.machine as MachineInfo,
+      models: [],
+    });
+
+    const out = join(dir, "report");
+    let r = await report(dir, "--out", out);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes("from 1 results file"), r.stdout);
+    for (const skipped of [sidecar, gpuCheck, infer]) {
+      assert(r.stdout.includes(skipped), `${skipped} not named as skipped:\n${r.stdout}`);
+    }
+    // Named one by one, as a shell glob names them: the same.
+    r = await report(join(dir, `${id}.json`), sidecar, "--out", out);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes(sidecar), r.stdout);
+    // Only files that are not results: no results files, and it says what it skipped.
+    await Deno.remove(join(dir, `${id}.json`));
+    r = await report(dir, "--out", out);
+    assertEquals(r.code, 1);
+    assertOneLine(r.stderr, /No results files in/, new RegExp(sidecar));
+  });
 });
