@@ -1,7 +1,10 @@
 /**
- * `deno task report` without the command line: load and validate every results file, build
- * the report, render its charts, and write `report.md`, `charts/*.png` and `report.html`.
- * Nothing is written unless every input is valid and the report could be built.
+ * `deno task report` without the command line: check the output folder, load and validate
+ * every results file (skipping, and naming, the suite's other outputs among them: peers
+ * sidecars, gpu-check summaries, infer JSON), build the report, render its charts, and write
+ * `report.md`, `charts/*.png` and `report.html` together. Nothing is written unless the output
+ * folder is usable, every input is valid and the report could be built; a failed write leaves
+ * the previous report whole.
  *
  * @module
  */
@@ -15,6 +18,8 @@ import { MarkdownExporter } from "./markdown.ts";
 import { mergeProblems } from "./merge.ts";
 import { chartFileName, chartsOf } from "./model.ts";
 import { buildReport, type LoadedResults, ReportError } from "./build_report.ts";
+import { describeSkipped, type SkippedFile, suiteOutputKind } from "./suite_outputs.ts";
+import { CHARTS_DIR, checkReportOutDir, writeReportFiles } from "./write_report_files.ts";
 
 /** Some inputs could not be used; `problems` has one line per bad path or file. */
 export class ReportInputError extends Error {
@@ -36,12 +41,16 @@ export class ReportInputError extends Error {
 
 /**
  * Finds, reads and validates results files, reporting every bad one rather than the first.
+ * The suite's other outputs among them are skipped (see `suite_outputs.ts`).
  *
  * @param inputs Results files and folders of them.
- * @returns The valid results, in input order.
- * @throws {ReportInputError} When any path is missing, no file is found, or any file is bad.
+ * @returns The valid results, in input order, and the files skipped.
+ * @throws {ReportInputError} When any path is missing, no results file is found, or any
+ *   results file is bad.
  */
-export async function loadResults(inputs: readonly string[]): Promise<LoadedResults[]> {
+export async function loadResults(
+  inputs: readonly string[],
+): Promise<{ loaded: LoadedResults[]; skipped: SkippedFile[] }> {
   const problems: string[] = [];
   const paths: string[] = [];
   for (const input of inputs) {
@@ -53,24 +62,30 @@ export async function loadResults(inputs: readonly string[]): Promise<LoadedResu
       problems.push(error instanceof Error ? error.message : String(error));
     }
   }
-  if (paths.length === 0 && problems.length === 0) {
-    problems.push(
-      `No results files in ${inputs.map((i) => `"${i}"`).join(", ")}: run \`deno task bench\` ` +
-        "first, or name results files or folders",
-    );
-  }
   const loaded: LoadedResults[] = [];
+  const skipped: SkippedFile[] = [];
   for (const path of paths) {
     try {
       loaded.push({ label: path, results: await readResultsFile(path) });
     } catch (error) {
       if (!(error instanceof ResultsFileError)) throw error;
-      problems.push(error.message);
+      const kind = await suiteOutputKind(path);
+      if (kind === null) problems.push(error.message);
+      else skipped.push({ path, kind });
     }
+  }
+  if (loaded.length === 0 && problems.length === 0) {
+    const also = skipped.length > 0
+      ? `, only other outputs of the suite (${describeSkipped(skipped)})`
+      : "";
+    problems.push(
+      `No results files in ${inputs.map((i) => `"${i}"`).join(", ")}${also}: run ` +
+        "`deno task bench` first, or name results files or folders",
+    );
   }
   if (problems.length === 0) problems.push(...mergeProblems(loaded));
   if (problems.length > 0) throw new ReportInputError(problems);
-  return loaded;
+  return { loaded, skipped };
 }
 
 /** Options of {@linkcode generateReport}. */
@@ -91,6 +106,8 @@ export interface GenerateOptions {
 export interface GenerateResult {
   /** The results files read. */
   inputs: string[];
+  /** The suite's other outputs found among the inputs, and not read. */
+  skipped: SkippedFile[];
   /** Every file written, Markdown first. */
   written: string[];
   /** Warnings for the user (e.g. no fonts for chart text). */
@@ -101,7 +118,9 @@ export interface GenerateResult {
  * Writes the report.
  *
  * @param options Inputs, output folder, baseline machine and chart language.
- * @returns The files read and written.
+ * @returns The files read, skipped and written.
+ * @throws {ReportOutputError} When the output folder is unusable (checked first) or a file
+ *   cannot be written; the previous report is unchanged then.
  * @throws {ReportInputError} When any input is bad; nothing is written then.
  * @throws {ReportInputError} When the baseline names no machine; nothing is written then.
  *
@@ -118,7 +137,10 @@ export async function generateReport(options: GenerateOptions = {}): Promise<Gen
     lang = "en",
     pixelRatio = 2,
   } = options;
-  const loaded = await loadResults(inputs);
+  const markdown = new MarkdownExporter();
+  const html = new HtmlExporter();
+  await checkReportOutDir(outDir, [markdown.fileName, html.fileName]);
+  const { loaded, skipped } = await loadResults(inputs);
   let report;
   try {
     report = buildReport(loaded, { lang, baseline });
@@ -128,29 +150,22 @@ export async function generateReport(options: GenerateOptions = {}): Promise<Gen
   }
   const specs = chartsOf(report);
   const charts = await renderCharts(specs, { pixelRatio });
-  const markdown = new MarkdownExporter();
-  const html = new HtmlExporter();
+  const encoder = new TextEncoder();
   const documents = [markdown, html].map((e) => ({
     path: join(outDir, e.fileName),
-    text: e.render(report, { charts }),
+    bytes: encoder.encode(e.render(report, { charts })),
   }));
-
-  const chartDir = join(outDir, "charts");
-  await Deno.mkdir(chartDir, { recursive: true });
-  const written: string[] = [];
-  for (const doc of documents) {
-    await Deno.writeTextFile(doc.path, doc.text);
-    written.push(doc.path);
-  }
-  for (const spec of specs) {
-    const path = join(chartDir, chartFileName(spec));
-    await Deno.writeFile(path, charts.get(spec.id)!.png);
-    written.push(path);
-  }
+  const pngs = specs.map((spec) => ({
+    path: join(outDir, CHARTS_DIR, chartFileName(spec)),
+    bytes: charts.get(spec.id)!.png,
+  }));
+  // The charts are put in place before the documents that show them.
+  await writeReportFiles(outDir, [...pngs, ...documents]);
   const warning = specs.length > 0 ? fontWarning() : null;
   return {
     inputs: loaded.map((l) => l.label),
-    written,
+    skipped,
+    written: [...documents, ...pngs].map((f) => f.path),
     warnings: warning === null ? [] : [warning],
   };
 }

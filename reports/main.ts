@@ -1,7 +1,9 @@
 /**
  * `deno task report [FILES or DIRS …] [--out DIR] [--baseline MACHINE] [--lang en|ru]`:
  * merges results files into `report.md`, `charts/*.png` and a self-contained
- * `report.html`. Exits with status 1, writing nothing, when any input is bad.
+ * `report.html`, skipping (and naming) the suite's other outputs found among them. Exits with
+ * status 1 and one line, writing nothing, when any input is bad or `--out` is unusable; a
+ * failed write (a full disk) leaves the previous report whole.
  *
  * @module
  */
@@ -10,6 +12,8 @@ import { Command, Option } from "commander";
 import { parseOrExit } from "../bench/util/cli_kit.ts";
 import { generateReport, ReportInputError } from "./generate.ts";
 import { type Lang, LANGS } from "./i18n.ts";
+import { describeSkipped } from "./suite_outputs.ts";
+import { ReportOutputError } from "./write_report_files.ts";
 
 /** Builds the command-line interface. */
 export function command(): Command {
@@ -54,8 +58,11 @@ if (import.meta.main) {
       `Wrote ${docs.join(" and ")} with ${charts} chart${charts === 1 ? "" : "s"} from ` +
         `${result.inputs.length} results file${result.inputs.length === 1 ? "" : "s"}.`,
     );
+    if (result.skipped.length > 0) {
+      console.log(`Skipped what is not a results file: ${describeSkipped(result.skipped)}.`);
+    }
   } catch (error) {
-    if (!(error instanceof ReportInputError)) throw error;
+    if (!(error instanceof ReportInputError || error instanceof ReportOutputError)) throw error;
     console.error(error.message);
     Deno.exit(1);
   }

@@ -1,6 +1,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ignorableTest } from "../models/_testing.ts";
+import { parseBenchArgs } from "../bench/cli.ts";
+import { writeInferJson } from "../bench/infer/infer_json.ts";
+import { benchPeers } from "../bench/peers/bench_peers.ts";
+import { readResultsFile } from "../bench/results/io.ts";
+import { fillDisk, mountUnavailable, withTmpfs } from "../bench/util/_testing_mounts.ts";
+import type { MachineInfo } from "../bench/util/machine.ts";
 import { inTempDir, ROOT } from "./_test_util.ts";
 
 const CWD = fileURLToPath(ROOT);
@@ -129,4 +136,126 @@ Deno.test("report --help lists every flag with its default", async () => {
   ) {
     assert(stdout.includes(text), `help lacks ${text}:\n${stdout}`);
   }
+});
+
+/** Asserts that `stderr` is one line, with no stack trace, and matches every pattern. */
+function assertOneLine(stderr: string, ...patterns: RegExp[]): void {
+  const lines = stderr.trim().split("\n");
+  assertEquals(lines.length, 1, `expected one line, got:\n${stderr}`);
+  for (const p of patterns) assert(p.test(stderr), `${p} not in:\n${stderr}`);
+}
+
+/** Every file under `dir` (hidden ones included) with its bytes, by relative path. */
+async function tree(dir: string, prefix = ""): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for await (const e of Deno.readDir(join(dir, prefix))) {
+    const rel = join(prefix, e.name);
+    if (e.isDirectory) { for (const [k, v] of await tree(dir, rel)) files.set(k, v); }
+    else files.set(rel, Array.from(await Deno.readFile(join(dir, rel))).join());
+  }
+  return files;
+}
+
+ignorableTest({
+  name: "report --out on a full disk keeps the old report whole and says why in one line",
+  ignore: mountUnavailable,
+  fn: () =>
+    withTmpfs({ sizeKiB: 4096 }, async (disk) => {
+      const out = join(disk, "report");
+      const first = await report(FIXTURE, "--out", out);
+      assertEquals(first.code, 0, first.stderr);
+      const before = await tree(out);
+      const free = await fillDisk(disk);
+      // No room at all, then room for the new report.md but not for report.html.
+      for (const room of [0, 128]) {
+        await free(room);
+        const { code, stderr } = await report(FIXTURE, "--lang", "ru", "--out", out);
+        assertEquals(code, 1, stderr);
+        assertOneLine(stderr, /No space left on device/, new RegExp(out));
+        assertEquals(await tree(out), before, `with ${room} KiB free the old report changed`);
+      }
+    }),
+});
+
+Deno.test("report --out naming a file, or a folder under a file, says so in one line", async () => {
+  await inTempDir(async (dir) => {
+    const file = join(dir, "file.txt");
+    await Deno.writeTextFile(file, "mine");
+    for (const out of [file, join(file, "sub")]) {
+      const { code, stderr } = await report(FIXTURE, "--out", out);
+      assertEquals(code, 1, stderr);
+      assertOneLine(stderr, new RegExp(`"${file}" is a file`));
+    }
+    assertEquals(await Deno.readTextFile(file), "mine");
+    // An output folder whose charts/ is a file: refused before anything is written.
+    const out = join(dir, "out");
+    await Deno.mkdir(out);
+    await Deno.writeTextFile(join(out, "charts"), "mine");
+    const { code, stderr } = await report(FIXTURE, "--out", out);
+    assertEquals(code, 1, stderr);
+    assertOneLine(stderr, new RegExp(`"${join(out, "charts")}" is a file`));
+    assertEquals([...Deno.readDirSync(out)].map((e) => e.name), ["charts"]);
+  });
+});
+
+ignorableTest({
+  name: "report --out naming a read-only folder, or a new folder in one, says so in one line",
+  ignore: mountUnavailable,
+  fn: () =>
+    withTmpfs({ sizeKiB: 64, readOnly: true }, async (ro) => {
+      for (const out of [ro, join(ro, "sub")]) {
+        const { code, stderr } = await report(FIXTURE, "--out", out);
+        assertEquals(code, 1, stderr);
+        assertOneLine(stderr, new RegExp(`"${ro}" is read-only`));
+      }
+    }),
+});
+
+Deno.test("report reads a folder that bench --peers torch, gpu-check and infer --json wrote into", async () => {
+  await inTempDir(async (dir) => {
+    const id = "2025-01-01T00-00-00-ref";
+    const results = await readResultsFile(FIXTURE);
+    await Deno.copyFile(FIXTURE, join(dir, `${id}.json`));
+    // The sidecar bench --peers torch writes when torch is missing.
+    const python = Deno.env.get("RNNBENCH_PYTHON");
+    Deno.env.set("RNNBENCH_PYTHON", "rnnbench-no-such-python");
+    let sidecar: string;
+    try {
+      const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", dir]);
+      sidecar = await benchPeers(results, args, id, () => {});
+    } finally {
+      if (python === undefined) Deno.env.delete("RNNBENCH_PYTHON");
+      else Deno.env.set("RNNBENCH_PYTHON", python);
+    }
+    // What gpu-check --out and infer --json write.
+    const gpuCheck = join(dir, "gpu-check-20250101T000000000Z.json");
+    await Deno.writeTextFile(
+      gpuCheck,
+      JSON.stringify({ createdAt: "2025-01-01T00:00:00.000Z", cuda: "emulated", machine: {} }),
+    );
+    const infer = join(dir, "infer.json");
+    await writeInferJson(infer, {
+      date: "2025-01-01T00:00:00.000Z",
+      command: "deno task infer m.onnx",
+      machine: results.machine as MachineInfo,
+      models: [],
+    });
+
+    const out = join(dir, "report");
+    let r = await report(dir, "--out", out);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes("from 1 results file"), r.stdout);
+    for (const skipped of [sidecar, gpuCheck, infer]) {
+      assert(r.stdout.includes(skipped), `${skipped} not named as skipped:\n${r.stdout}`);
+    }
+    // Named one by one, as a shell glob names them: the same.
+    r = await report(join(dir, `${id}.json`), sidecar, "--out", out);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes(sidecar), r.stdout);
+    // Only files that are not results: no results files, and it says what it skipped.
+    await Deno.remove(join(dir, `${id}.json`));
+    r = await report(dir, "--out", out);
+    assertEquals(r.code, 1);
+    assertOneLine(r.stderr, /No results files in/, new RegExp(sidecar));
+  });
 });

@@ -7,7 +7,8 @@
  * ```
  *
  * Prints one table row per model, provider, worker count and batch size; `--json FILE`
- * also writes every result with the machine and the command line.
+ * also writes every result with the machine and the command line (`infer_json.ts`). The model
+ * files and the `--json` path are checked before anything is benchmarked.
  *
  * @module
  */
@@ -24,7 +25,10 @@ import {
 } from "../util/cli_kit.ts";
 import { machineInfo } from "../util/machine.ts";
 import { benchmarkOnnx, type InferenceResult } from "./benchmark.ts";
-import { type Provider, PROVIDERS, readOnnxFile } from "./model_file.ts";
+import { type OnnxFile, type Provider, PROVIDERS, readOnnxFile } from "./model_file.ts";
+import { type InferJson, type InferModelResults, writeInferJson } from "./infer_json.ts";
+import { outputFileProblem } from "../util/output_path.ts";
+import { resolve } from "node:path";
 
 /** The resolved command line of `infer`. */
 export interface InferArgs {
@@ -106,15 +110,6 @@ export function parseInferArgs(argv: string[]): InferArgs {
   return { models: cmd.processedArgs[0] as string[], ...cmd.opts<Omit<InferArgs, "models">>() };
 }
 
-/** One model's results as written by `--json`. */
-export interface InferModelResults {
-  readonly path: string;
-  /** The sequence length fed (null never reaches here: the benchmark refuses it). */
-  readonly seqLen: number | null;
-  readonly metadata: Readonly<Record<string, string>>;
-  readonly inference: readonly InferenceResult[];
-}
-
 /**
  * Formats results as an aligned text table.
  * @param rows model label and its results
@@ -153,6 +148,14 @@ export function formatTable(rows: readonly { model: string; result: InferenceRes
   ).join("\n");
 }
 
+/** Why `--json` cannot be written, or null. */
+async function jsonPathProblem(args: InferArgs): Promise<string | null> {
+  if (args.json === null) return null;
+  const json = resolve(args.json);
+  if (args.models.some((m) => resolve(m) === json)) return "it is one of the models";
+  return await outputFileProblem(args.json);
+}
+
 /**
  * Runs the `infer` command.
  * @param argv arguments after the script name
@@ -163,9 +166,25 @@ export async function main(argv: string[]): Promise<number> {
   const log = (s: string) => console.error(s);
   const models: InferModelResults[] = [];
   const rows: { model: string; result: InferenceResult }[] = [];
+  // Every path is checked before the first benchmark, so that none is wasted.
+  const jsonProblem = await jsonPathProblem(args);
+  if (jsonProblem !== null) {
+    console.error(
+      `Cannot write --json "${args.json}": ${jsonProblem}; name another file, in a folder ` +
+        "you can write to",
+    );
+    return 1;
+  }
+  const files = new Map<string, OnnxFile>();
+  try {
+    for (const path of args.models) files.set(path, await readOnnxFile(path));
+  } catch (e) {
+    console.error((e as Error).message);
+    return 1;
+  }
   try {
     for (const path of args.models) {
-      const file = await readOnnxFile(path);
+      const file = files.get(path)!;
       const seqLen = args.seqLen ?? file.seqLen;
       const inference: InferenceResult[] = [];
       for (const workers of args.workers) {
@@ -192,13 +211,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   console.log(formatTable(rows));
   if (args.json !== null) {
-    const out = {
+    const out: InferJson = {
       date: new Date().toISOString(),
       command: ["deno", "task", "infer", ...argv].join(" "),
       machine: await machineInfo(),
       models,
     };
-    await Deno.writeTextFile(args.json, JSON.stringify(out, null, 2) + "\n");
+    try {
+      await writeInferJson(args.json, out);
+    } catch (e) {
+      console.error((e as Error).message);
+      return 1;
+    }
     log(`wrote ${args.json}`);
   }
   return 0;

@@ -2,10 +2,10 @@
  * `bench --peers torch`: after the runs of an invocation, times the PyTorch peers on the
  * same data and shapes (per profile and architecture of the invocation) and prints them
  * beside the suite's epoch: seconds per epoch of the original per-timestep loop and of
- * cuDNN, and our ratio to each. The peers' raw results go to `<out>/<id>.peers.json`
- * (print and sidecar only: the results file holds the suite's own runs). When Python with
- * torch and CUDA is missing it says so — "peers unavailable: python3 with torch not found"
- * — and records that instead; nothing is made up.
+ * cuDNN, and our ratio to each. The peers' raw results go to the sidecar
+ * `<out>/<id>.peers.json` (`sidecar.ts`; print and sidecar only: the results file holds the
+ * suite's own runs). When Python with torch and CUDA is missing it says so — "peers
+ * unavailable: python3 with torch not found" — and records that instead; nothing is made up.
  *
  * @module
  */
@@ -17,15 +17,7 @@ import { medianEpoch } from "../train.ts";
 import { exportNpy } from "./export_npy.ts";
 import { learningRateOf, loadProfileData } from "../profiles.ts";
 import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers.ts";
-
-/** What the sidecar holds. */
-export interface PeersSidecar {
-  readonly createdAt: string;
-  /** Why the peers did not run, or null. */
-  readonly unavailable: string | null;
-  readonly torch: string | null;
-  readonly tables: { profile: string; engine: string; rows: PeerRow[] }[];
-}
+import { type PeersSidecar, peersSidecarPath, writePeersSidecar } from "./sidecar.ts";
 
 /**
  * The suite's epoch of a profile and architecture in a results file, and its engine: the
@@ -64,7 +56,7 @@ export async function benchPeers(
   id: string,
   log: (s: string) => void,
 ): Promise<string> {
-  const path = `${args.out}/${id}.peers.json`;
+  const path = peersSidecarPath(args.out, id);
   const torch = await probeTorch();
   const tables: PeersSidecar["tables"] = [];
   if (!torch.ok) {
@@ -78,7 +70,7 @@ export async function benchPeers(
         ? base
         : { ...base, learningRate: { rnn: args.lr, gru: args.lr, lstm: args.lr } };
       const ds = await loadProfileData(p, log);
-      const dataDir = await exportNpy(ds);
+      const dataDir = await exportNpy(ds, undefined, log);
       const rows: PeerRow[] = [];
       let engine = "ours";
       for (const arch of args.archs) {
@@ -112,6 +104,6 @@ export async function benchPeers(
     tables,
   };
   await Deno.mkdir(args.out, { recursive: true });
-  await Deno.writeTextFile(path, JSON.stringify(sidecar, null, 2) + "\n");
+  await writePeersSidecar(path, sidecar);
   return path;
 }

@@ -2,7 +2,9 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ignorableTest } from "../../models/_testing.ts";
 import { getProfile } from "../profiles.ts";
 import type { ResultsFile } from "../results/schema.ts";
-import { ourEpoch } from "./bench_peers.ts";
+import { parseBenchArgs } from "../cli.ts";
+import { fillDisk, mountUnavailable, withTmpfs } from "../util/_testing_mounts.ts";
+import { benchPeers, ourEpoch } from "./bench_peers.ts";
 import { exportNpy } from "./export_npy.ts";
 import { loadProfileData } from "../profiles.ts";
 import { decodeNpy } from "./npy.ts";
@@ -152,4 +154,70 @@ Deno.test("the peers compare with our median trained epoch, not epoch 1 with its
     evalSeconds: 0.05,
   });
   assertEquals(ourEpoch(results, "original", "gru"), null);
+});
+
+ignorableTest({
+  name:
+    "the peers sidecar is replaced atomically: on a full disk the old one stays and the error names it",
+  ignore: mountUnavailable,
+  fn: () =>
+    withTmpfs({ sizeKiB: 64 }, async (out) => {
+      const python = Deno.env.get("RNNBENCH_PYTHON");
+      Deno.env.set("RNNBENCH_PYTHON", "rnnbench-no-such-python");
+      try {
+        const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", out]);
+        const results = JSON.parse(
+          await Deno.readTextFile(
+            new URL("../../fixtures/results/one-machine.json", import.meta.url),
+          ),
+        ) as ResultsFile;
+        const path = await benchPeers(results, args, "id", () => {});
+        const old = await Deno.readTextFile(path);
+        await fillDisk(out);
+        let message = "";
+        try {
+          await benchPeers(results, args, "id", () => {});
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        if (!message.includes(`"${path}"`) || !/No space left on device/.test(message)) {
+          throw new Error(`not the error wanted: ${JSON.stringify(message)}`);
+        }
+        if (await Deno.readTextFile(path) !== old) throw new Error("the old sidecar changed");
+        const names = [...Deno.readDirSync(out)].map((e) => e.name);
+        if (names.some((n) => n.endsWith(".tmp"))) throw new Error(`left behind: ${names}`);
+      } finally {
+        if (python === undefined) Deno.env.delete("RNNBENCH_PYTHON");
+        else Deno.env.set("RNNBENCH_PYTHON", python);
+      }
+    }),
+});
+
+Deno.test("a damaged .npy export is rebuilt, not handed to the peers", async () => {
+  const ds = await loadProfileData(getProfile("smoke"), () => {});
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
+  try {
+    const at = await exportNpy(ds, dir);
+    const good = await Deno.readFile(`${at}/train_ids.npy`);
+    const damage: [string, (path: string) => Promise<void>][] = [
+      ["train_ids.npy", (p) => Deno.truncate(p, 1000)],
+      ["test_labels.npy", (p) => Deno.remove(p)],
+      ["meta.json", (p) => Deno.writeTextFile(p, "")],
+    ];
+    for (const [name, harm] of damage) {
+      await harm(`${at}/${name}`);
+      const lines: string[] = [];
+      if ((await exportNpy(ds, dir, (s) => lines.push(s))) !== at) throw new Error("moved");
+      if (!lines.some((l) => l.includes(at) && l.includes("rebuilt"))) {
+        throw new Error(`no word of the rebuild after damaging ${name}: ${lines}`);
+      }
+      const ids = await Deno.readFile(`${at}/train_ids.npy`);
+      if (ids.length !== good.length || !ids.every((v, i) => v === good[i])) {
+        throw new Error(`train_ids.npy differs after damaging ${name}`);
+      }
+      decodeNpy(await Deno.readFile(`${at}/test_labels.npy`));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
