@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { type Arch, ARCHS, cellNames } from "../models/cells.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
 import { PROFILE_NAMES } from "./profiles.ts";
+import { ID_PATTERN } from "./invocation_id.ts";
 import type { LabelMode } from "./data/batches.ts";
 
 /** The resolved command line of `bench`. */
@@ -18,6 +19,11 @@ export interface BenchArgs {
   shard: { index: number; count: number } | null;
   /** Resume the interrupted invocation with this id or results file; null = start anew. */
   resume: string | null;
+  /**
+   * A stable invocation id (a name, or "auto": derived from the other flags): resumed when
+   * its state exists in `out`, skipped when its results are complete; null = a fresh id.
+   */
+  id: string | null;
   /** @default the three architectures in the original's order: rnn, lstm, gru */
   archs: Arch[];
   /** @default "auto" */
@@ -143,6 +149,16 @@ function shardSpec(v: string): { index: number; count: number } {
   return { index, count };
 }
 
+function invocationName(v: string): string {
+  if (v !== "auto" && !ID_PATTERN.test(v)) {
+    throw new InvalidArgumentError(
+      `--id must be "auto" or 1 to 80 letters, digits, "_" or "-" starting with a letter or ` +
+        `digit, got "${v}".`,
+    );
+  }
+  return v;
+}
+
 function peerList(v: string): "torch"[] {
   const parts = v.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
   for (const p of parts) {
@@ -262,6 +278,14 @@ export function benchCommand(): Command {
         "continue an interrupted invocation (its id, or its results file); other flags are taken from it",
       ),
     )
+    .addOption(
+      new Option(
+        "--id <name>",
+        "give the invocation a stable id (auto: derived from the other flags; a shard appends " +
+          "-shard{i}of{n}): run again, it resumes its saved state in --out, or does nothing if " +
+          "its results are complete; for cluster tasks that may be requeued or repeated",
+      ).argParser(invocationName).conflicts("resume"),
+    )
     .showHelpAfterError("(run with --help to see every flag and its default)")
     .allowExcessArguments(false);
 }
@@ -278,6 +302,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     profiles: o.profile,
     shard: o.shard ?? null,
     resume: o.resume ?? null,
+    id: o.id ?? null,
     archs: o.arch,
     engine: o.engine,
     epochs: o.epochs ?? null,
