@@ -20,6 +20,7 @@ import {
 import { archsOption } from "./util/shared_flags.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
 import { PROFILE_NAMES } from "./profiles.ts";
+import { ID_PATTERN } from "./invocation_id.ts";
 import type { LabelMode } from "./data/batches.ts";
 
 /** The resolved command line of `bench`. */
@@ -30,6 +31,11 @@ export interface BenchArgs {
   shard: { index: number; count: number } | null;
   /** Resume the interrupted invocation with this id or results file; null = start anew. */
   resume: string | null;
+  /**
+   * A stable invocation id (a name, or "auto": derived from the other flags): resumed when
+   * its state exists in `out`, skipped when its results are complete; null = a fresh id.
+   */
+  id: string | null;
   /** @default the three architectures in the original's order: rnn, lstm, gru */
   archs: Arch[];
   /** @default "auto" */
@@ -84,6 +90,16 @@ function shardSpec(v: string): { index: number; count: number } {
     throw new InvalidArgumentError(`--shard must be i/n with 1 ≤ i ≤ n (e.g. 2/3), got "${v}".`);
   }
   return { index, count };
+}
+
+function invocationName(v: string): string {
+  if (v !== "auto" && !ID_PATTERN.test(v)) {
+    throw new InvalidArgumentError(
+      `--id must be "auto" or 1 to 80 letters, digits, "_" or "-" starting with a letter or ` +
+        `digit, got "${v}".`,
+    );
+  }
+  return v;
 }
 
 /** Builds the commander program (exported for `--help` tests). */
@@ -187,6 +203,16 @@ export function benchCommand(): Command {
           "taken from it",
         "start anew",
       ),
+    )
+    .addOption(
+      optional(
+        "--id <name>",
+        "give the invocation a stable id (auto: derived from the other flags; a shard appends " +
+          "-shard{i}of{n}): run again, it resumes its saved state in --out, or does nothing if " +
+          "its results are complete; for cluster tasks that may be requeued or repeated",
+        "a new id",
+        invocationName,
+      ).conflicts("resume"),
     );
 }
 

@@ -28,6 +28,8 @@ const cases: [string[], RegExp][] = [
   [["--shard", "4/3"], /--shard must be i\/n/],
   [["--batch-sizes", "1,x"], /every batch size must be an integer/],
   [["--validation", "1"], /--validation must be a number in \[0, 1\)/],
+  [["--id", "../x"], /--id must be "auto" or 1 to 80 letters/],
+  [["--id", "x", "--resume", "y"], /--id.*cannot be used with.*--resume/],
   [["--bogus"], /unknown option/],
 ];
 
@@ -69,6 +71,7 @@ Deno.test("bench --help documents every flag with its default", async () => {
       "--threads",
       "--shard",
       "--resume",
+      "--id",
       "--validation",
     ]
   ) {

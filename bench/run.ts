@@ -9,7 +9,13 @@
  * - `<id>.json` — the results file (finished runs only);
  * - `<runId>.onnx` — exported models;
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
- *   when the invocation completes.
+ *   when the invocation completes;
+ * - `.state/<id>.lock` — held while a process runs the invocation
+ *   ({@linkcode lockInvocation}): a second process on it (a `--resume` of a live invocation,
+ *   a requeued task) is refused.
+ *
+ * With `--id` the invocation id is stable ({@linkcode stableInvocationId}): the same command
+ * line resumes the saved state of that id, or does nothing when its results are complete.
  *
  * @module
  */
@@ -22,6 +28,8 @@ import {
   paramLayout,
 } from "../models/classifier.ts";
 import { writeFileAtomic } from "./util/atomic.ts";
+import { type InvocationLock, lockInvocation } from "./util/invocation_lock.ts";
+import { flagDifferences, stableInvocationId } from "./invocation_id.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
@@ -91,9 +99,12 @@ export function runMatrix(args: BenchArgs, profiles?: readonly Profile[]): RunSp
   return all.filter((_, i) => i % count === index - 1);
 }
 
-/** The id of a run: stable across shards and resumes of the same invocation. */
-export function runId(invocation: string, s: RunSpec): string {
-  return `${invocation}-${s.profile.name}-${s.arch}-s${s.seed}`;
+/**
+ * The id of a run: stable across resumes of the same invocation, and across its shards under
+ * `--id` (then `prefix` is the id without the shard suffix).
+ */
+export function runId(prefix: string, s: RunSpec): string {
+  return `${prefix}-${s.profile.name}-${s.arch}-s${s.seed}`;
 }
 
 function newInvocationId(args: BenchArgs): string {
@@ -131,6 +142,8 @@ interface InvocationState {
   id: string;
   args: BenchArgs;
   createdAt: string;
+  /** The prefix of the run ids (absent in states saved before `--id`: the id). */
+  runPrefix?: string;
 }
 
 const stateDir = (out: string, id: string) => `${out}/.state/${id}`;
@@ -153,7 +166,8 @@ async function loadInvocation(ref: string, out: string): Promise<InvocationState
   try {
     const s = JSON.parse(text) as InvocationState;
     if (s.version !== 1 || s.id !== id || typeof s.args !== "object") throw new Error("bad fields");
-    return { ...s, args: { ...s.args, out: dir.replace(/\/$/, "") || ".", resume: null } };
+    const out = dir.replace(/\/$/, "") || ".";
+    return { ...s, args: { ...s.args, out, resume: null, id: s.args.id ?? null } };
   } catch (e) {
     throw new Error(`Cannot resume "${ref}": ${path} is damaged (${(e as Error).message})`);
   }
@@ -209,35 +223,97 @@ export async function runBench(
   progress: ProgressSink,
   hooks: BenchHooks = {},
 ): Promise<{ path: string; ok: boolean; results: ResultsFile; id: string }> {
-  let args = argsIn, id: string;
+  const held: InvocationLock[] = [];
+  const lock = async (out: string, id: string) => {
+    held.push(await lockInvocation(out, id, (line) => progress.log(line)));
+  };
+  try {
+    return await runInvocation(argsIn, progress, hooks, lock);
+  } finally {
+    for (const l of held) await l.release();
+  }
+}
+
+const NOTHING_TO_RUN = "Nothing to run: this shard of the run matrix is empty";
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+async function runInvocation(
+  argsIn: BenchArgs,
+  progress: ProgressSink,
+  hooks: BenchHooks,
+  lock: (out: string, id: string) => Promise<void>,
+): Promise<{ path: string; ok: boolean; results: ResultsFile; id: string }> {
+  if (argsIn.id !== null && hooks.profiles !== undefined) {
+    throw new Error("Cannot give an invocation of custom profiles (a sweep) a stable --id");
+  }
+  let args = argsIn, id = "", runPrefix = "";
   let results: ResultsFile | null = null;
-  if (argsIn.resume !== null) {
-    const s = await loadInvocation(argsIn.resume, argsIn.out);
+  let resume = argsIn.resume, locked = false;
+  if (argsIn.id !== null && resume === null) {
+    ({ id, runPrefix } = await stableInvocationId(argsIn));
+    if (runMatrix(argsIn).length === 0) throw new Error(NOTHING_TO_RUN);
+    await lock(argsIn.out, id);
+    locked = true;
+    const donePath = `${argsIn.out}/${id}.json`;
+    if (await exists(`${stateDir(argsIn.out, id)}/invocation.json`)) resume = id;
+    else if (await exists(donePath)) {
+      const done = await readResultsFile(donePath);
+      const want = runMatrix(argsIn).map((s) => runId(runPrefix, s)).sort();
+      const have = done.runs.map((r) => r.runId).sort();
+      if (JSON.stringify(want) !== JSON.stringify(have)) {
+        throw new Error(
+          `Cannot run invocation ${id}: its results "${donePath}" hold other runs than these ` +
+            "flags ask for; pass another --id or --out",
+        );
+      }
+      progress.log(`invocation ${id} is complete: nothing to do (results: ${donePath})`);
+      return { path: donePath, ok: done.runs.every((r) => r.status === "ok"), results: done, id };
+    }
+  }
+  if (resume !== null) {
+    let s = await loadInvocation(resume, argsIn.out);
+    if (!locked) {
+      await lock(s.args.out, s.id);
+      locked = true;
+      s = await loadInvocation(resume, argsIn.out); // as its last holder left it
+    }
+    if (argsIn.id !== null) {
+      const diffs = flagDifferences(s.args, argsIn);
+      if (diffs.length > 0) {
+        throw new Error(
+          `Cannot continue invocation ${s.id}: it was started with other flags ` +
+            `(${diffs.join(", ")}); pass another --id or --out, or the same flags`,
+        );
+      }
+    }
     args = s.args;
     id = s.id;
+    runPrefix = s.runPrefix ?? s.id;
     try {
       results = await readResultsFile(`${args.out}/${id}.json`);
     } catch (e) {
       if (!(e instanceof Error && /does not exist|NotFound|No such file/i.test(e.message))) throw e;
     }
     progress.log(`resuming ${id}: ${results?.runs.length ?? 0} run(s) already finished`);
-  } else {
-    id = newInvocationId(args);
+  } else if (argsIn.id === null) {
+    id = runPrefix = newInvocationId(args);
   }
-  if (argsIn.resume !== null && hooks.profiles !== undefined) {
+  if (resume !== null && hooks.profiles !== undefined) {
     throw new Error("Cannot resume an invocation of custom profiles (a sweep): run it again");
   }
   const matrix = runMatrix(args, hooks.profiles);
-  if (matrix.length === 0) throw new Error("Nothing to run: this shard of the run matrix is empty");
+  if (matrix.length === 0) throw new Error(NOTHING_TO_RUN);
   const resolved = await resolveEngine(args.engine, {
     device: args.device,
     shapes: matrix.map((r) => ({ ...r.profile, arch: r.arch })),
   });
   progress.log(resolved.reason);
   const dir = stateDir(args.out, id);
+  if (!locked) await lock(args.out, id);
   await Deno.mkdir(dir, { recursive: true });
-  if (argsIn.resume === null) {
-    const state: InvocationState = { version: 1, id, args, createdAt: new Date().toISOString() };
+  if (resume === null) {
+    const createdAt = new Date().toISOString();
+    const state: InvocationState = { version: 1, id, args, createdAt, runPrefix };
     await writeFileAtomic(
       `${dir}/invocation.json`,
       new TextEncoder().encode(JSON.stringify(state, null, 2)),
@@ -258,7 +334,7 @@ export async function runBench(
   const validation = args.validation ?? 0; // absent in states saved before the flag existed
   let ok = results.runs.every((r) => r.status === "ok");
   for (const spec of matrix) {
-    const rid = runId(id, spec);
+    const rid = runId(runPrefix, spec);
     if (done.has(rid)) continue;
     const p = spec.profile;
     const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.keepTokens, p.vocabMaxSize]);

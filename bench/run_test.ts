@@ -281,3 +281,56 @@ Deno.test("--resume of an unknown or damaged invocation says where it looked and
     if (jsons.length > 0) throw new Error("a results file was written");
   });
 });
+
+Deno.test("a second --resume of a live invocation is refused, and the live one ends complete", async () => {
+  await withTemp(async (dir) => {
+    const out = `${dir}/out`;
+    const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--threads", "1"];
+    args.push("--onnx", "none", "--out", out, "--arch", "lstm", "--epochs", "10");
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let log = "";
+    let id = "";
+    try {
+      // Its saved state appears once it holds its lock; resume it from here while it trains.
+      for (let i = 0; i < 6000 && id === ""; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        try {
+          for (const s of Deno.readDirSync(`${out}/.state`)) {
+            if (s.isDirectory && Deno.statSync(`${out}/.state/${s.name}/invocation.json`)) {
+              id = s.name;
+            }
+          }
+        } catch { /* not written yet */ }
+      }
+      if (id === "") throw new Error("no saved state appeared");
+      const second = await runBench({ ...smoke(out), resume: id }, memoryProgress()).then(
+        () => null,
+        (e: Error) => e,
+      );
+      if (second === null) throw new Error("the second --resume was not refused");
+      if (!second.message.includes(`is being run by pid ${child.pid}`)) throw second;
+    } finally {
+      for (;;) {
+        const { value, done } = await stderr.read();
+        if (done) break;
+        log += value;
+      }
+    }
+    const status = await child.status;
+    if (!status.success) throw new Error(`the live invocation failed:\n${log}`);
+    const results = await readResultsFile(`${out}/${id}.json`);
+    const run = results.runs[0];
+    if (results.runs.length !== 1 || run?.status !== "ok" || run.epochs.length !== 11) {
+      throw new Error(`the live invocation's results are incomplete:\n${log}`);
+    }
+    if (await Deno.stat(`${out}/.state/${id}`).then(() => true, () => false)) {
+      throw new Error("state left behind after completion");
+    }
+  });
+});
