@@ -17,7 +17,7 @@ const ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
     ...["--profile", "--arch", "--engine", "--epochs", "--labels", "--seed", "--seeds"],
     ...["--limit-batches", "--out", "--threads", "--device", "--machine", "--target-accuracy"],
     ...["--onnx", "--batch-sizes", "--workers", "--lr", "--validation", "--peers"],
-    ...["--peer-batches", "--shard", "--resume"],
+    ...["--peer-batches", "--shard", "--resume", "--id"],
   ],
   "reports/main.ts": ["--out", "--baseline", "--lang"],
   "bench/infer/main.ts": [
