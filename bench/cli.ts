@@ -16,6 +16,7 @@ import {
   optional,
   parseCommandLine,
   positiveNumber,
+  UsageError,
 } from "./util/cli_kit.ts";
 import { archsOption } from "./util/shared_flags.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
@@ -92,6 +93,30 @@ function shardSpec(v: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** Seeds the RNG tells apart: it keeps 32 bits of a seed (models/rng.ts). */
+export const MAX_SEED = 2 ** 32 - 1;
+/** Limits that keep a typo from exhausting memory before anything is said. */
+const MAX_SEEDS = 1000, MAX_THREADS = 256, MAX_WORKERS = 64, MAX_BATCH = 100_000;
+/** The largest validation share: more would leave too little of train to train on. */
+const MAX_VALIDATION = 0.5;
+
+function nonEmpty(what: string): (v: string) => string {
+  return (v) => {
+    if (v.trim() === "") throw new InvalidArgumentError(`${what} must not be empty.`);
+    return v;
+  };
+}
+
+function machineLabel(v: string): string {
+  // deno-lint-ignore no-control-regex
+  if (v.trim() === "" || v.length > 100 || /[\x00-\x1f\x7f]/.test(v)) {
+    throw new InvalidArgumentError(
+      `--machine must be 1 to 100 printable characters, got ${JSON.stringify(v)}.`,
+    );
+  }
+  return v;
+}
+
 function invocationName(v: string): string {
   if (v !== "auto" && !ID_PATTERN.test(v)) {
     throw new InvalidArgumentError(
@@ -122,15 +147,22 @@ export function benchCommand(): Command {
       new Option("--engine <name>", "training engine; auto picks the fastest that works here")
         .choices(ENGINE_CHOICES).default("auto"),
     )
-    .addOption(optional("--epochs <n>", "training epochs", "the profile's", integer("--epochs", 0)))
+    .addOption(
+      optional("--epochs <n>", "training epochs", "the profile's", integer("--epochs", 0, 1000)),
+    )
     .addOption(
       optional("--labels <mode>", "label handling", "the profile's").choices([
         "correct",
         "original",
       ]),
     )
-    .option("--seed <n>", "first random seed", integer("--seed", 0), 1)
-    .option("--seeds <n>", "seeds per architecture (seed, seed+1, …)", integer("--seeds", 1), 1)
+    .option("--seed <n>", "first random seed", integer("--seed", 0, MAX_SEED), 1)
+    .option(
+      "--seeds <n>",
+      "seeds per architecture (seed, seed+1, …)",
+      integer("--seeds", 1, MAX_SEEDS),
+      1,
+    )
     .addOption(
       optional(
         "--limit-batches <n>",
@@ -139,17 +171,19 @@ export function benchCommand(): Command {
         integer("--limit-batches", 1),
       ),
     )
-    .option("--out <dir>", "results folder", "results")
+    .option("--out <dir>", "results folder", nonEmpty("--out"), "results")
     .addOption(
       optional(
         "--threads <n>",
         "CPU threads for the native engine",
         "all cores",
-        integer("--threads", 1),
+        integer("--threads", 1, MAX_THREADS),
       ),
     )
-    .option("--device <n>", "CUDA device", integer("--device", 0), 0)
-    .addOption(optional("--machine <name>", "machine label in the results", "hostname"))
+    .option("--device <n>", "CUDA device", integer("--device", 0, 63), 0)
+    .addOption(
+      optional("--machine <name>", "machine label in the results", "hostname", machineLabel),
+    )
     .option(
       "--target-accuracy <x>",
       "test accuracy for time-to-accuracy",
@@ -162,9 +196,14 @@ export function benchCommand(): Command {
     )
     .addOption(
       new Option("--batch-sizes <list>", "inference batch sizes")
-        .argParser(intList("every batch size")).default([1, 64, 1000], "1,64,1000"),
+        .argParser(intList("every batch size", { max: MAX_BATCH })).default(
+          [1, 64, 1000],
+          "1,64,1000",
+        ),
     )
-    .addOption(optional("--workers <n>", "inference workers", "cores", integer("--workers", 1)))
+    .addOption(
+      optional("--workers <n>", "inference workers", "cores", integer("--workers", 1, MAX_WORKERS)),
+    )
     .addOption(
       optional(
         "--lr <x>",
@@ -177,7 +216,7 @@ export function benchCommand(): Command {
       "--validation <fraction>",
       "carve this share of train (per class) as a validation split and evaluate on it " +
         "instead of test (0: off)",
-      fraction("--validation"),
+      fraction("--validation", MAX_VALIDATION),
       0,
     )
     .addOption(
@@ -224,5 +263,12 @@ export function benchCommand(): Command {
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const { profile, arch, ...rest } = parseCommandLine(benchCommand(), argv)
     .opts<Omit<BenchArgs, "profiles" | "archs"> & { profile: string[]; arch: Arch[] }>();
+  if (rest.seed + rest.seeds - 1 > MAX_SEED) {
+    throw new UsageError(
+      `--seed ${rest.seed} --seeds ${rest.seeds} reaches seed ${rest.seed + rest.seeds - 1}, ` +
+        `past ${MAX_SEED}: the random generator keeps 32 bits of a seed, so larger seeds would ` +
+        `repeat smaller ones; lower --seed or --seeds.`,
+    );
+  }
   return { profiles: profile, archs: arch, ...rest };
 }

@@ -20,14 +20,31 @@ const cases: [string[], RegExp][] = [
   [["--arch", "lstm,transformer"], /rnn, lstm, gru/],
   [["--engine", "gpu"], /auto.*cuda.*native.*tfjs/s],
   [["--labels", "maybe"], /correct.*original/s],
-  [["--epochs", "abc"], /--epochs must be an integer ≥ 0/],
-  [["--epochs", "-1"], /--epochs must be an integer ≥ 0/],
+  [["--epochs", "abc"], /--epochs must be an integer from 0 to 1000/],
+  [["--epochs", "-1"], /--epochs must be an integer from 0 to 1000/],
   [["--seed", "1.5"], /--seed must be an integer/],
   [["--limit-batches", "0"], /--limit-batches must be an integer ≥ 1/],
   [["--target-accuracy", "2"], /--target-accuracy must be a number in \(0, 1\]/],
   [["--shard", "4/3"], /--shard must be i\/n/],
   [["--batch-sizes", "1,x"], /every batch size must be an integer/],
-  [["--validation", "1"], /--validation must be a number in \[0, 1\)/],
+  [["--validation", "1"], /--validation must be a number in \[0, 0.5\]/],
+  // Issue 17, defect 15: refused before .state/ is written (the loop checks nothing is).
+  [["--validation", "0.999"], /--validation must be a number in \[0, 0.5\]/],
+  // Defects 2–5: refused up front instead of failing after training, or writing into "/".
+  [["--machine", ""], /--machine must be 1 to 100 printable characters, got ""/],
+  [["--machine", "a\tb"], /--machine must be 1 to 100 printable characters/],
+  [["--seed", "4294967297"], /--seed must be an integer from 0 to 4294967295/],
+  [
+    ["--seed", "9007199254740991", "--seeds", "2"],
+    /--seed must be an integer from 0 to 4294967295/,
+  ],
+  [["--seed", "4294967295", "--seeds", "2"], /reaches seed 4294967296, past 4294967295/],
+  [["--out", ""], /--out must not be empty/],
+  // Limits on counts that would exhaust memory before anything is said.
+  [["--seeds", "100000000"], /--seeds must be an integer from 1 to 1000/],
+  [["--threads", "100000"], /--threads must be an integer from 1 to 256/],
+  [["--workers", "100000"], /--workers must be an integer from 1 to 64/],
+  [["--batch-sizes", "1,10000000"], /every batch size must be an integer from 1 to 100000/],
   [["--id", "../x"], /--id must be "auto" or 1 to 80 letters/],
   [["--id", "x", "--resume", "y"], /--id.*cannot be used with.*--resume/],
   [["--bogus"], /unknown option/],
@@ -37,7 +54,8 @@ Deno.test("bench rejects bad flags with the valid values, exits non-zero, writes
   const dir = await Deno.makeTempDir();
   try {
     for (const [args, want] of cases) {
-      const r = await bench([...args, "--out", `${dir}/out`], dir);
+      const out = args.includes("--out") ? [] : ["--out", `${dir}/out`];
+      const r = await bench([...args, ...out], dir);
       if (r.code === 0) throw new Error(`${args.join(" ")}: exit code 0`);
       if (!want.test(r.stderr)) {
         throw new Error(`${args.join(" ")}: message lacks ${want}:\n${r.stderr}`);

@@ -163,12 +163,15 @@ export function positiveNumber(what: string, max = Infinity): (v: string) => num
 /**
  * A parser of numbers in `[0, 1)`.
  * @param what the value's name in the message
+ * @param max the largest valid value (inclusive) @default below 1
  */
-export function fraction(what: string): (v: string) => number {
+export function fraction(what: string, max?: number): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n) || n < 0 || n >= 1) {
-      throw new InvalidArgumentError(`${what} must be a number in [0, 1), got "${v}".`);
+    const bad = max === undefined ? n >= 1 : n > max;
+    if (v.trim() === "" || !Number.isFinite(n) || n < 0 || bad) {
+      const range = max === undefined ? "[0, 1)" : `[0, ${max}]`;
+      throw new InvalidArgumentError(`${what} must be a number in ${range}, got "${v}".`);
     }
     return n;
   };
@@ -181,9 +184,10 @@ export function fraction(what: string): (v: string) => number {
  */
 export function intList(
   what: string,
-  { min = 1, unique = false }: { min?: number; unique?: boolean } = {},
+  { min = 1, max = Infinity, unique = false }: { min?: number; max?: number; unique?: boolean } =
+    {},
 ): (v: string) => number[] {
-  const parse = integer(what, min);
+  const parse = integer(what, min, max);
   return (v) => {
     const values = v.split(",").map((s) => parse(s.trim()));
     return unique ? [...new Set(values)] : values;
