@@ -6,7 +6,7 @@ import { stableInvocationId } from "./invocation_id.ts";
 import { memoryProgress } from "./util/progress.ts";
 import { runBench, runId, runMatrix } from "./run.ts";
 import { InterruptedError } from "./train.ts";
-import type { ResultsFile } from "./results/schema.ts";
+import type { ResultsFile } from "./results/types.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 

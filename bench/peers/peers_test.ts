@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ignorableTest } from "../../models/_testing.ts";
 import { getProfile } from "../profiles.ts";
-import type { ResultsFile } from "../results/schema.ts";
+import type { ResultsFile } from "../results/types.ts";
 import { parseBenchArgs } from "../cli.ts";
 import { fillDisk, mountUnavailable, withTmpfs } from "../util/_testing_mounts.ts";
 import { benchPeers, ourEpoch } from "./bench_peers.ts";

@@ -412,19 +412,3 @@ type _SchemasAgreeWithTypes = AllTrue<{
   Run: Agree<typeof RunSchema, Run>;
   ResultsFile: Agree<typeof ResultsFileSchema, ResultsFile>;
 }>;
-
-export type {
-  Arch,
-  EpochResult,
-  Gpu,
-  InferenceResult,
-  LatencyMs,
-  Machine,
-  OnnxExport,
-  ResultsFile,
-  Run,
-  RunConfig,
-  RunData,
-  RunFailure,
-  TimeToAccuracy,
-};

@@ -50,7 +50,7 @@ import {
   PROFILE_NAMES,
 } from "../profiles.ts";
 import { memoryProgress, stderrProgress } from "../util/progress.ts";
-import type { Run } from "../results/schema.ts";
+import type { Run } from "../results/types.ts";
 import { resolveProfile, runBench } from "../run.ts";
 
 /** A profile field a sweep may vary. */

@@ -5,7 +5,7 @@
 import { loadResults } from "../../../reports/generate.ts";
 import { mergeProblems } from "../../../reports/merge.ts";
 import { readResultsFile } from "../../results/io.ts";
-import type { ResultsFile, Run } from "../../results/schema.ts";
+import type { ResultsFile, Run } from "../../results/types.ts";
 import { clusterUnavailable, type SlurmCluster, startCluster } from "./_slurm_cluster.ts";
 
 const root = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
