@@ -41,10 +41,20 @@
  */
 import { type Arch, cellGraph, cellSpec } from "../cells.ts";
 import type { ParamLayout } from "../classifier.ts";
-import type { ForwardOp, Node, OnnxBuiltinMapping, UnaryOp } from "../ir.ts";
+import type { Node, OnnxBuiltinMapping } from "../ir.ts";
 import { type AffinePlan, affinePlan, type AffineRoot } from "./_affine.ts";
 import { GraphBuilder } from "./_builder.ts";
+import { ACTIVATIONS, lowerNode, type OnnxLowerContext } from "./onnx_ops.ts";
 import { type AttrValue, encodeModel, type ModelDef, type ValueInfo } from "./proto.ts";
+import {
+  type ResolvedScanOptions,
+  resolveScanOptions,
+  type ScanForm,
+  scanFormOf,
+  scanForms,
+  type ScanOptions,
+  scheduleName,
+} from "./scan_options.ts";
 
 /** The ONNX opset the exported graphs import (ONNX Runtime 1.30 accepts ≤ 26). */
 export const ONNX_OPSET = 21;
@@ -58,45 +68,6 @@ export const ONNX_OUTPUT_NAME = "logits";
 export const ONNX_STYLES = ["scan", "native"] as const;
 /** A graph style: one `Scan` over all layers, or the standard recurrent operators. */
 export type OnnxStyle = (typeof ONNX_STYLES)[number];
-/** Where layer 0's input projection is computed in the `scan` style. */
-export const ONNX_HOISTS = ["table", "matmul", "none"] as const;
-/** `table`: folded into the embedding; `matmul`: one MatMul before the loop; `none`: in the loop. */
-export type OnnxHoist = (typeof ONNX_HOISTS)[number];
-/** How the `scan` style turns pre-activations into matmuls (see {@linkcode ScanOptions}). */
-export const ONNX_GEMMS = ["group", "gate", "none"] as const;
-/** See {@linkcode ScanOptions.gemm}. */
-export type OnnxGemm = (typeof ONNX_GEMMS)[number];
-/** Orders of work in the `scan` style (see {@linkcode ScanOptions}). */
-export const ONNX_SCHEDULES = ["auto", "timestep", "wavefront"] as const;
-/** See {@linkcode ScanOptions.schedule}. */
-export type OnnxSchedule = (typeof ONNX_SCHEDULES)[number];
-/** Memory layouts of the values inside the `scan` style's loop (see {@linkcode ScanOptions}). */
-export const ONNX_LAYOUTS = ["feature", "batch"] as const;
-/** See {@linkcode ScanOptions.layout}. */
-export type OnnxLayout = (typeof ONNX_LAYOUTS)[number];
-/** Where the `scan` style gathers the input table's rows (see {@linkcode ScanOptions}). */
-export const ONNX_GATHERS = ["outer", "step"] as const;
-/** See {@linkcode ScanOptions.gather}. */
-export type OnnxGather = (typeof ONNX_GATHERS)[number];
-/** Where the `scan` style makes layer 0's input feature-major (see {@linkcode ScanOptions}). */
-export const ONNX_TRANSPOSES = ["auto", "loop", "outer"] as const;
-/** See {@linkcode ScanOptions.transpose}. */
-export type OnnxTranspose = (typeof ONNX_TRANSPOSES)[number];
-/** Where the `scan` style applies a group's shared activation (see {@linkcode ScanOptions}). */
-export const ONNX_ACTIVATIONS = ["group", "gate"] as const;
-/** See {@linkcode ScanOptions.activation}. */
-export type OnnxActivation = (typeof ONNX_ACTIVATIONS)[number];
-/** How the `scan` style adds the biases (see {@linkcode ScanOptions}). */
-export const ONNX_BIASES = ["ones", "gemm"] as const;
-/** See {@linkcode ScanOptions.bias}. */
-export type OnnxBias = (typeof ONNX_BIASES)[number];
-/** Default batch size from which schedule "auto" runs its large-batch form (measured). */
-export const WAVEFRONT_BELOW = 160;
-/**
- * With blocks "auto", large batches run the divisor of L − 1 nearest this many blocks
- * (measured on the original shape, 25 layers of hidden size 8: 4–8 blocks within 1 %).
- */
-export const BLOCKS_NEAR = 6;
 /** Metadata keys the exporter fills in itself from the layout and options. */
 export const ONNX_METADATA_KEYS = [
   "architecture",
@@ -109,94 +80,6 @@ export const ONNX_METADATA_KEYS = [
   "scanForm",
   "scanSchedule",
 ] as const;
-
-/** Tuning of the `scan` style; the defaults are the fastest measured form. */
-export interface ScanOptions {
-  /**
-   * How pre-activations become matmuls: `"group"`, one `Gemm` per group of pre-activations
-   * that read the same operands, then `Split`; `"gate"`, one `Gemm` per pre-activation
-   * (ONNX Runtime fuses it with the activation); `"none"`, one ONNX op per IR op.
-   * @default {"group"}
-   */
-  readonly gemm?: OnnxGemm;
-  /**
-   * Where layer 0's input projection goes (needs gemm "group" or "gate").
-   * @default {"table"}
-   */
-  readonly hoist?: OnnxHoist;
-  /**
-   * `"timestep"`: each `Scan` step runs all L layers for one timestep (T steps of L small
-   * layer bodies). `"wavefront"`: layers 1…L−1 run in `blocks` stacked blocks, one timestep
-   * apart (T + blocks steps, far fewer ops; needs gemm "group"). `"auto"`: an `If` on the
-   * batch size runs the wavefront with one layer a block below `wavefrontBelow` sequences,
-   * and the large-batch form of `blocks` from there on.
-   * @default {"auto"}
-   */
-  readonly schedule?: OnnxSchedule;
-  /**
-   * With schedule "auto": batches smaller than this run the one-layer-a-block wavefront.
-   * @default {WAVEFRONT_BELOW}
-   */
-  readonly wavefrontBelow?: number;
-  /**
-   * Layout of the values inside the loop. `"feature"`: feature-major, `[H, B]` (matmuls as
-   * `W^T · x`, biases `[H, 1]`), so that splitting a fused group into its gates and
-   * concatenating operands copy whole contiguous blocks; `"batch"`: batch-major `[B, H]`,
-   * where each of those copies is B small row pieces.
-   * @default {"feature"}
-   */
-  readonly layout?: OnnxLayout;
-  /**
-   * Where the rows of layer 0's input table are gathered. `"outer"`: all T timesteps' rows
-   * at once before the loop, one `Gather` of T · B rows into `[T, B, N]` (with uniformly
-   * random ids every row is a cache miss, and one big gather overlaps them best); `"step"`
-   * (needs hoist "table"): the `Scan` reads the ids `[T, B]` and each step gathers its own
-   * rows `[B, N]`.
-   * @default {"outer"}
-   */
-  readonly gather?: OnnxGather;
-  /**
-   * Feature-major only: where layer 0's per-step input `[B, X]` becomes `[X, B]`. `"loop"`:
-   * each step transposes its own rows, in cache; `"outer"`: one `Transpose` of the whole
-   * `[T, B, X]` before the loop, a tensor written to and read back from memory; `"auto"`:
-   * in the loop for the large-batch forms (timestep, or a wavefront of fewer than L − 1
-   * blocks), before it for the one-layer-a-block wavefront (small batches, where the one
-   * Transpose is cheap and a node per step is not).
-   * @default {"auto"}
-   */
-  readonly transpose?: OnnxTranspose;
-  /**
-   * How the biases of layers that are not hoisted are added. `"ones"`: a row of ones is
-   * appended to each fused matmul's operands and the biases become that row's weights, so
-   * the matmul itself yields biased pre-activations (no broadcast fill or `Add`; needs layout
-   * "feature" and gemm "group" or "gate"); `"gemm"`: the `Gemm`'s `C` input (an `Add` in the
-   * wavefront).
-   * @default {"ones" with layout "feature" and gemm "group" or "gate", else "gemm"}
-   */
-  readonly bias?: OnnxBias;
-  /**
-   * With gemm "group": `"group"` applies an activation once to a fused group's output, before
-   * the `Split`, when every root of the group feeds that one activation and nothing else (the
-   * GRU's z and r: one sigmoid, which ONNX Runtime fuses into the `Gemm`); `"gate"` applies
-   * each gate's activation after the `Split`.
-   * @default {"group"}
-   */
-  readonly activation?: OnnxActivation;
-  /**
-   * Wavefront only: layers 1…L−1 run as this many blocks of (L − 1)/blocks consecutive
-   * layers (it must divide L − 1). Step s runs layer 0 on timestep s and block k on timestep
-   * s − 1 − k, and the blocks are stacked: their ops run on `[blocks, B, ·]` tensors, the
-   * layers of a block one after another. L − 1 blocks (one layer each) is the fewest ops per
-   * step, for small batches; a few blocks keep each op's tensors in cache for large ones.
-   * `"auto"`: L − 1 for schedule "wavefront" and for the small batches of "auto"; for the
-   * large batches of "auto", the divisor of L − 1 nearest {@linkcode BLOCKS_NEAR} — unless
-   * the cell is one activated matmul (the RNN), whose large batches run the timestep form
-   * (ONNX Runtime fuses each of its `Gemm`s with the activation, which a batched `MatMul`
-   * does not get). A number: that many blocks (schedule "auto": for its large batches).
-   * @default {"auto"}
-   */
-  readonly blocks?: number | "auto";
-}
 
 /** Options of {@linkcode exportOnnx}. */
 export interface OnnxExportOptions {
@@ -211,64 +94,6 @@ export interface OnnxExportOptions {
   readonly metadata: Readonly<Record<string, string>>;
   /** Tuning of the `scan` style (ignored by `native`). */
   readonly scan?: ScanOptions;
-}
-
-/** What an op lowering reads and writes while one layer of the cell is emitted. */
-export interface OnnxLowerContext {
-  /** The graph being built (the `Scan` body). */
-  readonly b: GraphBuilder;
-  /** The layer input `x [B, I]` (feature-major: `[I, B]`). */
-  readonly input: string;
-  /** Previous states `[B, H]` (feature-major: `[H, B]`) by name. */
-  readonly states: Readonly<Record<string, string>>;
-  /** Value names computed so far, by node id. */
-  readonly values: readonly string[];
-  /** Whether values are feature-major (`[features, B]`) rather than batch-major. */
-  readonly featureMajor: boolean;
-  /**
-   * The initializer holding one of this layer's weights: `[I, H]`, `[H, H]` or `[H]`
-   * batch-major; transposed `[H, I]`, `[H, H]` and `[H, 1]` feature-major.
-   */
-  weight(param: string): string;
-}
-
-/** An IR node narrowed to one op. */
-export type NodeOf<K extends ForwardOp> = Node & { readonly op: K };
-
-/** The ONNX operator of each IR activation. */
-export const ACTIVATIONS: Readonly<Record<UnaryOp, string>> = { sigmoid: "Sigmoid", tanh: "Tanh" };
-
-const binary = (op: string) => (n: { a: number; b: number }, c: OnnxLowerContext) =>
-  c.b.op(op, [c.values[n.a]!, c.values[n.b]!]);
-const unary = (op: string) => (n: { a: number }, c: OnnxLowerContext) =>
-  c.b.op(op, [c.values[n.a]!]);
-
-/** One ONNX lowering per forward IR op: returns the name of the value it defines. */
-export const ONNX_OPS: {
-  readonly [K in ForwardOp]: (n: NodeOf<K>, c: OnnxLowerContext) => string;
-} = {
-  input: (_n, c) => c.input,
-  state: (n, c) => c.states[n.name]!,
-  const: (n, c) => c.b.scalar(n.value),
-  matmul: (n, c) =>
-    c.b.op(
-      "MatMul",
-      c.featureMajor ? [c.weight(n.param), c.values[n.a]!] : [c.values[n.a]!, c.weight(n.param)],
-    ),
-  addBias: (n, c) => c.b.op("Add", [c.values[n.a]!, c.weight(n.param)]),
-  add: binary("Add"),
-  sub: binary("Sub"),
-  mul: binary("Mul"),
-  sigmoid: unary(ACTIVATIONS.sigmoid),
-  tanh: unary(ACTIVATIONS.tanh),
-};
-
-/** Lowers one forward node with {@linkcode ONNX_OPS}; backward-only ops are refused. */
-function lowerNode(n: Node, c: OnnxLowerContext): string {
-  if (n.op === "fwd" || n.op === "gradIn" || n.op === "matmulT") {
-    throw new Error(`Cannot lower op "${n.op}" to ONNX: it only occurs in backward graphs`);
-  }
-  return (ONNX_OPS[n.op] as (n: Node, c: OnnxLowerContext) => string)(n, c);
 }
 
 /**
@@ -428,112 +253,6 @@ function filled(
   });
 }
 
-/** The divisors of n, ascending. */
-function divisors(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i + 1).filter((d) => n % d === 0);
-}
-
-/** `value` if it is one of `valid`, else a RangeError naming the option and the valid values. */
-function oneOf<T extends string>(name: string, value: string, valid: readonly T[]): T {
-  if (!(valid as readonly string[]).includes(value)) {
-    throw new RangeError(
-      `Cannot export to ONNX: unknown ${name} "${value}" (valid: ${valid.join(", ")})`,
-    );
-  }
-  return value as T;
-}
-
-/** {@linkcode ScanOptions} with every default filled in. */
-export type ResolvedScanOptions = {
-  readonly [K in keyof ScanOptions]-?: NonNullable<ScanOptions[K]>;
-};
-
-/**
- * Fills in the defaults of the `scan` style's tuning and checks that the options go
- * together.
- *
- * @param scan the options as given
- * @returns every option, defaults filled in
- * @throws {RangeError} naming an unknown value or a combination that cannot be built
- */
-export function resolveScanOptions(scan: ScanOptions = {}): ResolvedScanOptions {
-  const gemm = oneOf("gemm", scan.gemm ?? "group", ONNX_GEMMS);
-  const fuse = gemm !== "none";
-  const hoist = oneOf("hoist", scan.hoist ?? (fuse ? "table" : "none"), ONNX_HOISTS);
-  if (hoist !== "none" && !fuse) {
-    throw new RangeError(
-      `Cannot export to ONNX with hoist "${hoist}": hoisting needs gemm "group" or "gate"`,
-    );
-  }
-  const wavefrontBelow = scan.wavefrontBelow ?? WAVEFRONT_BELOW;
-  const schedule = oneOf(
-    "schedule",
-    scan.schedule ?? (gemm === "group" ? "auto" : "timestep"),
-    ONNX_SCHEDULES,
-  );
-  if (schedule !== "timestep" && gemm !== "group") {
-    throw new RangeError(
-      `Cannot export to ONNX with schedule "${schedule}": it needs gemm "group", got "${gemm}"`,
-    );
-  }
-  if (!Number.isInteger(wavefrontBelow) || wavefrontBelow < 1) {
-    throw new RangeError(`Cannot export to ONNX: wavefrontBelow must be a positive integer`);
-  }
-  const gather = oneOf("gather", scan.gather ?? "outer", ONNX_GATHERS);
-  if (gather === "step" && hoist !== "table") {
-    throw new RangeError(
-      `Cannot export to ONNX with gather "step": it needs hoist "table", got "${hoist}"`,
-    );
-  }
-  const transpose = oneOf("transpose", scan.transpose ?? "auto", ONNX_TRANSPOSES);
-  if (gather === "step" && transpose === "outer") {
-    throw new RangeError(
-      `Cannot export to ONNX with gather "step": its rows are transposed in the loop, so it ` +
-        `cannot take transpose "outer"`,
-    );
-  }
-  const valueLayout = oneOf("layout", scan.layout ?? "feature", ONNX_LAYOUTS);
-  const fm = valueLayout === "feature";
-  const bias = oneOf("bias", scan.bias ?? (fm && fuse ? "ones" : "gemm"), ONNX_BIASES);
-  if (bias === "ones" && !(fm && fuse)) {
-    throw new RangeError(
-      `Cannot export to ONNX with bias "ones": it needs layout "feature" and gemm "group" or ` +
-        `"gate", got layout "${valueLayout}" and gemm "${gemm}"`,
-    );
-  }
-  const activation = oneOf("activation", scan.activation ?? "group", ONNX_ACTIVATIONS);
-  const blocks = scan.blocks ?? "auto";
-  if (blocks !== "auto" && !(Number.isInteger(blocks) && blocks >= 1)) {
-    throw new RangeError(
-      `Cannot export to ONNX with blocks ${JSON.stringify(blocks)}: it must be "auto" or a ` +
-        `positive integer that divides the number of layers above layer 0`,
-    );
-  }
-  if (blocks !== "auto" && schedule === "timestep") {
-    throw new RangeError(
-      `Cannot export to ONNX with blocks ${blocks}: blocks are a form of the wavefront, so ` +
-        `they need schedule "wavefront" or "auto", got "timestep"`,
-    );
-  }
-  return {
-    gemm,
-    hoist,
-    schedule,
-    wavefrontBelow,
-    layout: valueLayout,
-    gather,
-    transpose,
-    bias,
-    activation,
-    blocks,
-  };
-}
-
-/** The resolved options as one metadata string, `key=value` pairs joined by spaces. */
-export function scanFormOf(r: ResolvedScanOptions): string {
-  return (Object.keys(r) as (keyof ResolvedScanOptions)[]).map((k) => `${k}=${r[k]}`).join(" ");
-}
-
 function lowerScan(
   layout: ParamLayout,
   params: Params,
@@ -541,13 +260,12 @@ function lowerScan(
   idsT: string,
   maxLen: number,
   scan: ResolvedScanOptions,
-  forms: readonly Form[],
+  forms: readonly ScanForm[],
 ): string {
   const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
   const { gemm, hoist, wavefrontBelow, gather, bias } = scan;
   const R = L - 1;
-  const { layout: valueLayout, transpose: transposeAt } = scan;
-  const fuse = gemm !== "none", fm = valueLayout === "feature";
+  const fuse = gemm !== "none", fm = scan.layout === "feature";
   /** Dims of a value with `n` features per sequence, in the chosen layout. */
   const dimsOf = (
     n: number,
@@ -644,7 +362,7 @@ function lowerScan(
    * Builds the `Scan`s of one form (and what they need) into `outer`; returns the top
    * layer's last h.
    */
-  const build = (outer: GraphBuilder, form: Form): string => {
+  const build = (outer: GraphBuilder, form: ScanForm): string => {
     // bias "ones": rows of ones `[…lead, 1, B]`, made in `outer` once (on first use) and read
     // by the bodies from the enclosing scope.
     const onesByShape = new Map<string, string>();
@@ -656,8 +374,7 @@ function lowerScan(
     };
     // Feature-major, the inputs [n, B, X] are either transposed before the loop to
     // [n, X, B] (one Transpose), or each step transposes its own [B, X] (`inLoop`).
-    const inLoop = stepTable === null && fm &&
-      (transposeAt === "loop" || (transposeAt === "auto" && form.large));
+    const inLoop = form.transposeInLoop;
     /** What a `Scan` scans for layer 0, for the ids `[n, B]` of its steps. */
     const scanned = (ids: string) => {
       const xs = inputsOf(outer, ids);
@@ -921,7 +638,7 @@ function lowerScan(
   // auto: an If on the batch size picks the one-layer-a-block wavefront for small batches,
   // where the per-op overhead of L small layer bodies per timestep dominates.
   const top = (name: string): ValueInfo[] => [{ name, elemType: "float", dims: ["batch", H] }];
-  const [smallForm, largeForm] = forms as [Form, Form];
+  const [smallForm, largeForm] = forms as [ScanForm, ScanForm];
   const wb = new GraphBuilder("w/"), tb = new GraphBuilder("t/");
   const wTop = build(wb, smallForm), tTop = build(tb, largeForm);
   const batch = b.op("Shape", [ONNX_INPUT_NAME], { start: { i: 0 }, end: { i: 1 } });
@@ -930,70 +647,6 @@ function lowerScan(
     then_branch: { g: wb.graph("small_batches", [], top(wTop)) },
     else_branch: { g: tb.graph("large_batches", [], top(tTop)) },
   });
-}
-
-/**
- * The forms an export holds: one, or with schedule "auto" the small-batch and the
- * large-batch one (see {@linkcode ScanOptions.blocks}).
- */
-function scanForms(arch: Arch, L: number, scan: ResolvedScanOptions): Form[] {
-  const R = L - 1, { blocks, schedule } = scan;
-  if (blocks !== "auto" && (R === 0 || R % blocks !== 0)) {
-    throw new RangeError(
-      R === 0
-        ? `Cannot export to ONNX with blocks ${blocks}: a 1-layer model has no layers above ` +
-          `layer 0 to form blocks (use blocks "auto")`
-        : `Cannot export to ONNX with blocks ${blocks}: it must divide the ${R} layers above ` +
-          `layer 0 (one of ${divisors(R).join(", ")})`,
-    );
-  }
-  const timestep: Form = { schedule: "timestep", blocks: 1, large: true };
-  const wavefront = (K: number): Form => ({ schedule: "wavefront", blocks: K, large: K < R });
-  if (schedule === "timestep" || L === 1) return [timestep]; // one layer: nothing to skew
-  if (schedule === "wavefront") return [wavefront(blocks === "auto" ? R : blocks)];
-  const small = wavefront(R);
-  if (blocks !== "auto") return [small, { ...wavefront(blocks), large: true }];
-  if (isOneActivatedMatmul(arch)) return [small, timestep];
-  const near = divisors(R).reduce((a, d) =>
-    Math.abs(d - BLOCKS_NEAR) < Math.abs(a - BLOCKS_NEAR) ? d : a
-  );
-  return [small, { ...wavefront(near), large: true }];
-}
-
-/**
- * Whether a cell is one fused group whose shared activation is all it computes (the RNN):
- * its timestep form is one `Gemm` that ONNX Runtime fuses with that activation.
- */
-function isOneActivatedMatmul(arch: Arch): boolean {
-  const g = cellGraph(arch), plan = affinePlan(g);
-  const [grp, ...more] = plan.groups;
-  return grp !== undefined && more.length === 0 && grp.activation !== null &&
-    g.nodes.every((n) =>
-      n.op === "input" || n.op === "state" || plan.absorbed.has(n.id) ||
-      plan.rootAt.has(n.id) || grp.activationNodes.includes(n.id)
-    );
-}
-
-/**
- * One schedule of the `scan` style: `blocks` of the wavefront (1 for timestep); `large`:
- * made for large batches (so `transpose: "auto"` transposes the input in the loop).
- */
-interface Form {
-  readonly schedule: "timestep" | "wavefront";
-  readonly blocks: number;
-  readonly large: boolean;
-}
-
-/**
- * The forms as text, for the metadata: `timestep` or `wavefront/<blocks>`, and with two
- * forms which runs below and from `wavefrontBelow`.
- */
-function scheduleName(forms: readonly Form[], wavefrontBelow: number): string {
-  const name = (f: Form) => f.schedule === "timestep" ? "timestep" : `wavefront/${f.blocks}`;
-  const [small, large] = forms;
-  return large === undefined
-    ? name(small!)
-    : `${name(small!)} below ${wavefrontBelow}; ${name(large)} from ${wavefrontBelow}`;
 }
 
 /**

@@ -11,10 +11,8 @@ import {
   ONNX_OUTPUT_NAME,
   type OnnxExportOptions,
   onnxModel,
-  resolveScanOptions,
-  scanFormOf,
-  type ScanOptions,
 } from "./export.ts";
+import { resolveScanOptions, scanFormOf, type ScanOptions } from "./scan_options.ts";
 import { type GraphDef, readModelInfo } from "./proto.ts";
 
 const T = 7;
