@@ -30,22 +30,24 @@
  *   copy a few contiguous blocks instead of B small row pieces each (ONNX Runtime's
  *   `Split`/`Concat` on the last axis of `[1000, 32]` cost as much as the `Gemm`). These
  *   defaults were the fastest forms measured (bench/notes/onnx.md).
- * - `"native"`: per layer one standard `RNN` / `GRU` / `LSTM` operator, weights reordered
- *   into ONNX's gate order by {@linkcode nativeMapping} (the cell's `onnxBuiltin`) (GRU: z negated, see DESIGN.md §1;
- *   `linear_before_reset = 0`).
+ * - `"native"` (`_lower_builtin.ts`): per layer one standard `RNN` / `GRU` / `LSTM` operator,
+ *   weights reordered into ONNX's gate order by the cell's `onnxBuiltin` mapping (GRU: z
+ *   negated, see DESIGN.md §1; `linear_before_reset = 0`).
  *
  * Letters: B batch, T timesteps, L layers, V vocabulary, E embedding, H hidden, I a layer's
  * input size, N a fused group's output columns.
  *
  * @module
  */
-import { type Arch, cellGraph, cellSpec } from "../cells.ts";
+import { cellGraph } from "../cells.ts";
 import type { ParamLayout } from "../classifier.ts";
-import type { Node, OnnxBuiltinMapping } from "../ir.ts";
+import type { Node } from "../ir.ts";
 import { type AffinePlan, affinePlan, type AffineRoot } from "./_affine.ts";
 import { GraphBuilder } from "./_builder.ts";
+import { lowerBuiltin } from "./_lower_builtin.ts";
+import { paramF32, type Params, paramView } from "./_params.ts";
 import { ACTIVATIONS, lowerNode, type OnnxLowerContext } from "./onnx_ops.ts";
-import { type AttrValue, encodeModel, type ModelDef, type ValueInfo } from "./proto.ts";
+import { encodeModel, type ModelDef, type ValueInfo } from "./proto.ts";
 import {
   type ResolvedScanOptions,
   resolveScanOptions,
@@ -97,25 +99,6 @@ export interface OnnxExportOptions {
 }
 
 /**
- * How a cell's weights map onto ONNX's built-in recurrent operator: the cell's own
- * `onnxBuiltin` (see its definition in `models/cells/`). Checked against the cell's
- * declared weights at export time.
- * @throws Error when the cell has no such mapping
- */
-export function nativeMapping(arch: Arch): OnnxBuiltinMapping {
-  const map = cellSpec(arch).onnxBuiltin;
-  if (map === undefined) {
-    throw new Error(
-      `Cannot export the ${arch} model with native ONNX ops: the cell defines no ` +
-        `onnxBuiltin mapping; export it with --onnx scan`,
-    );
-  }
-  return map;
-}
-
-type Params = Float32Array | Float64Array;
-
-/**
  * Builds the ONNX model of a classifier (see the module doc for the two styles).
  *
  * @param layout the parameter layout
@@ -161,13 +144,13 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
   const idsT = b.op("Transpose", [ONNX_INPUT_NAME], { perm: { ints: [1, 0] } }); // [T, B]
   const topH = opts.style === "scan"
     ? lowerScan(layout, params, b, idsT, opts.maxLen, scan!, forms!)
-    : lowerNative(layout, params, b, idsT);
+    : lowerBuiltin(layout, params, b, idsT);
   // Head: [B, H] @ W_hy [H, 1] + b_y → [B, 1] → [B].
   const H = cfg.hiddenSize;
   const logit = b.op("Gemm", [
     topH,
-    b.init("head.W_hy", [H, 1], slice(layout, params, "head.W_hy")),
-    b.init("head.b_y", [1], slice(layout, params, "head.b_y")),
+    b.init("head.W_hy", [H, 1], paramF32(layout, params, "head.W_hy")),
+    b.init("head.b_y", [1], paramF32(layout, params, "head.b_y")),
   ]);
   b.node("Reshape", [logit, b.int64s([-1])], {}, [ONNX_OUTPUT_NAME]);
   const inputs: ValueInfo[] = [{
@@ -216,11 +199,6 @@ export function exportOnnx(
   opts: OnnxExportOptions,
 ): Uint8Array {
   return encodeModel(onnxModel(layout, params, opts));
-}
-
-function slice(layout: ParamLayout, params: Params, name: string): Float32Array {
-  const t = layout.get(name);
-  return Float32Array.from(params.subarray(t.offset, t.offset + t.size));
 }
 
 /**
@@ -284,12 +262,8 @@ function lowerScan(
   const preActivated = new Set(
     shareActivation ? plan!.groups.flatMap((grp) => grp.activationNodes) : [],
   );
-  const weights = (l: number, name: string) => {
-    const t = layout.get(`layers.${l}.${name}`);
-    return params.subarray(t.offset, t.offset + t.size);
-  };
-  const emb = layout.get("embedding");
-  const embData = params.subarray(emb.offset, emb.offset + emb.size);
+  const weights = (l: number, name: string) => paramView(layout, params, `layers.${l}.${name}`);
+  const embData = paramView(layout, params, "embedding");
 
   // Layer 0's hoisted input projection: the groups that read x, side by side.
   const hoisted = plan === null || hoist === "none"
@@ -807,58 +781,4 @@ function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
   const t = new Float32Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j]!;
   return t;
-}
-
-function lowerNative(layout: ParamLayout, params: Params, b: GraphBuilder, idsT: string): string {
-  const { arch, embedDim: E, hiddenSize: H, layers: L, vocabSize: V } = layout.config;
-  const map = nativeMapping(arch);
-  const declared = cellGraph(arch).params.map((p) => p.name).sort();
-  const mapped = map.gates.flatMap((gt) => [gt.x, gt.h, gt.b]).sort();
-  if (declared.join() !== mapped.join()) {
-    throw new Error(
-      `Cannot export the ${arch} model with native ONNX ops: the ${map.op} mapping covers ` +
-        `[${mapped}] but the cell declares [${declared}]; update its onnxBuiltin`,
-    );
-  }
-  const G = map.gates.length;
-  const embName = b.init("embedding", [V, E], slice(layout, params, "embedding"));
-  let x = b.op("Gather", [embName, idsT], { axis: { i: 0 } }); // [T, B, E]
-  let last = "";
-  for (let l = 0; l < L; l++) {
-    const I = l === 0 ? E : H;
-    const get = (name: string) => {
-      const t = layout.get(`layers.${l}.${name}`);
-      return params.subarray(t.offset, t.offset + t.size);
-    };
-    // W [1, G·H, I] and R [1, G·H, H] hold each gate's matrix transposed; B [1, 2·G·H] is
-    // [Wb, Rb] with the cell's one bias in Wb and Rb = 0.
-    const W = new Float32Array(G * H * I), R = new Float32Array(G * H * H);
-    const B = new Float32Array(2 * G * H);
-    map.gates.forEach((gt, gi) => {
-      const s = gt.negate ? -1 : 1;
-      const wx = get(gt.x), wh = get(gt.h), bias = get(gt.b);
-      for (let j = 0; j < H; j++) {
-        for (let i = 0; i < I; i++) W[(gi * H + j) * I + i] = s * wx[i * H + j]!;
-        for (let i = 0; i < H; i++) R[(gi * H + j) * H + i] = s * wh[i * H + j]!;
-        B[gi * H + j] = s * bias[j]!;
-      }
-    });
-    const inputs = [
-      x,
-      b.init(`l${l}.W`, [1, G * H, I], W),
-      b.init(`l${l}.R`, [1, G * H, H], R),
-      b.init(`l${l}.B`, [1, 2 * G * H], B),
-    ];
-    const attrs: Record<string, AttrValue> = { hidden_size: { i: H } };
-    for (const [k, v] of Object.entries(map.attrs)) attrs[k] = { i: v };
-    if (l < L - 1) {
-      const [y] = b.node(map.op, inputs, attrs, 1); // Y [T, 1, B, H]
-      x = b.op("Squeeze", [y!, b.int64s([1])]); // [T, B, H]
-    } else {
-      const yh = b.fresh("y_h");
-      b.node(map.op, inputs, attrs, ["", yh]); // Y_h [1, B, H]
-      last = b.op("Squeeze", [yh, b.int64s([0])]); // [B, H]
-    }
-  }
-  return last;
 }

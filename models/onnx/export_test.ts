@@ -2,9 +2,9 @@ import * as ort from "onnxruntime-node";
 import { ARCHS, cellGraph } from "../cells.ts";
 import { referenceForward } from "../reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../_testing.ts";
+import { nativeMapping } from "./_lower_builtin.ts";
 import {
   exportOnnx,
-  nativeMapping,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_OPSET,

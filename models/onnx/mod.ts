@@ -44,6 +44,7 @@ export {
   WAVEFRONT_BELOW,
 } from "./scan_options.ts";
 export { ACTIVATIONS, type NodeOf, ONNX_OPS, type OnnxLowerContext } from "./onnx_ops.ts";
+export { nativeMapping } from "./_lower_builtin.ts";
 export {
   type AttrValue,
   encodeModel,
