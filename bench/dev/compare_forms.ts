@@ -19,7 +19,8 @@
 import * as ort from "onnxruntime-node";
 import { type Arch, ARCHS } from "../../models/cells.ts";
 import { initParams, paramLayout } from "../../models/classifier.ts";
-import { exportOnnx, type ScanOptions } from "../../models/onnx/export.ts";
+import { exportOnnx } from "../../models/onnx/export.ts";
+import type { ScanOptions } from "../../models/onnx/scan_options.ts";
 import { choice, command, integer, optional, parseOrExit } from "../util/cli_kit.ts";
 
 const cmd = parseOrExit(

@@ -22,14 +22,12 @@ import { InvalidArgumentError, Option } from "commander";
 import process from "node:process";
 import * as ort from "onnxruntime-node";
 import { initParams, paramLayout } from "../../models/classifier.ts";
+import { ONNX_STYLES, onnxModel, type OnnxStyle } from "../../models/onnx/export.ts";
 import {
-  ONNX_STYLES,
-  onnxModel,
-  type OnnxStyle,
   resolveScanOptions,
   scanFormOf,
   type ScanOptions,
-} from "../../models/onnx/export.ts";
+} from "../../models/onnx/scan_options.ts";
 import { encodeModel } from "../../models/onnx/proto.ts";
 import { benchmarkOnnx, type InferenceResult } from "../infer/benchmark.ts";
 import { formatTable } from "../infer/main.ts";

@@ -2,19 +2,17 @@ import * as ort from "onnxruntime-node";
 import { ARCHS, cellGraph } from "../cells.ts";
 import { referenceForward } from "../reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../_testing.ts";
+import { nativeMapping } from "./_lower_builtin.ts";
 import {
   exportOnnx,
-  nativeMapping,
   ONNX_INPUT_NAME,
   ONNX_IR_VERSION,
   ONNX_OPSET,
   ONNX_OUTPUT_NAME,
   type OnnxExportOptions,
   onnxModel,
-  resolveScanOptions,
-  scanFormOf,
-  type ScanOptions,
 } from "./export.ts";
+import { resolveScanOptions, scanFormOf, type ScanOptions } from "./scan_options.ts";
 import { type GraphDef, readModelInfo } from "./proto.ts";
 
 const T = 7;

@@ -20,6 +20,32 @@
  */
 export * from "./export.ts";
 export {
+  BLOCKS_NEAR,
+  ONNX_ACTIVATIONS,
+  ONNX_BIASES,
+  ONNX_GATHERS,
+  ONNX_GEMMS,
+  ONNX_HOISTS,
+  ONNX_LAYOUTS,
+  ONNX_SCHEDULES,
+  ONNX_TRANSPOSES,
+  type OnnxActivation,
+  type OnnxBias,
+  type OnnxGather,
+  type OnnxGemm,
+  type OnnxHoist,
+  type OnnxLayout,
+  type OnnxSchedule,
+  type OnnxTranspose,
+  type ResolvedScanOptions,
+  resolveScanOptions,
+  scanFormOf,
+  type ScanOptions,
+  WAVEFRONT_BELOW,
+} from "./scan_options.ts";
+export { ACTIVATIONS, type NodeOf, ONNX_OPS, type OnnxLowerContext } from "./onnx_ops.ts";
+export { nativeMapping } from "./_lower_builtin.ts";
+export {
   type AttrValue,
   encodeModel,
   type GraphDef,
