@@ -5,30 +5,13 @@
  * @module
  */
 import denoJson from "../../deno.json" with { type: "json" };
+import type { Gpu, Machine } from "../results/types.ts";
 
-/** The GPU as `nvidia-smi` reports it. */
-export interface GpuInfo {
-  name: string;
-  memoryBytes: number | null;
-  driverVersion: string | null;
-  cudaVersion: string | null;
-}
+/** The GPU as `nvidia-smi` (or the CUDA driver) reports it: the results file's `Gpu`. */
+export type GpuInfo = Gpu;
 
-/** What `results.machine` holds. */
-export interface MachineInfo {
-  name: string;
-  cpuModel: string;
-  cores: number;
-  memoryBytes: number;
-  os: string;
-  arch: string;
-  gpu: GpuInfo | null;
-  denoVersion: string;
-  v8Version: string;
-  typescriptVersion: string;
-  packages: Record<string, string>;
-  compiler: string | null;
-}
+/** What `results.machine` holds: the results file's `Machine`. */
+export type MachineInfo = Machine;
 
 /** Runs a command; returns trimmed stdout, or null if it is missing or fails. */
 export async function tryCommand(cmd: string, args: string[]): Promise<string | null> {
