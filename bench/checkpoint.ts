@@ -127,9 +127,12 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array): Checkpoint {
   return { header, params, m, v };
 }
 
-/** Writes a checkpoint atomically. */
+/**
+ * Writes a checkpoint atomically and durably.
+ * @throws WriteError naming the file when it cannot be written (the previous one is intact)
+ */
 export async function writeCheckpoint(path: string, c: Checkpoint): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(c));
+  await writeFileAtomic(path, encodeCheckpoint(c), { what: "checkpoint" });
 }
 
 /** Reads a checkpoint, or null when there is none. @throws CheckpointError if unusable */

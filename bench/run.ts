@@ -11,6 +11,10 @@
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
  *   when the invocation completes.
  *
+ * A file that cannot be written (a full disk) stops the invocation with the file named and
+ * the `--resume` command: the run it hit is not recorded, so the resume retries it from its
+ * last checkpoint.
+ *
  * @module
  */
 import { adamConfig } from "../models/adam.ts";
@@ -21,7 +25,7 @@ import {
   type ParamLayout,
   paramLayout,
 } from "../models/classifier.ts";
-import { writeFileAtomic } from "./util/atomic.ts";
+import { WriteError, writeFileAtomic } from "./util/atomic.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
@@ -134,6 +138,12 @@ interface InvocationState {
 
 const stateDir = (out: string, id: string) => `${out}/.state/${id}`;
 
+/** The {@linkcode WriteError} behind `e` (itself or a cause), or null. */
+function writeErrorIn(e: unknown): WriteError | null {
+  for (let x = e; x instanceof Error; x = x.cause) if (x instanceof WriteError) return x;
+  return null;
+}
+
 /** Finds the saved state of an interrupted invocation from its id or results file. */
 async function loadInvocation(ref: string, out: string): Promise<InvocationState> {
   const m = ref.match(/([^/]+?)(\.json)?$/);
@@ -240,8 +250,10 @@ export async function runBench(
     await writeFileAtomic(
       `${dir}/invocation.json`,
       new TextEncoder().encode(JSON.stringify(state, null, 2)),
+      { what: "the invocation's state" },
     );
   }
+  const resumeHint = `deno task bench --resume ${id} --out ${args.out}`;
   const path = `${args.out}/${id}.json`;
   results ??= {
     schemaVersion: SCHEMA_VERSION,
@@ -278,19 +290,22 @@ export async function runBench(
       entry = { ds, splits };
       data.set(key, entry);
     }
-    let run: Run;
     try {
-      run = await oneRun(rid, spec, resolved.kind, entry, args, dir, progress, hooks);
+      const run = await oneRun(rid, spec, resolved.kind, entry, args, dir, progress, hooks);
+      if (run.status !== "ok") ok = false;
+      results.runs.push(run);
+      await writeResultsFile(path, results);
+      if (run.status === "ok") await Deno.remove(`${dir}/${rid}.ckpt`).catch(() => {});
     } catch (e) {
-      if (e instanceof InterruptedError) {
-        progress.log(`continue with: deno task bench --resume ${id} --out ${args.out}`);
-      }
-      throw e;
+      if (e instanceof InterruptedError) progress.log(`continue with: ${resumeHint}`);
+      if (writeErrorIn(e) === null) throw e;
+      // Not the run's fault: it is not recorded, and the resume retries it.
+      throw new Error(
+        `${(e as Error).message}. The runs finished before are saved; once it can be ` +
+          `written (free space, say), continue with: ${resumeHint}`,
+        { cause: e },
+      );
     }
-    if (run.status !== "ok") ok = false;
-    results.runs.push(run);
-    await writeResultsFile(path, results);
-    if (run.status === "ok") await Deno.remove(`${dir}/${rid}.ckpt`).catch(() => {});
   }
   if (ok) await Deno.remove(dir, { recursive: true }).catch(() => {});
   else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
@@ -376,6 +391,8 @@ async function oneRun(
   };
   const configKey = JSON.stringify([run.config, run.data.datasetHash, engine.name, spec.seed]);
   const ckptPath = `${dir}/${rid}.ckpt`;
+  /** The epoch of the checkpoint on disk, once one is. */
+  let savedEpoch: number | null = null;
   try {
     let resumeFrom: Parameters<typeof trainAndEvaluate>[0]["resumeFrom"];
     const ckpt = await readCheckpoint(ckptPath);
@@ -387,6 +404,7 @@ async function oneRun(
       engine.setOptimizerState({ m: ckpt.m, v: ckpt.v, step: ckpt.header.step });
       resumeFrom = { epochs: ckpt.header.epochs, timeToAccuracy: ckpt.header.timeToAccuracy };
       run.epochs.push(...ckpt.header.epochs);
+      savedEpoch = ckpt.header.epoch;
       progress.log(`${label}: resuming after epoch ${ckpt.header.epoch}`);
     } else {
       engine.setParams(initialParams(layout, spec.seed, profile.init));
@@ -434,6 +452,7 @@ async function oneRun(
           m: opt.m,
           v: opt.v,
         });
+        savedEpoch = epochs.length - 1;
       },
     });
     run.timeToAccuracy = r.timeToAccuracy;
@@ -459,7 +478,10 @@ async function oneRun(
       run.inference = m.inference;
     }
   } catch (e) {
-    if (e instanceof InterruptedError || e instanceof CheckpointError || !(e instanceof Error)) {
+    if (
+      e instanceof InterruptedError || e instanceof CheckpointError || !(e instanceof Error) ||
+      writeErrorIn(e) !== null
+    ) {
       throw e;
     }
     const epoch = e instanceof NonFiniteError ? e.epoch : run.epochs.length;
@@ -468,7 +490,7 @@ async function oneRun(
     run.failure = { epoch, batch, message: e.message };
     progress.log(
       `${label}: FAILED: ${e.message}` +
-        (run.epochs.length > 0 ? ` (last good checkpoint: epoch ${run.epochs.length - 1})` : ""),
+        (savedEpoch === null ? "" : ` (last good checkpoint: epoch ${savedEpoch})`),
     );
   } finally {
     engine.dispose();

@@ -1,0 +1,124 @@
+// End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
+// after it.
+import { parseBenchArgs } from "./cli.ts";
+import { memoryProgress } from "./util/progress.ts";
+import type { ResultsFile, Run } from "./results/schema.ts";
+import { runBench } from "./run.ts";
+
+/** The measured numbers of a run without its timings, for exact comparison. */
+function numbers(r: Run) {
+  return {
+    key: `${r.profile}/${r.arch}/${r.seed}/${r.engine}`,
+    status: r.status,
+    epochs: r.epochs.map((
+      e,
+    ) => [e.epoch, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy]),
+  };
+}
+function assertSameNumbers(what: string, a: ResultsFile, b: ResultsFile) {
+  const [x, y] = [a, b].map((r) => JSON.stringify(r.runs.map(numbers)));
+  if (x !== y) throw new Error(`${what}: the numbers differ:\n${x}\n${y}`);
+}
+
+const smoke = (out: string, extra: string[] = []) =>
+  parseBenchArgs([
+    "--profile",
+    "smoke",
+    "--engine",
+    "native",
+    "--threads",
+    "2",
+    "--onnx",
+    "none",
+    "--out",
+    out,
+    ...extra,
+  ]);
+
+async function withTemp(f: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The one invocation id under `<out>/.state`. */
+function stateId(out: string): string {
+  const ids = [...Deno.readDirSync(`${out}/.state`)].map((e) => e.name);
+  if (ids.length !== 1) throw new Error(`want one saved invocation in ${out}/.state, got ${ids}`);
+  return ids[0]!;
+}
+
+const run = (cmd: string, ...args: string[]) => {
+  const o = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).outputSync();
+  return o.success
+    ? null
+    : `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(o.stderr).trim()}`;
+};
+
+/** Why a small tmpfs cannot be mounted here (not root, no mount), or null when it can. */
+const cannotMount = (() => {
+  if (Deno.build.os !== "linux") return "not Linux";
+  const dir = Deno.makeTempDirSync({ prefix: "rnnbench-mount-probe-" });
+  try {
+    const why = run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir);
+    if (why === null) run("umount", dir);
+    return why;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+})();
+
+Deno.test({
+  name: "a full --out disk stops the invocation naming the file and claiming no checkpoint; " +
+    "--resume after freeing space retries the run" +
+    (cannotMount === null ? "" : ` (ignored: cannot mount a tmpfs: ${cannotMount})`),
+  ignore: cannotMount !== null,
+  fn: () =>
+    withTemp(async (dir) => {
+      const flags = ["--arch", "rnn", "--epochs", "2"];
+      const ref = await runBench(smoke(`${dir}/ref`, flags), memoryProgress());
+      const out = `${dir}/full`;
+      await Deno.mkdir(out);
+      // 64 KiB: room for the invocation's state and a results file, not for a checkpoint.
+      const why = run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", out);
+      if (why !== null) throw new Error(why);
+      try {
+        const p = memoryProgress();
+        const got = await runBench(smoke(out, flags), p).then((r) => r, (e: Error) => e);
+        const said = [...p.lines, got instanceof Error ? got.message : ""].join("\n");
+        if (!(got instanceof Error)) {
+          throw new Error(
+            `the invocation went on past a full disk, recording ${
+              JSON.stringify(got.results.runs.map((r) => r.failure))
+            }:\n${said}`,
+          );
+        }
+        if (!/No space left on device/.test(got.message) || !/\.ckpt"/.test(got.message)) {
+          throw new Error(`the error does not say what and which file: ${got.message}`);
+        }
+        if (/last good checkpoint/.test(said)) {
+          throw new Error(`a checkpoint is claimed though none was written:\n${said}`);
+        }
+        const id = stateId(out);
+        if (!got.message.includes(`--resume ${id}`)) {
+          throw new Error(`the error does not say how to continue: ${got.message}`);
+        }
+        const grow = run("mount", "-o", "remount,size=16m", out);
+        if (grow !== null) throw new Error(grow);
+        const resumed = await runBench({ ...smoke(out), resume: id }, memoryProgress());
+        if (!resumed.ok) throw new Error("the resumed invocation did not succeed");
+        assertSameNumbers(
+          "resumed after a full disk vs. uninterrupted",
+          ref.results,
+          resumed.results,
+        );
+      } finally {
+        run("umount", out);
+      }
+    }),
+});
