@@ -11,9 +11,10 @@
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
  *   when the invocation completes.
  *
- * A file that cannot be written (a full disk) stops the invocation with the file named and
- * the `--resume` command: the run it hit is not recorded, so the resume retries it from its
- * last checkpoint.
+ * A checkpoint that cannot be used (damaged: its checksum does not match; another format)
+ * is reported and its run restarts from the beginning. A file that cannot be written (a full
+ * disk) stops the invocation with the file named and the `--resume` command: the run it hit
+ * is not recorded, so the resume retries it from its last checkpoint.
  *
  * @module
  */
@@ -26,7 +27,7 @@ import {
   paramLayout,
 } from "../models/classifier.ts";
 import { WriteError, writeFileAtomic } from "./util/atomic.ts";
-import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
@@ -395,7 +396,13 @@ async function oneRun(
   let savedEpoch: number | null = null;
   try {
     let resumeFrom: Parameters<typeof trainAndEvaluate>[0]["resumeFrom"];
-    const ckpt = await readCheckpoint(ckptPath);
+    let ckpt: Checkpoint | null = null;
+    try {
+      ckpt = await readCheckpoint(ckptPath);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      progress.log(`${label}: ${e.message}; restarting this run from the beginning`);
+    }
     if (ckpt !== null) {
       if (ckpt.header.configKey !== configKey || ckpt.header.paramCount !== layout.total) {
         throw new CheckpointError(ckptPath, "it was written for a different configuration");

@@ -1,9 +1,12 @@
 // End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
-// after it.
+// after it, and a damaged checkpoint.
 import { parseBenchArgs } from "./cli.ts";
+import type { Engine } from "./engines/engine.ts";
+import { forwardingEngine } from "./engines/_testing.ts";
 import { memoryProgress } from "./util/progress.ts";
 import type { ResultsFile, Run } from "./results/schema.ts";
 import { runBench } from "./run.ts";
+import { InterruptedError } from "./train.ts";
 
 /** The measured numbers of a run without its timings, for exact comparison. */
 function numbers(r: Run) {
@@ -121,4 +124,49 @@ Deno.test({
         run("umount", out);
       }
     }),
+});
+
+/** Counts the training steps an engine takes. */
+function stepCounter(): { steps: number; wrap: (e: Engine) => Engine } {
+  const c = {
+    steps: 0,
+    wrap: (e: Engine) =>
+      forwardingEngine(e, {
+        trainStep: (b) => {
+          c.steps++;
+          return e.trainStep(b);
+        },
+      }),
+  };
+  return c;
+}
+
+Deno.test("a damaged checkpoint is not resumed from: the run restarts from the beginning, saying so", async () => {
+  await withTemp(async (dir) => {
+    const flags = ["--arch", "lstm", "--epochs", "3"];
+    const ref = await runBench(smoke(`${dir}/ref`, flags), memoryProgress());
+    const out = `${dir}/cut`;
+    const counter = stepCounter();
+    // 8 batches per smoke epoch: stop inside epoch 2, after the checkpoint of epoch 1.
+    const stopped = await runBench(smoke(out, flags), memoryProgress(), {
+      wrapEngine: counter.wrap,
+      shouldStop: () => counter.steps >= 12,
+    }).then(() => null, (e) => e);
+    if (!(stopped instanceof InterruptedError)) throw new Error(`not interrupted: ${stopped}`);
+    const id = stateId(out);
+    const ckpt = [...Deno.readDirSync(`${out}/.state/${id}`)].find((e) => e.name.endsWith(".ckpt"));
+    if (ckpt === undefined) throw new Error("no checkpoint written");
+    const path = `${out}/.state/${id}/${ckpt.name}`;
+    const bytes = await Deno.readFile(path);
+    const mid = Math.floor(bytes.length / 2);
+    bytes.fill(0, mid - 2048, mid + 2048);
+    await Deno.writeFile(path, bytes);
+    const p = memoryProgress();
+    const resumed = await runBench({ ...smoke(out), resume: id }, p);
+    const said = p.lines.find((l) => l.includes(path));
+    if (said === undefined || !/checksum/.test(said) || !/from the beginning/.test(said)) {
+      throw new Error(`the damaged checkpoint was not reported:\n${p.lines.join("\n")}`);
+    }
+    assertSameNumbers("restarted after a damaged checkpoint", ref.results, resumed.results);
+  });
 });
