@@ -9,7 +9,7 @@
  * - `<id>.json` — the results file (finished runs only);
  * - `<runId>.onnx` — exported models;
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
- *   when the invocation completes.
+ *   when the invocation completes (and `.state/` with it when no other invocation's is left).
  *
  * A checkpoint that cannot be used (damaged: its checksum does not match; another format)
  * is reported and its run restarts from the beginning. A file that cannot be written (a full
@@ -139,6 +139,17 @@ interface InvocationState {
 
 const stateDir = (out: string, id: string) => `${out}/.state/${id}`;
 
+/** Creates `dir`, retrying while another invocation removes an empty `.state/` above it. */
+async function makeStateDir(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await Deno.mkdir(dir, { recursive: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || attempt === 5) throw e;
+    }
+  }
+}
+
 /** The {@linkcode WriteError} behind `e` (itself or a cause), or null. */
 function writeErrorIn(e: unknown): WriteError | null {
   for (let x = e; x instanceof Error; x = x.cause) if (x instanceof WriteError) return x;
@@ -245,7 +256,7 @@ export async function runBench(
   });
   progress.log(resolved.reason);
   const dir = stateDir(args.out, id);
-  await Deno.mkdir(dir, { recursive: true });
+  await makeStateDir(dir);
   if (argsIn.resume === null) {
     const state: InvocationState = { version: 1, id, args, createdAt: new Date().toISOString() };
     await writeFileAtomic(
@@ -308,8 +319,10 @@ export async function runBench(
       );
     }
   }
-  if (ok) await Deno.remove(dir, { recursive: true }).catch(() => {});
-  else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
+  if (ok) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(`${args.out}/.state`).catch(() => {}); // only when empty
+  } else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
   progress.log(`results: ${path}`);
   return { path, ok, results, id };
 }

@@ -1,5 +1,5 @@
 // End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
-// after it, and a damaged checkpoint.
+// after it, a damaged checkpoint, and what a finished invocation leaves in --out.
 import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
@@ -168,5 +168,19 @@ Deno.test("a damaged checkpoint is not resumed from: the run restarts from the b
       throw new Error(`the damaged checkpoint was not reported:\n${p.lines.join("\n")}`);
     }
     assertSameNumbers("restarted after a damaged checkpoint", ref.results, resumed.results);
+  });
+});
+
+Deno.test("a successful invocation leaves no .state folder in --out", async () => {
+  await withTemp(async (dir) => {
+    const r = await runBench(
+      smoke(`${dir}/o`, ["--arch", "rnn", "--epochs", "0"]),
+      memoryProgress(),
+    );
+    if (!r.ok) throw new Error("the run failed");
+    const left = [...Deno.readDirSync(`${dir}/o`)].map((e) => e.name);
+    if (left.join() !== `${r.id}.json`) {
+      throw new Error(`--out holds ${left}, want only the results`);
+    }
   });
 });
