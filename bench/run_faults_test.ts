@@ -1,5 +1,5 @@
 // End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
-// after it, a damaged checkpoint, and what a finished invocation leaves in --out.
+// after it, a damaged checkpoint, what a finished invocation leaves in --out, and SIGTERM.
 import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
@@ -7,6 +7,9 @@ import { memoryProgress } from "./util/progress.ts";
 import type { ResultsFile, Run } from "./results/schema.ts";
 import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
+
+const main = new URL("./main.ts", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
 
 /** The measured numbers of a run without its timings, for exact comparison. */
 function numbers(r: Run) {
@@ -181,6 +184,45 @@ Deno.test("a successful invocation leaves no .state folder in --out", async () =
     const left = [...Deno.readDirSync(`${dir}/o`)].map((e) => e.name);
     if (left.join() !== `${r.id}.json`) {
       throw new Error(`--out holds ${left}, want only the results`);
+    }
+  });
+});
+
+function smokeArgs(out: string): string[] {
+  return ["--profile", "smoke", "--engine", "native", "--threads", "2", "--onnx", "none"]
+    .concat(["--out", out]);
+}
+
+Deno.test("SIGTERM stops bench like Ctrl-C: after the current batch, with the resume command", async () => {
+  await withTemp(async (dir) => {
+    const out = `${dir}/o`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, ...smokeArgs(out), "--arch", "lstm", "--epochs", "40"],
+      cwd: root,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let id = "";
+    for (let i = 0; i < 6000 && id === ""; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      try {
+        const s = stateId(out);
+        if ([...Deno.readDirSync(`${out}/.state/${s}`)].some((e) => e.name.endsWith(".ckpt"))) {
+          id = s;
+        }
+      } catch { /* not yet */ }
+    }
+    try {
+      child.kill("SIGTERM");
+    } catch { /* it already ended: caught below */ }
+    const o = await child.output();
+    const stderr = new TextDecoder().decode(o.stderr);
+    if (id === "") throw new Error(`no checkpoint appeared:\n${stderr}`);
+    if (o.signal !== null || o.code !== 143) {
+      throw new Error(`want exit code 143, got code ${o.code} signal ${o.signal}:\n${stderr}`);
+    }
+    if (!/Stopping after the current batch/.test(stderr) || !stderr.includes(`--resume ${id}`)) {
+      throw new Error(`no stop message or resume command:\n${stderr}`);
     }
   });
 });
