@@ -1,5 +1,6 @@
 // End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
-// after it, a damaged checkpoint, what a finished invocation leaves in --out, and SIGTERM.
+// after it, a damaged checkpoint, what a finished invocation leaves in --out, SIGTERM, and where
+// the caches go when bench runs from another folder.
 import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
@@ -224,5 +225,28 @@ Deno.test("SIGTERM stops bench like Ctrl-C: after the current batch, with the re
     if (!/Stopping after the current batch/.test(stderr) || !stderr.includes(`--resume ${id}`)) {
       throw new Error(`no stop message or resume command:\n${stderr}`);
     }
+  });
+});
+
+Deno.test("bench run from another folder writes no cache there: every cache is under the repository's .cache/", async () => {
+  await withTemp(async (dir) => {
+    const env = { ...Deno.env.toObject() };
+    delete env.RNNBENCH_CACHE;
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", main, ...smokeArgs("out"), "--arch", "rnn", "--epochs", "0"],
+      cwd: dir,
+      env,
+      clearEnv: true,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(o.stderr);
+    if (!o.success) throw new Error(stderr);
+    const here = [...Deno.readDirSync(dir)].map((e) => e.name);
+    if (here.join() !== "out") throw new Error(`the working folder holds ${here}, want only out`);
+    const hash = /hash ([0-9a-f]{16})/.exec(stderr)?.[1];
+    await Deno.stat(`${root}.cache/data/${hash}.bin`).catch(() => {
+      throw new Error(`the dataset cache ${hash}.bin is not under ${root}.cache/data:\n${stderr}`);
+    });
   });
 });

@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import type { EncodedDataset } from "../data/dataset.ts";
+import { cacheDir } from "../util/cache_dir.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
 import { encodeNpy } from "./npy.ts";
 
@@ -27,9 +28,9 @@ export interface NpyExportMeta {
   readonly testSize: number;
 }
 
-/** The default export directory: `.cache/peers` at the repository root. */
+/** The default export directory: `cacheDir("peers")` (the repository's `.cache/peers`). */
 export function defaultPeersDir(): string {
-  return new URL("../../.cache/peers", import.meta.url).pathname;
+  return cacheDir("peers");
 }
 
 /**

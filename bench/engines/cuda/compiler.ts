@@ -14,6 +14,7 @@
  */
 import { cString } from "./driver.ts";
 import { exists, sha256 } from "../native/compiler.ts";
+import { cacheDir } from "../../util/cache_dir.ts";
 
 /** What compiles kernels into a module image the driver can load. */
 export interface KernelToolchain {
@@ -45,12 +46,9 @@ export interface BuiltModule {
   readonly resourceUsage: string | null;
 }
 
-/** The default cache directory: `.cache/cuda` at the repository root. */
+/** The default cache directory: `cacheDir("cuda")` (the repository's `.cache/cuda`). */
 export function defaultCudaCacheDir(): string {
-  const env = Deno.env.get("RNNBENCH_CUDA_CACHE");
-  if (env) return env;
-  const url = new URL("../../../.cache/cuda", import.meta.url);
-  return url.protocol === "file:" ? url.pathname : `${Deno.cwd()}/.cache/cuda`;
+  return cacheDir("cuda");
 }
 
 async function run(cmd: string, args: string[]): Promise<

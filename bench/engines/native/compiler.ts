@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { cacheDir } from "../../util/cache_dir.ts";
 
 /** A working C compiler and the flags the native engine compiles with. */
 export interface CCompiler {
@@ -171,12 +172,9 @@ export function probeCCompiler(): Promise<CompilerProbe> {
   return probed;
 }
 
-/** The default cache directory: `.cache/native` at the repository root. */
+/** The default cache directory: `cacheDir("native")` (the repository's `.cache/native`). */
 export function defaultCacheDir(): string {
-  const env = Deno.env.get("RNNBENCH_NATIVE_CACHE");
-  if (env) return env;
-  const url = new URL("../../../.cache/native", import.meta.url);
-  return url.protocol === "file:" ? url.pathname : `${Deno.cwd()}/.cache/native`;
+  return cacheDir("native");
 }
 
 /** Options of {@linkcode compileSharedLibrary}. */
