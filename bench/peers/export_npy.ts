@@ -3,8 +3,9 @@
  * train on exactly the ids and labels the suite's engines see:
  * `train_ids.npy` (int32 `[25000, 200]`), `train_labels.npy` (uint8 `[25000]`, 1 =
  * positive), `test_ids.npy`, `test_labels.npy`, and `meta.json` (dataset hash, vocabulary
- * size, maxLen, padding). Written atomically into `<dir>/<datasetHash>/`; an export that
- * is already there is reused.
+ * size, maxLen, padding). Written into `<dir>/<datasetHash>/` as a cache entry of
+ * `bench/util/cache_entry.ts` (sealed with checksums, renamed into place); an export that is
+ * already there is checked and reused, or, damaged, reported and written again.
  *
  * Run: `deno run -A bench/peers/export_npy.ts [--profile original] [--out .cache/peers]`
  * (prints the directory).
@@ -14,6 +15,7 @@
 import { parseArgs } from "node:util";
 import type { EncodedDataset } from "../data/dataset.ts";
 import { cacheDir } from "../util/cache_dir.ts";
+import { checkEntry, commitEntry, discardEntry, startEntry } from "../util/cache_entry.ts";
 import { getProfile, loadProfileData } from "../profiles.ts";
 import { encodeNpy } from "./npy.ts";
 
@@ -41,12 +43,23 @@ export function defaultPeersDir(): string {
  */
 export async function exportNpy(ds: EncodedDataset, dir = defaultPeersDir()): Promise<string> {
   const final = `${dir}/${ds.datasetHash}`;
-  try {
-    await Deno.stat(`${final}/meta.json`);
-    return final;
-  } catch { /* not yet */ }
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir, prefix: `.tmp-${ds.datasetHash}-` });
+  const files = [
+    "train_ids.npy",
+    "train_labels.npy",
+    "test_ids.npy",
+    "test_labels.npy",
+    "meta.json",
+  ];
+  const found = await checkEntry(final, files);
+  if (found === "ok") return final;
+  if (found !== "missing") {
+    console.error(
+      `Warning: the .npy export "${final}" cannot be used: ${found.damaged}; rewriting it`,
+    );
+    await discardEntry(final);
+  }
+  const build = await startEntry(dir, ds.datasetHash);
+  const tmp = build.path;
   try {
     const T = ds.maxLen;
     await Deno.writeFile(`${tmp}/train_ids.npy`, encodeNpy(ds.train.ids, [ds.train.n, T]));
@@ -63,17 +76,9 @@ export async function exportNpy(ds: EncodedDataset, dir = defaultPeersDir()): Pr
       testSize: ds.test.n,
     };
     await Deno.writeTextFile(`${tmp}/meta.json`, JSON.stringify(meta, null, 2) + "\n");
-    try {
-      await Deno.rename(tmp, final);
-    } catch (e) {
-      try {
-        await Deno.stat(`${final}/meta.json`); // another process finished first
-      } catch {
-        throw e;
-      }
-    }
+    await commitEntry(build, final, files);
   } finally {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await build.dispose();
   }
   return final;
 }
