@@ -4,11 +4,12 @@
  * written to a temporary file, then hard-linked to the lock's name, which fails if it
  * exists) and names its holder: pid, host, the process's start time, when it was taken.
  *
- * A lock is stale, and taken over with a line saying why, when on this host its pid is gone,
- * is now another process (another start time, or no `deno` in its command line for a lock
- * that does not record one), or is this very process (which does not hold it); when it is
- * empty or unreadable (after a short grace); or when it was taken longer ago than any build
- * takes. While waiting for a live holder, one line names it and how to clear the lock.
+ * Callers in one process take turns before touching the file. A lock is stale, and taken
+ * over with a line saying why, when on this host its pid is gone, is now another process
+ * (another start time, or no `deno` in its command line for a lock that does not record
+ * one), or is this very process (so not in use: its callers take turns); when it is empty
+ * or unreadable (after a short grace); or when it was taken longer ago than any build takes.
+ * While waiting for a live holder, one line names it and how to clear the lock.
  *
  * @module
  */
@@ -36,8 +37,11 @@ interface Owner {
 /** An empty or unreadable lock younger than this may still be being written (older writers). */
 const EMPTY_GRACE_MS = 2000;
 
-/** The locks this process holds now (a lock naming this pid but not in here is stale). */
-const HELD = new Set<string>();
+/**
+ * Per lock path, the end of this process's queue for it: callers in one process take turns
+ * before touching the file, so a lock file naming this process is never one of ours in use.
+ */
+const QUEUES = new Map<string, Promise<void>>();
 
 /** Field 22 of `/proc/<pid>/stat`, or null where there is no such file. */
 function startTicks(pid: number): string | null {
@@ -86,7 +90,7 @@ const describe = (o: Owner) => `pid ${o.pid} on ${o.hostname} since ${o.since}`;
  * Why the lock at `path` (content `text`, modified at `mtime`) is stale, or null when its
  * holder may be at work.
  */
-function staleness(path: string, text: string, mtime: Date | null, staleAfterMs: number) {
+function staleness(text: string, mtime: Date | null, staleAfterMs: number) {
   const owner = parseOwner(text);
   const now = Date.now();
   if (owner === null) {
@@ -95,9 +99,7 @@ function staleness(path: string, text: string, mtime: Date | null, staleAfterMs:
   }
   if (owner.hostname === Deno.hostname()) {
     if (owner.pid === Deno.pid) {
-      if (!HELD.has(path)) {
-        return `it names this process (pid ${owner.pid}), which does not hold it`;
-      }
+      return `it names this process (pid ${owner.pid}), which does not hold it`;
     } else if (!alive(owner.pid)) {
       return `pid ${owner.pid} is no longer running`;
     } else {
@@ -175,11 +177,30 @@ export async function withLock<T>(
   fn: () => Promise<T>,
   opts: LockOptions = {},
 ): Promise<T> {
+  const before = QUEUES.get(path) ?? Promise.resolve();
+  let done = () => {};
+  const mine = before.then(() => new Promise<void>((resolve) => (done = resolve)));
+  QUEUES.set(path, mine);
+  await before;
+  try {
+    return await withLockFile(path, fn, opts);
+  } finally {
+    done();
+    if (QUEUES.get(path) === mine) QUEUES.delete(path);
+  }
+}
+
+/** {@linkcode withLock} once this process's earlier callers for `path` are done. */
+async function withLockFile<T>(
+  path: string,
+  fn: () => Promise<T>,
+  opts: LockOptions,
+): Promise<T> {
   const { timeoutMs = 600_000, staleAfterMs = 3_600_000, log = () => {} } = opts;
   const start = Date.now();
   let said = false;
   for (;;) {
-    const taken = HELD.has(path) ? false : await create(path);
+    const taken = await create(path);
     if (taken === null) return await fn();
     if (taken) break;
     let text = "", mtime: Date | null = null;
@@ -189,7 +210,7 @@ export async function withLock<T>(
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) continue; // released meanwhile
     }
-    const why = staleness(path, text, mtime, staleAfterMs);
+    const why = staleness(text, mtime, staleAfterMs);
     if (why !== null) {
       // Remove it only if it is still the lock judged stale (another waiter may have
       // taken it over since); a lost race here costs one duplicated build, not a file.
@@ -216,11 +237,9 @@ export async function withLock<T>(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  HELD.add(path);
   try {
     return await fn();
   } finally {
     await Deno.remove(path).catch(() => {});
-    HELD.delete(path);
   }
 }
