@@ -211,7 +211,7 @@ export async function commitEntry(
     const path = `${build.path}/${name}`;
     const bytes = await Deno.readFile(path);
     manifest.files[name] = { bytes: bytes.length, sha256: sha256Hex(bytes) };
-    const f = await Deno.open(path, { read: true, write: true });
+    const f = await Deno.open(path, { read: true }); // fsync needs no write access
     try {
       await f.sync();
     } finally {
