@@ -3,19 +3,29 @@
  * written atomically, so `bench --resume` continues an interrupted invocation from the
  * last completed epoch and ends with the same numbers as an uninterrupted run.
  *
- * File format (little-endian): magic "RNNBCKPT" (8 bytes), version u32, header length
- * u32, header JSON (UTF-8), then three float32 arrays of `paramCount` each: parameters,
- * Adam m, Adam v. Regenerate: any `bench` run writes them under `<out>/.state/`.
+ * File format, version 2 (little-endian): magic "RNNBCKPT" (8 bytes), version u32, header
+ * length u32, header JSON (UTF-8, padded with spaces to a multiple of 4), then three float32
+ * arrays of `paramCount` each: parameters, Adam m, Adam v; last, the SHA-256 (32 bytes) of
+ * every byte before it. A file whose checksum does not match (torn, truncated, zeroed,
+ * bit-flipped) is refused, never used. Regenerate: any `bench` run writes them under
+ * `<out>/.state/`.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { writeFileAtomic } from "./util/atomic.ts";
 import type { EpochResult, TimeToAccuracy } from "./results/types.ts";
 
 /** The magic bytes at the start of a checkpoint. */
 export const CHECKPOINT_MAGIC = "RNNBCKPT";
 /** The checkpoint format version this code reads and writes. */
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
+/** Bytes of the trailing SHA-256. */
+const CHECKSUM_BYTES = 32;
+
+function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(bytes).digest());
+}
 
 /** What a checkpoint's header holds besides the arrays. */
 export interface CheckpointHeader {
@@ -59,7 +69,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const head = new TextEncoder().encode(JSON.stringify(c.header));
   const pre = 8 + 4 + 4 + head.length;
   const pad = (4 - (pre % 4)) % 4;
-  const out = new Uint8Array(pre + pad + 3 * 4 * n);
+  const out = new Uint8Array(pre + pad + 3 * 4 * n + CHECKSUM_BYTES);
   out.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
   const dv = new DataView(out.buffer);
   dv.setUint32(8, CHECKPOINT_VERSION, true);
@@ -71,6 +81,7 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
     out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), off);
     off += a.byteLength;
   }
+  out.set(sha256(out.subarray(0, off)), off);
   return out;
 }
 
@@ -91,15 +102,35 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array): Checkpoint {
     );
   }
   const headLen = dv.getUint32(12, true);
-  if (16 + headLen > bytes.length) {
+  if (16 + headLen + CHECKSUM_BYTES > bytes.length) {
     throw new CheckpointError(path, "header runs past the end (truncated)");
   }
-  let header: CheckpointHeader;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headLen)));
-  } catch (e) {
-    throw new CheckpointError(path, `header is not JSON (${(e as Error).message})`);
+  const parseHeader = (): CheckpointHeader | null => {
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + headLen)));
+    } catch {
+      return null;
+    }
+  };
+  const start = 16 + headLen;
+  /** Why the length does not fit `header`'s parameter count, or null when it does (or it has none). */
+  const lengthProblem = (header: CheckpointHeader | null): string | null => {
+    const n = header?.paramCount;
+    if (!Number.isInteger(n)) return null;
+    const want = start + 12 * n! + CHECKSUM_BYTES;
+    return bytes.length === want
+      ? null
+      : `expected ${want} bytes for ${n} parameters, found ${bytes.length} (truncated?)`;
+  };
+  const body = bytes.subarray(0, bytes.length - CHECKSUM_BYTES);
+  const sum = sha256(body);
+  if (!sum.every((b, i) => b === bytes[body.length + i])) {
+    const why = lengthProblem(parseHeader()) ??
+      "its SHA-256 checksum does not match its content (the file is damaged)";
+    throw new CheckpointError(path, why);
   }
+  const header = parseHeader();
+  if (header === null) throw new CheckpointError(path, "header is not JSON");
   const n = header?.paramCount;
   if (
     typeof header !== "object" || !Number.isInteger(n) || n < 0 ||
@@ -109,13 +140,8 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array): Checkpoint {
   ) {
     throw new CheckpointError(path, "header fields are missing or inconsistent");
   }
-  const start = 16 + headLen;
-  if (bytes.length !== start + 12 * n) {
-    throw new CheckpointError(
-      path,
-      `expected ${start + 12 * n} bytes for ${n} parameters, found ${bytes.length} (truncated?)`,
-    );
-  }
+  const mismatch = lengthProblem(header);
+  if (mismatch !== null) throw new CheckpointError(path, mismatch);
   const copy = (i: number) =>
     new Float32Array(bytes.slice(start + i * 4 * n, start + (i + 1) * 4 * n).buffer);
   const params = copy(0), m = copy(1), v = copy(2);
@@ -127,9 +153,12 @@ export function decodeCheckpoint(path: string, bytes: Uint8Array): Checkpoint {
   return { header, params, m, v };
 }
 
-/** Writes a checkpoint atomically. */
+/**
+ * Writes a checkpoint atomically and durably.
+ * @throws WriteError naming the file when it cannot be written (the previous one is intact)
+ */
 export async function writeCheckpoint(path: string, c: Checkpoint): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(c));
+  await writeFileAtomic(path, encodeCheckpoint(c), { what: "checkpoint" });
 }
 
 /** Reads a checkpoint, or null when there is none. @throws CheckpointError if unusable */

@@ -58,9 +58,9 @@ Deno.test("truncated, foreign or corrupt checkpoints are refused with the file n
     ],
     [
       (() => {
-        const b = good.slice();
-        new DataView(b.buffer).setFloat32(b.length - 4, NaN, true);
-        return b;
+        const c = sample();
+        c.v[4] = NaN; // written so, with a matching checksum
+        return encodeCheckpoint(c);
       })(),
       /non-finite/,
     ],
@@ -98,5 +98,33 @@ Deno.test("a crash between writing and renaming leaves the previous file intact"
     if (left.length !== 1) throw new Error(`temporary files left behind: ${left}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a checkpoint with 4 KiB of zeros in the middle, or one changed digit in its header, is refused by its checksum", () => {
+  const n = 3000; // 36 KB of arrays: the zeros land inside them
+  const c = sample();
+  c.header.paramCount = n;
+  c.params = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+  c.m = Float32Array.from({ length: n }, (_, i) => Math.cos(i) / 10);
+  c.v = Float32Array.from({ length: n }, (_, i) => 1e-3 + (i % 7) * 1e-4);
+  const good = encodeCheckpoint(c);
+  decodeCheckpoint("ck.bin", good); // intact: accepted
+  const zeroed = good.slice();
+  const mid = Math.floor(good.length / 2);
+  zeroed.fill(0, mid - 2048, mid + 2048);
+  const digit = good.slice();
+  const at = new TextDecoder().decode(good).indexOf('"testLoss":0.69') + '"testLoss":0.6'.length;
+  digit[at] = "7".charCodeAt(0); // testLoss 0.69 → 0.79: still valid JSON, still consistent
+  for (const [what, bytes] of [["zeroed", zeroed], ["changed digit", digit]] as const) {
+    let msg = "";
+    try {
+      decodeCheckpoint("ck.bin", bytes);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    if (!msg.includes('"ck.bin"') || !/checksum/.test(msg)) {
+      throw new Error(`${what}: want a checksum error naming the file, got ${JSON.stringify(msg)}`);
+    }
   }
 });

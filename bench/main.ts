@@ -1,6 +1,6 @@
 /**
  * `deno task bench`: train, export, measure, write a results file. See `--help`.
- * Ctrl-C stops after the current batch; every finished epoch is kept and
+ * Ctrl-C or SIGTERM stops after the current batch; every finished epoch is kept and
  * `deno task bench --resume <id>` continues.
  *
  * @module
@@ -9,21 +9,19 @@ import { parseBenchArgs } from "./cli.ts";
 import { benchPeers } from "./peers/bench_peers.ts";
 import { exitOnUsageError } from "./util/cli_kit.ts";
 import { stderrProgress } from "./util/progress.ts";
+import { listenForStop } from "./util/stop_signals.ts";
 import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
 
 if (import.meta.main) {
   const args = exitOnUsageError("bench", () => parseBenchArgs(Deno.args));
-  let stop = false;
-  const onSigint = () => {
-    if (stop) Deno.exit(130);
-    stop = true;
-    console.error("\nStopping after the current batch (Ctrl-C again to quit at once)…");
-  };
-  Deno.addSignalListener("SIGINT", onSigint);
+  const stop = listenForStop((signal) => {
+    const again = signal === "SIGINT" ? "Ctrl-C" : signal;
+    console.error(`\nStopping after the current batch (${again} again to quit at once)…`);
+  });
   try {
     const { ok, results, id } = await runBench(args, stderrProgress(), {
-      shouldStop: () => stop,
+      shouldStop: () => stop.received !== null,
     });
     if ((args.peers ?? []).length > 0) {
       await benchPeers(results, args, id, (s) => console.error(s));
@@ -37,11 +35,11 @@ if (import.meta.main) {
       console.error(
         `${e.message}. Every finished epoch is saved (see the resume command above).`,
       );
-      Deno.exit(130);
+      Deno.exit(stop.exitCode);
     }
     console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);
   } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
+    stop.dispose();
   }
 }

@@ -53,7 +53,7 @@ export async function exportAndMeasure(
     maxLen: o.maxLen,
     metadata: { profile: o.profile, vocabHash: o.datasetHash, suiteVersion: o.suiteVersion },
   });
-  await writeFileAtomic(path, bytes);
+  await writeFileAtomic(path, bytes, { what: "ONNX model" });
   const n = Math.min(PARITY_SEQUENCES, o.test.n);
   const ids = o.test.ids.subarray(0, n * o.maxLen);
   const expected = new Float32Array(n);

@@ -5,6 +5,7 @@
  * @module
  */
 import { type EncodedDataset, loadDataset } from "./data/dataset.ts";
+import { cacheDir } from "./util/cache_dir.ts";
 import type { Arch } from "../models/cells.ts";
 import type { LabelMode } from "./data/batches.ts";
 import type { KeepTokens, Padding } from "./data/encode.ts";
@@ -281,7 +282,7 @@ export function getProfile(name: string): Profile {
 }
 
 /**
- * Loads (from the cache in `.cache/data`, or by encoding) the data a profile needs.
+ * Loads (from the cache in `cacheDir("data")`, or by encoding) the data a profile needs.
  * @param p the profile
  * @param log receives progress lines and warnings
  */
@@ -292,6 +293,6 @@ export function loadProfileData(p: Profile, log: (s: string) => void): Promise<E
     padding: p.padding,
     keepTokens: p.keepTokens,
     ...(p.vocabMaxSize === null ? {} : { vocabMaxSize: p.vocabMaxSize }),
-    cacheDir: ".cache/data",
+    cacheDir: cacheDir("data"),
   }, log);
 }

@@ -9,13 +9,18 @@
  * - `<id>.json` — the results file (finished runs only);
  * - `<runId>.onnx` — exported models;
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
- *   when the invocation completes;
+ *   when the invocation completes (and `.state/` with it when no other invocation's is left);
  * - `.state/<id>.lock` — held while a process runs the invocation
  *   ({@linkcode lockInvocation}): a second process on it (a `--resume` of a live invocation,
  *   a requeued task) is refused.
  *
  * With `--id` the invocation id is stable ({@linkcode stableInvocationId}): the same command
  * line resumes the saved state of that id, or does nothing when its results are complete.
+ *
+ * A checkpoint that cannot be used (damaged: its checksum does not match; another format)
+ * is reported and its run restarts from the beginning. A file that cannot be written (a full
+ * disk) stops the invocation with the file named and the `--resume` command: the run it hit
+ * is not recorded, so the resume retries it from its last checkpoint.
  *
  * @module
  */
@@ -27,10 +32,10 @@ import {
   type ParamLayout,
   paramLayout,
 } from "../models/classifier.ts";
-import { writeFileAtomic } from "./util/atomic.ts";
+import { WriteError, writeFileAtomic } from "./util/atomic.ts";
 import { type InvocationLock, lockInvocation } from "./util/invocation_lock.ts";
 import { flagDifferences, stableInvocationId } from "./invocation_id.ts";
-import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { type Checkpoint, CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
@@ -147,6 +152,23 @@ interface InvocationState {
 }
 
 const stateDir = (out: string, id: string) => `${out}/.state/${id}`;
+
+/** Creates `dir`, retrying while another invocation removes an empty `.state/` above it. */
+async function makeStateDir(dir: string): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await Deno.mkdir(dir, { recursive: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || attempt === 5) throw e;
+    }
+  }
+}
+
+/** The {@linkcode WriteError} behind `e` (itself or a cause), or null. */
+function writeErrorIn(e: unknown): WriteError | null {
+  for (let x = e; x instanceof Error; x = x.cause) if (x instanceof WriteError) return x;
+  return null;
+}
 
 /** Finds the saved state of an interrupted invocation from its id or results file. */
 async function loadInvocation(ref: string, out: string): Promise<InvocationState> {
@@ -310,15 +332,17 @@ async function runInvocation(
   progress.log(resolved.reason);
   const dir = stateDir(args.out, id);
   if (!locked) await lock(args.out, id);
-  await Deno.mkdir(dir, { recursive: true });
+  await makeStateDir(dir);
   if (resume === null) {
     const createdAt = new Date().toISOString();
     const state: InvocationState = { version: 1, id, args, createdAt, runPrefix };
     await writeFileAtomic(
       `${dir}/invocation.json`,
       new TextEncoder().encode(JSON.stringify(state, null, 2)),
+      { what: "the invocation's state" },
     );
   }
+  const resumeHint = `deno task bench --resume ${id} --out ${args.out}`;
   const path = `${args.out}/${id}.json`;
   results ??= {
     schemaVersion: SCHEMA_VERSION,
@@ -355,22 +379,27 @@ async function runInvocation(
       entry = { ds, splits };
       data.set(key, entry);
     }
-    let run: Run;
     try {
-      run = await oneRun(rid, spec, resolved.kind, entry, args, dir, progress, hooks);
+      const run = await oneRun(rid, spec, resolved.kind, entry, args, dir, progress, hooks);
+      if (run.status !== "ok") ok = false;
+      results.runs.push(run);
+      await writeResultsFile(path, results);
+      if (run.status === "ok") await Deno.remove(`${dir}/${rid}.ckpt`).catch(() => {});
     } catch (e) {
-      if (e instanceof InterruptedError) {
-        progress.log(`continue with: deno task bench --resume ${id} --out ${args.out}`);
-      }
-      throw e;
+      if (e instanceof InterruptedError) progress.log(`continue with: ${resumeHint}`);
+      if (writeErrorIn(e) === null) throw e;
+      // Not the run's fault: it is not recorded, and the resume retries it.
+      throw new Error(
+        `${(e as Error).message}. The runs finished before are saved; once it can be ` +
+          `written (free space, say), continue with: ${resumeHint}`,
+        { cause: e },
+      );
     }
-    if (run.status !== "ok") ok = false;
-    results.runs.push(run);
-    await writeResultsFile(path, results);
-    if (run.status === "ok") await Deno.remove(`${dir}/${rid}.ckpt`).catch(() => {});
   }
-  if (ok) await Deno.remove(dir, { recursive: true }).catch(() => {});
-  else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
+  if (ok) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(`${args.out}/.state`).catch(() => {}); // only when empty
+  } else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
   progress.log(`results: ${path}`);
   return { path, ok, results, id };
 }
@@ -453,9 +482,17 @@ async function oneRun(
   };
   const configKey = JSON.stringify([run.config, run.data.datasetHash, engine.name, spec.seed]);
   const ckptPath = `${dir}/${rid}.ckpt`;
+  /** The epoch of the checkpoint on disk, once one is. */
+  let savedEpoch: number | null = null;
   try {
     let resumeFrom: Parameters<typeof trainAndEvaluate>[0]["resumeFrom"];
-    const ckpt = await readCheckpoint(ckptPath);
+    let ckpt: Checkpoint | null = null;
+    try {
+      ckpt = await readCheckpoint(ckptPath);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      progress.log(`${label}: ${e.message}; restarting this run from the beginning`);
+    }
     if (ckpt !== null) {
       if (ckpt.header.configKey !== configKey || ckpt.header.paramCount !== layout.total) {
         throw new CheckpointError(ckptPath, "it was written for a different configuration");
@@ -464,6 +501,7 @@ async function oneRun(
       engine.setOptimizerState({ m: ckpt.m, v: ckpt.v, step: ckpt.header.step });
       resumeFrom = { epochs: ckpt.header.epochs, timeToAccuracy: ckpt.header.timeToAccuracy };
       run.epochs.push(...ckpt.header.epochs);
+      savedEpoch = ckpt.header.epoch;
       progress.log(`${label}: resuming after epoch ${ckpt.header.epoch}`);
     } else {
       engine.setParams(initialParams(layout, spec.seed, profile.init));
@@ -511,6 +549,7 @@ async function oneRun(
           m: opt.m,
           v: opt.v,
         });
+        savedEpoch = epochs.length - 1;
       },
     });
     run.timeToAccuracy = r.timeToAccuracy;
@@ -536,7 +575,10 @@ async function oneRun(
       run.inference = m.inference;
     }
   } catch (e) {
-    if (e instanceof InterruptedError || e instanceof CheckpointError || !(e instanceof Error)) {
+    if (
+      e instanceof InterruptedError || e instanceof CheckpointError || !(e instanceof Error) ||
+      writeErrorIn(e) !== null
+    ) {
       throw e;
     }
     const epoch = e instanceof NonFiniteError ? e.epoch : run.epochs.length;
@@ -545,7 +587,7 @@ async function oneRun(
     run.failure = { epoch, batch, message: e.message };
     progress.log(
       `${label}: FAILED: ${e.message}` +
-        (run.epochs.length > 0 ? ` (last good checkpoint: epoch ${run.epochs.length - 1})` : ""),
+        (savedEpoch === null ? "" : ` (last good checkpoint: epoch ${savedEpoch})`),
     );
   } finally {
     engine.dispose();

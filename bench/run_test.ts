@@ -7,6 +7,7 @@ import { memoryProgress } from "./util/progress.ts";
 import { readResultsFile } from "./results/io.ts";
 import type { ResultsFile, Run } from "./results/types.ts";
 import { runBench } from "./run.ts";
+import { cacheDir } from "./util/cache_dir.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -217,8 +218,12 @@ Deno.test("two bench processes on one output folder keep their own files and sha
   try {
     const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--arch", "rnn"];
     args.push("--epochs", "1", "--onnx", "none", "--out", "shared-out");
+    // A fresh dataset cache; the compiled libraries as they are.
+    await Deno.mkdir(`${dir}/cache`);
+    await Deno.symlink(cacheDir("native"), `${dir}/cache/native`);
+    const env = { RNNBENCH_CACHE: `${dir}/cache` };
     const spawn = () =>
-      new Deno.Command(Deno.execPath(), { args, cwd: dir, stdout: "null", stderr: "piped" })
+      new Deno.Command(Deno.execPath(), { args, cwd: dir, env, stdout: "null", stderr: "piped" })
         .output();
     const [a, b] = await Promise.all([spawn(), spawn()]);
     for (const r of [a, b]) {
@@ -229,7 +234,7 @@ Deno.test("two bench processes on one output folder keep their own files and sha
     if (files.length !== 2) throw new Error(`want 2 results files, got ${files}`);
     const [ra, rb] = await Promise.all(files.map((f) => readResultsFile(`${dir}/shared-out/${f}`)));
     if (!sameNumbers(ra!, rb!)) throw new Error("the two processes' numbers differ");
-    const cache = [...Deno.readDirSync(`${dir}/.cache/data`)].map((e) => e.name);
+    const cache = [...Deno.readDirSync(`${dir}/cache/data`)].map((e) => e.name);
     if (cache.some((n) => n.endsWith(".lock") || n.endsWith(".tmp"))) {
       throw new Error(`lock or temporary files left in the cache: ${cache}`);
     }

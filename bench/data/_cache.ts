@@ -108,7 +108,7 @@ export async function writeCache(
   view.setUint32(12, json.length, true);
   prefix.set(json, PREFIX_BYTES);
 
-  await writeFileAtomic(path, [prefix, ...parts]);
+  await writeFileAtomic(path, [prefix, ...parts], { what: "dataset cache" });
 }
 
 /**

@@ -20,8 +20,7 @@ import {
 import type { CudaTuning } from "./cuda/probe.ts";
 import { buildCudaEmulator, type CudaEmulator } from "./cuda/emulator/emulator.ts";
 import type { Batch, Engine, EngineOptions } from "./engine.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { cacheDir } from "../util/cache_dir.ts";
 
 /** A cell, by the name a model config gives it (today one of `ARCHS`). */
 export type Cell = ModelConfig["arch"];
@@ -270,13 +269,13 @@ let emulator: Promise<CudaEmulator> | null = null;
 
 /**
  * The CUDA engine's tuning for tests: the emulator (built once per process under
- * `.cache/cuda-emulator`) and its kernel cache.
+ * `cacheDir("cuda-emulator")`) and its kernel cache.
  *
  * @returns the tuning, with the emulator's paths
  */
 export async function emulatorTuning(): Promise<
   CudaTuning & { readonly emulator: CudaEmulator; readonly cacheDir: string }
 > {
-  emulator ??= buildCudaEmulator(`${ROOT}.cache/cuda-emulator`);
-  return { emulator: await emulator, cacheDir: `${ROOT}.cache/cuda-emulator/kernels` };
+  emulator ??= buildCudaEmulator(cacheDir("cuda-emulator"));
+  return { emulator: await emulator, cacheDir: `${cacheDir("cuda-emulator")}/kernels` };
 }

@@ -66,9 +66,7 @@ export async function benchPeers(
     log(`peers: torch ${t.torch} (CUDA ${t.cuda}, cuDNN ${t.cudnn}) on device ${args.device}`);
     for (const name of args.profiles) {
       const base = getProfile(name);
-      const p: Profile = args.lr === null
-        ? base
-        : { ...base, learningRate: { rnn: args.lr, gru: args.lr, lstm: args.lr } };
+      const p: Profile = args.lr === null ? base : { ...base, learningRate: { default: args.lr } };
       const ds = await loadProfileData(p, log);
       const dataDir = await exportNpy(ds, undefined, log);
       const rows: PeerRow[] = [];

@@ -82,6 +82,24 @@ Deno.test("the .npy export holds exactly the suite's encoded fixture splits", as
   }
 });
 
+Deno.test("a damaged .npy export is written again, never handed to the peers", async () => {
+  const ds = await loadProfileData(getProfile("smoke"), () => {});
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-peers-" });
+  try {
+    const at = await exportNpy(ds, dir);
+    const file = `${at}/train_ids.npy`;
+    const good = await Deno.readFile(file);
+    await Deno.writeFile(file, good.subarray(0, good.length - 4096)); // a torn copy
+    if ((await exportNpy(ds, dir)) !== at) throw new Error("the export moved");
+    const back = await Deno.readFile(file);
+    if (back.length !== good.length || !back.every((b, i) => b === good[i])) {
+      throw new Error("the damaged export was kept");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const TORCH_PYTHON = Deno.env.get("RNNBENCH_TEST_TORCH_PYTHON") || null;
 
 ignorableTest({

@@ -19,7 +19,7 @@
  */
 
 import { join } from "node:path";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { WriteError, writeFileAtomic } from "../util/atomic.ts";
 import type { z } from "zod";
 import { ResultsFileSchema, SCHEMA_VERSION } from "./schema.ts";
 import type { ResultsFile } from "./types.ts";
@@ -175,7 +175,8 @@ export async function writeResultsFile(path: string, data: ResultsFile): Promise
   try {
     await writeFileAtomic(path, bytes);
   } catch (error) {
-    throw new ResultsFileError("write", path, errorMessage(error), { cause: error });
+    const reason = error instanceof WriteError ? error.reason : errorMessage(error);
+    throw new ResultsFileError("write", path, reason, { cause: error });
   }
 }
 

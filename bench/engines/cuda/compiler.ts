@@ -6,14 +6,18 @@
  *
  * Cache layout, as the native engine's: `<cacheDir>/<hash>/{kernels.cu, kernels.cubin,
  * resources.txt}` (or `kernels.so` for the emulator), the hash covering source, flags,
- * compiler and version and architecture. An entry is built in a temporary directory and
- * renamed into place, so it is complete or absent; a failed compile keeps the source at
+ * compiler and version and architecture. An entry is a cache entry of
+ * `bench/util/cache_entry.ts`: built in a temporary directory, sealed with checksums and
+ * renamed into place, so it is complete or absent, and checked on every use (a damaged one
+ * is reported and rebuilt); a failed compile keeps the source at
  * `<cacheDir>/failed/<hash>.cu` and throws with the compiler's message and that path.
  *
  * @module
  */
 import { cString } from "./driver.ts";
-import { exists, sha256 } from "../native/compiler.ts";
+import { sha256 } from "../native/compiler.ts";
+import { cacheDir } from "../../util/cache_dir.ts";
+import { checkEntry, commitEntry, discardEntry, startEntry } from "../../util/cache_entry.ts";
 
 /** What compiles kernels into a module image the driver can load. */
 export interface KernelToolchain {
@@ -45,12 +49,9 @@ export interface BuiltModule {
   readonly resourceUsage: string | null;
 }
 
-/** The default cache directory: `.cache/cuda` at the repository root. */
+/** The default cache directory: `cacheDir("cuda")` (the repository's `.cache/cuda`). */
 export function defaultCudaCacheDir(): string {
-  const env = Deno.env.get("RNNBENCH_CUDA_CACHE");
-  if (env) return env;
-  const url = new URL("../../../.cache/cuda", import.meta.url);
-  return url.protocol === "file:" ? url.pathname : `${Deno.cwd()}/.cache/cuda`;
+  return cacheDir("cuda");
 }
 
 async function run(cmd: string, args: string[]): Promise<
@@ -89,11 +90,18 @@ async function cached(
       return null;
     }
   };
-  if (await exists(path)) {
+  const found = await checkEntry(dir, ["kernels.cu", file]);
+  if (found === "ok") {
     return { path, hash, cached: true, compileSeconds: 0, resourceUsage: await readResources() };
   }
-  await Deno.mkdir(cacheDir, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: cacheDir, prefix: `.tmp-${hash.slice(0, 8)}-` });
+  if (found !== "missing") {
+    console.error(
+      `Warning: the cached kernels "${path}" cannot be used: ${found.damaged}; rebuilding`,
+    );
+    await discardEntry(dir);
+  }
+  const build = await startEntry(cacheDir, hash);
+  const tmp = build.path;
   const t0 = performance.now();
   try {
     const src = `${tmp}/kernels.cu`;
@@ -113,13 +121,10 @@ async function cached(
       );
     }
     if (r.resources !== null) await Deno.writeTextFile(`${tmp}/resources.txt`, r.resources);
-    try {
-      await Deno.rename(tmp, dir);
-    } catch (e) {
-      if (!(await exists(path))) throw e; // another process finished the same entry first
-    }
+    const sealed = ["kernels.cu", file, ...(r.resources === null ? [] : ["resources.txt"])];
+    await commitEntry(build, dir, sealed);
   } finally {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await build.dispose();
   }
   return {
     path,

@@ -3,13 +3,18 @@
  * probing which flags work (`-march=native`, OpenMP), and compiling generated sources
  * into shared libraries cached by a hash of source, flags, compiler version and CPU.
  *
- * Cache layout: `<cacheDir>/<hash>/{source.c, lib.so}`. A library is built in a
- * temporary directory and renamed into place, so a cache entry is complete or absent; a
- * failed compile leaves no entry, keeps the source at `<cacheDir>/failed/<hash>.c` and
+ * Cache layout: `<cacheDir>/<hash>/{source.c, lib.so, entry.json}`, a cache entry of
+ * `bench/util/cache_entry.ts`: built in a temporary folder (cleaned up, its compiler
+ * killed, when the process exits mid-compile), sealed with the SHA-256 of each file,
+ * flushed to disk and renamed into place, so an entry is complete or absent; checked on
+ * every use, and a damaged one (truncated, emptied, zero-filled) is reported and rebuilt.
+ * A failed compile leaves no entry, keeps the source at `<cacheDir>/failed/<hash>.c` and
  * throws with the compiler's message and that path.
  *
  * @module
  */
+import { cacheDir } from "../../util/cache_dir.ts";
+import { checkEntry, commitEntry, discardEntry, startEntry } from "../../util/cache_entry.ts";
 
 /** A working C compiler and the flags the native engine compiles with. */
 export interface CCompiler {
@@ -171,12 +176,9 @@ export function probeCCompiler(): Promise<CompilerProbe> {
   return probed;
 }
 
-/** The default cache directory: `.cache/native` at the repository root. */
+/** The default cache directory: `cacheDir("native")` (the repository's `.cache/native`). */
 export function defaultCacheDir(): string {
-  const env = Deno.env.get("RNNBENCH_NATIVE_CACHE");
-  if (env) return env;
-  const url = new URL("../../../.cache/native", import.meta.url);
-  return url.protocol === "file:" ? url.pathname : `${Deno.cwd()}/.cache/native`;
+  return cacheDir("native");
 }
 
 /** Options of {@linkcode compileSharedLibrary}. */
@@ -187,6 +189,8 @@ export interface CompileOptions {
   readonly cacheDir?: string;
   /** What is being compiled, for messages (e.g. "lstm E=64 H=8 L=25"). */
   readonly label?: string;
+  /** Receives the warning when a damaged cache entry is rebuilt. @default console.error */
+  readonly log?: (line: string) => void;
 }
 
 /** A compiled (or cached) shared library. */
@@ -242,11 +246,19 @@ export async function compileSharedLibrary(
   )).slice(0, 32);
   const dir = `${cacheDir}/${hash}`;
   const lib = `${dir}/lib.${LIB_EXT}`;
-  if (await exists(lib)) {
+  const files = ["source.c", `lib.${LIB_EXT}`];
+  const found = await checkEntry(dir, files);
+  if (found === "ok") {
     return { path: lib, sourcePath: `${dir}/source.c`, hash, cached: true, compileSeconds: 0 };
   }
-  await Deno.mkdir(cacheDir, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: cacheDir, prefix: `.tmp-${hash.slice(0, 8)}-` });
+  if (found !== "missing") {
+    (opts.log ?? console.error)(
+      `Warning: the cached native library "${lib}" cannot be used: ${found.damaged}; rebuilding it`,
+    );
+    await discardEntry(dir);
+  }
+  const build = await startEntry(cacheDir, hash);
+  const tmp = build.path;
   const t0 = performance.now();
   try {
     const src = `${tmp}/source.c`;
@@ -268,14 +280,9 @@ export async function compileSharedLibrary(
           `${shown.join("\n")}\nGenerated source kept at ${kept}`,
       );
     }
-    try {
-      await Deno.rename(tmp, dir);
-    } catch (e) {
-      // Another process finished the same entry first: theirs is complete, use it.
-      if (!(await exists(lib))) throw e;
-    }
+    await commitEntry(build, dir, files);
   } finally {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await build.dispose();
   }
   return {
     path: lib,

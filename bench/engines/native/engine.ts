@@ -103,7 +103,17 @@ export async function loadNative(
   });
   let loaded = LOADED.get(compiled.path);
   if (loaded === undefined) {
-    loaded = { lib: Deno.dlopen(compiled.path, SYMBOLS), compiled, compiler, lanes };
+    let lib: NativeLibrary;
+    try {
+      lib = Deno.dlopen(compiled.path, SYMBOLS);
+    } catch (e) {
+      const dir = compiled.path.slice(0, compiled.path.lastIndexOf("/"));
+      throw new Error(
+        `Cannot load the native library "${compiled.path}": ${(e as Error).message}; ` +
+          `delete "${dir}" to have it rebuilt`,
+      );
+    }
+    loaded = { lib, compiled, compiler, lanes };
     LOADED.set(compiled.path, loaded);
   }
   return loaded;
