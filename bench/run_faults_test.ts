@@ -51,9 +51,11 @@ async function withTemp(f: (dir: string) => Promise<void>) {
   }
 }
 
-/** The one invocation id under `<out>/.state`. */
+/** The one invocation id under `<out>/.state` (its folder; the `<id>.lock` beside it is not one). */
 function stateId(out: string): string {
-  const ids = [...Deno.readDirSync(`${out}/.state`)].map((e) => e.name);
+  const ids = [...Deno.readDirSync(`${out}/.state`)].filter((e) => e.isDirectory).map((e) =>
+    e.name
+  );
   if (ids.length !== 1) throw new Error(`want one saved invocation in ${out}/.state, got ${ids}`);
   return ids[0]!;
 }

@@ -115,6 +115,7 @@ Deno.test("a run killed with SIGKILL mid-training and resumed equals an uninterr
       await new Promise((r) => setTimeout(r, 5));
       try {
         for (const s of Deno.readDirSync(`${out}/.state`)) {
+          if (!s.isDirectory) continue; // <id>.lock beside each invocation's folder
           for (const f of Deno.readDirSync(`${out}/.state/${s.name}`)) {
             if (f.name.endsWith(".ckpt")) {
               const b = Deno.readFileSync(`${out}/.state/${s.name}/${f.name}`);
