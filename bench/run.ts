@@ -9,7 +9,9 @@
  * - `<id>.json` — the results file (finished runs only);
  * - `<runId>.onnx` — exported models;
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
- *   when the invocation completes.
+ *   when the invocation completes. The invocation's arguments include its `--cell` files
+ *   (absolute paths and SHA-256), which a resume loads again, refusing a missing or changed
+ *   one; each run of a cell from a file records that file and its hash (`Run.cell`).
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   paramLayout,
 } from "../models/classifier.ts";
 import { writeFileAtomic } from "./util/atomic.ts";
+import { reloadCellFiles } from "./cell_file.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
@@ -213,7 +216,9 @@ export async function runBench(
   let results: ResultsFile | null = null;
   if (argsIn.resume !== null) {
     const s = await loadInvocation(argsIn.resume, argsIn.out);
-    args = s.args;
+    // Its cell files, loaded again: each must still be there, unchanged.
+    const cells = await reloadCellFiles(s.args.cells ?? [], `Cannot resume "${argsIn.resume}"`);
+    args = { ...s.args, cells };
     id = s.id;
     try {
       results = await readResultsFile(`${args.out}/${id}.json`);
@@ -332,9 +337,11 @@ async function oneRun(
   }, { device: args.device });
   const engine = hooks.wrapEngine ? hooks.wrapEngine(created) : created;
   const label = `${spec.arch} ${profile.name} ${engine.name} seed ${spec.seed}`;
+  const cellFile = (args.cells ?? []).find((f) => f.names.includes(spec.arch));
   const run: Run = {
     runId: rid,
     arch: spec.arch,
+    ...(cellFile === undefined ? {} : { cell: { source: cellFile.path, sha256: cellFile.sha256 } }),
     profile: profile.name,
     engine: engine.name,
     engineDetail: engine.detail,
