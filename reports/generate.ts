@@ -13,6 +13,7 @@ import { HtmlExporter } from "./html.ts";
 import type { Lang } from "./i18n.ts";
 import { MarkdownExporter } from "./markdown.ts";
 import { mergeProblems } from "./merge.ts";
+import { separateCellVersions } from "./_archs.ts";
 import { chartFileName, chartsOf } from "./model.ts";
 import { buildReport, type LoadedResults, ReportError } from "./build_report.ts";
 
@@ -36,6 +37,8 @@ export class ReportInputError extends Error {
 
 /**
  * Finds, reads and validates results files, reporting every bad one rather than the first.
+ * Versions of one cell loaded from files (different source hashes) become architectures of
+ * their own, `name@<hash prefix>` (see `separateCellVersions` in `_archs.ts`).
  *
  * @param inputs Results files and folders of them.
  * @returns The valid results, in input order.
@@ -68,9 +71,11 @@ export async function loadResults(inputs: readonly string[]): Promise<LoadedResu
       problems.push(error.message);
     }
   }
-  if (problems.length === 0) problems.push(...mergeProblems(loaded));
+  // Two versions of one cell from a file are two architectures, also when merging.
+  const separated = separateCellVersions(loaded);
+  if (problems.length === 0) problems.push(...mergeProblems(separated));
   if (problems.length > 0) throw new ReportInputError(problems);
-  return loaded;
+  return separated;
 }
 
 /** Options of {@linkcode generateReport}. */
