@@ -114,9 +114,7 @@ async function loadCellFile(path: string): Promise<CellFile> {
       // trace() and registerCell() start with `Cannot trace/register cell "<name>": `.
       const why = message.match(/^Cannot (?:trace|register) cell "[^"]*": (.*)$/s)?.[1];
       throw new CellFileError(
-        why === undefined
-          ? `Cannot load cell "${name}" from "${path}": ${firstLine(message)}`
-          : `Cannot load cell "${name}" from "${path}": ${firstLine(why)}`,
+        `Cannot load cell "${name}" from "${path}": ${firstLine(why ?? message)}`,
       );
     }
     LOADED.set(name, { path, spec });
