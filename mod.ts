@@ -152,6 +152,7 @@ export const exportOnnx: (
 // 5. Results files and the profiles that produced them.
 export { collectResultsFiles, readResultsFile, ResultsFileError } from "./bench/results/io.ts";
 export type {
+  CellSource,
   EpochResult,
   Gpu,
   InferenceResult,

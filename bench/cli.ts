@@ -1,10 +1,13 @@
 /**
  * `deno task bench` flags: parsed and validated up front, before anything is computed or
  * written. A bad value is a `UsageError` whose one-line message lists the valid values
- * (`bench/main.ts` prints it and exits non-zero).
+ * (`bench/main.ts` prints it and exits non-zero). The files of `--cell` are loaded before
+ * parsing (`cell_file.ts`), so that `--arch` accepts their cells, and without `--arch` their
+ * cells are the architectures.
  *
  * @module
  */
+import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Arch } from "../models/cells.ts";
 import {
@@ -18,7 +21,8 @@ import {
   positiveNumber,
   UsageError,
 } from "./util/cli_kit.ts";
-import { archsOption } from "./util/shared_flags.ts";
+import { archsOption, cellOption } from "./util/shared_flags.ts";
+import type { CellFile } from "./cell_file.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
 import { PROFILE_NAMES } from "./profiles.ts";
 import { ID_PATTERN } from "./invocation_id.ts";
@@ -37,8 +41,16 @@ export interface BenchArgs {
    * its state exists in `out`, skipped when its results are complete; null = a fresh id.
    */
   id: string | null;
-  /** @default the three architectures in the original's order: rnn, lstm, gru */
+  /**
+   * @default the three architectures in the original's order: rnn, lstm, gru; with `--cell`,
+   * the cells of the files instead
+   */
   archs: Arch[];
+  /**
+   * Cell files loaded with `--cell` (absolute paths, SHA-256, the cells each defines); `--resume`
+   * loads them again. Absent in invocations saved before the flag existed. @default []
+   */
+  cells?: CellFile[];
   /** @default "auto" */
   engine: EngineChoice;
   /** Overrides the profile's epochs; null = the profile's. */
@@ -143,6 +155,7 @@ export function benchCommand(): Command {
         .default([...DEFAULT_PROFILES], DEFAULT_PROFILES.join(",")),
     )
     .addOption(archsOption())
+    .addOption(cellOption())
     .addOption(
       new Option("--engine <name>", "training engine; auto picks the fastest that works here")
         .choices(ENGINE_CHOICES).default("auto"),
@@ -258,11 +271,27 @@ export function benchCommand(): Command {
 /**
  * Parses `bench` arguments.
  * @param argv arguments after the script name
+ * @param cells the files of `--cell`, loaded before parsing (`loadCellFiles` of
+ *   `cell_file.ts` on `cellFlagPaths(argv)`), so that `--arch` accepts their cells
  * @throws UsageError with a one-line message on a bad flag
+ * @throws Error when `--cell` names a file not among `cells` (it was not loaded first)
  */
-export function parseBenchArgs(argv: string[]): BenchArgs {
-  const { profile, arch, ...rest } = parseCommandLine(benchCommand(), argv)
-    .opts<Omit<BenchArgs, "profiles" | "archs"> & { profile: string[]; arch: Arch[] }>();
+export function parseBenchArgs(argv: string[], cells: readonly CellFile[] = []): BenchArgs {
+  const cmd = parseCommandLine(benchCommand(), argv);
+  const { profile, arch, cell, ...rest } = cmd.opts<
+    Omit<BenchArgs, "profiles" | "archs" | "cells"> & {
+      profile: string[];
+      arch: Arch[];
+      cell: string[];
+    }
+  >();
+  const unloaded = cell.filter((p) => !cells.some((c) => c.path === resolve(p)));
+  if (unloaded.length > 0) {
+    throw new Error(`parseBenchArgs: load the --cell files first (${unloaded.join(", ")})`);
+  }
+  const archs = cells.length > 0 && cmd.getOptionValueSource("arch") === "default"
+    ? [...new Set(cells.flatMap((c) => c.names))]
+    : arch;
   if (rest.seed + rest.seeds - 1 > MAX_SEED) {
     throw new UsageError(
       `--seed ${rest.seed} --seeds ${rest.seeds} reaches seed ${rest.seed + rest.seeds - 1}, ` +
@@ -270,5 +299,5 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         `repeat smaller ones; lower --seed or --seeds.`,
     );
   }
-  return { profiles: profile, archs: arch, ...rest };
+  return { profiles: profile, archs, cells: [...cells], ...rest };
 }

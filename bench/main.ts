@@ -1,10 +1,12 @@
 /**
  * `deno task bench`: train, export, measure, write a results file. See `--help`.
  * Ctrl-C or SIGTERM stops after the current batch; every finished epoch is kept and
- * `deno task bench --resume <id>` continues.
+ * `deno task bench --resume <id>` continues. `--cell FILE` adds the cells of a file (loaded,
+ * checked and registered before the rest of the command line is parsed).
  *
  * @module
  */
+import { loadCellFlagOrExit } from "./cell_file.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { benchPeers } from "./peers/bench_peers.ts";
 import { exitOnUsageError } from "./util/cli_kit.ts";
@@ -14,7 +16,8 @@ import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
 
 if (import.meta.main) {
-  const args = exitOnUsageError("bench", () => parseBenchArgs(Deno.args));
+  const cells = await loadCellFlagOrExit("bench", Deno.args);
+  const args = exitOnUsageError("bench", () => parseBenchArgs(Deno.args, cells));
   const stop = listenForStop((signal) => {
     const again = signal === "SIGINT" ? "Ctrl-C" : signal;
     console.error(`\nStopping after the current batch (${again} again to quit at once)…`);

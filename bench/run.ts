@@ -9,7 +9,10 @@
  * - `<id>.json` — the results file (finished runs only);
  * - `<runId>.onnx` — exported models;
  * - `.state/<id>/invocation.json` and `.state/<id>/<runId>.ckpt` — resume state, removed
- *   when the invocation completes (and `.state/` with it when no other invocation's is left);
+ *   when the invocation completes (and `.state/` with it when no other invocation's is left).
+ *   The invocation's arguments include its `--cell` files (absolute paths and SHA-256), which
+ *   a resume loads again, refusing a missing or changed one; each run of a cell from a file
+ *   records that file and its hash (`Run.cell`);
  * - `.state/<id>.lock` — held while a process runs the invocation
  *   ({@linkcode lockInvocation}): a second process on it (a `--resume` of a live invocation,
  *   a requeued task) is refused.
@@ -36,6 +39,7 @@ import { WriteError, writeFileAtomic } from "./util/atomic.ts";
 import { type InvocationLock, lockInvocation } from "./util/invocation_lock.ts";
 import { flagDifferences, stableInvocationId } from "./invocation_id.ts";
 import { type Checkpoint, CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
+import { reloadCellFiles } from "./cell_file.ts";
 import type { BenchArgs } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
@@ -308,7 +312,9 @@ async function runInvocation(
         );
       }
     }
-    args = s.args;
+    // Its cell files, loaded again: each must still be there, unchanged.
+    const cells = await reloadCellFiles(s.args.cells ?? [], `Cannot resume "${resume}"`);
+    args = { ...s.args, cells };
     id = s.id;
     runPrefix = s.runPrefix ?? s.id;
     try {
@@ -437,9 +443,11 @@ async function oneRun(
   }, { device: args.device });
   const engine = hooks.wrapEngine ? hooks.wrapEngine(created) : created;
   const label = `${spec.arch} ${profile.name} ${engine.name} seed ${spec.seed}`;
+  const cellFile = (args.cells ?? []).find((f) => f.names.includes(spec.arch));
   const run: Run = {
     runId: rid,
     arch: spec.arch,
+    ...(cellFile === undefined ? {} : { cell: { source: cellFile.path, sha256: cellFile.sha256 } }),
     profile: profile.name,
     engine: engine.name,
     engineDetail: engine.detail,

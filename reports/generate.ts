@@ -16,6 +16,7 @@ import { HtmlExporter } from "./html.ts";
 import type { Lang } from "./i18n.ts";
 import { MarkdownExporter } from "./markdown.ts";
 import { mergeProblems } from "./merge.ts";
+import { separateCellVersions } from "./_archs.ts";
 import { chartFileName, chartsOf } from "./model.ts";
 import { buildReport, type LoadedResults, ReportError } from "./build_report.ts";
 import { describeSkipped, type SkippedFile, suiteOutputKind } from "./suite_outputs.ts";
@@ -42,6 +43,8 @@ export class ReportInputError extends Error {
 /**
  * Finds, reads and validates results files, reporting every bad one rather than the first.
  * The suite's other outputs among them are skipped (see `suite_outputs.ts`).
+ * Versions of one cell loaded from files (different source hashes) become architectures of
+ * their own, `name@<hash prefix>` (see `separateCellVersions` in `_archs.ts`).
  *
  * @param inputs Results files and folders of them.
  * @returns The valid results, in input order, and the files skipped.
@@ -83,9 +86,11 @@ export async function loadResults(
         "`deno task bench` first, or name results files or folders",
     );
   }
-  if (problems.length === 0) problems.push(...mergeProblems(loaded));
+  // Two versions of one cell from a file are two architectures, also when merging.
+  const separated = separateCellVersions(loaded);
+  if (problems.length === 0) problems.push(...mergeProblems(separated));
   if (problems.length > 0) throw new ReportInputError(problems);
-  return { loaded, skipped };
+  return { loaded: separated, skipped };
 }
 
 /** Options of {@linkcode generateReport}. */

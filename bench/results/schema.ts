@@ -24,6 +24,7 @@
 import { z } from "zod";
 import type {
   Arch,
+  CellSource,
   EpochResult,
   Gpu,
   InferenceResult,
@@ -271,12 +272,25 @@ export const InferenceResultSchema = z.strictObject({
   }
 });
 
+/** The source of a cell loaded from a file (`bench --cell`). */
+export const CellSourceSchema = z.strictObject({
+  /** The file's absolute path on the machine that ran it. */
+  source: text(),
+  /** SHA-256 of the file's bytes, 64 lowercase hex digits: which version of the cell ran. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "not a SHA-256 in lowercase hex"),
+});
+
 /** One architecture trained (and measured) once: one profile, engine and seed. */
 export const RunSchema = z.strictObject({
   /** Unique within the file, e.g. `"lstm-original-tfjs-cpu-s1"`. */
   runId: text(),
   /** The architecture. */
   arch: ArchSchema,
+  /**
+   * Where the cell came from when it was loaded from a file (`bench --cell`). Optional so that
+   * files written before it existed, and runs of built-in cells, validate: absent means none.
+   */
+  cell: CellSourceSchema.optional(),
   /** Profile name: `smoke`, `original`, `original-labels`, `fixed`, `best`, or another. */
   profile: text(),
   /** Engine family, e.g. `"tfjs-cpu"`, `"tfjs-wasm"`, `"native"`, `"cuda"`. */
@@ -399,6 +413,7 @@ type Agree<S extends z.ZodType, T> = Same<z.output<S>, T> extends true
 type AllTrue<T extends Record<string, true>> = T;
 type _SchemasAgreeWithTypes = AllTrue<{
   Arch: Agree<typeof ArchSchema, Arch>;
+  CellSource: Agree<typeof CellSourceSchema, CellSource>;
   Gpu: Agree<typeof GpuSchema, Gpu>;
   Machine: Agree<typeof MachineSchema, Machine>;
   RunConfig: Agree<typeof RunConfigSchema, RunConfig>;

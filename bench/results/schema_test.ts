@@ -134,3 +134,20 @@ Deno.test("createdAt accepts a UTC offset", async () => {
   file.createdAt = "2025-01-16T08:30:00+03:00";
   assert(ResultsFileSchema.safeParse(file).success);
 });
+
+Deno.test("a run may record its cell's source file and SHA-256; runs without one stay valid", async () => {
+  const file = await valid();
+  file.runs[0].arch = "mgu";
+  file.runs[0].cell = { source: "/home/me/mgu.ts", sha256: "0123456789abcdef".repeat(4) };
+  assert(ResultsFileSchema.safeParse(file).success);
+  assert(file.runs.slice(1).every((r: Untyped) => !("cell" in r))); // as older files are
+  await rejects((f) => (f.runs[0].cell = { source: "a.ts", sha256: "ABC" }), "runs.0.cell.sha256");
+  await rejects(
+    (f) => (f.runs[0].cell = { source: "", sha256: "0".repeat(64) }),
+    "runs.0.cell.source",
+  );
+  await rejects(
+    (f) => (f.runs[0].cell = { source: "a.ts", sha256: "0".repeat(64), name: "mgu" }),
+    "runs.0.cell",
+  );
+});

@@ -226,12 +226,26 @@ export interface InferenceResult {
   unavailable: string | null;
 }
 
+/** The source of a cell loaded from a file (`bench --cell`). */
+export interface CellSource {
+  /** The file's absolute path on the machine that ran it. */
+  source: string;
+  /** SHA-256 of the file's bytes, 64 lowercase hex digits: which version of the cell ran. */
+  sha256: string;
+}
+
 /** One architecture trained (and measured) once: one profile, engine and seed. */
 export interface Run {
   /** Unique within the file, e.g. `"lstm-original-tfjs-cpu-s1"`. */
   runId: string;
   /** The architecture: its cell's name, an identifier (any, since files are read without cells). */
   arch: Arch;
+  /**
+   * Where the cell came from when it was loaded from a file (`bench --cell`): the report keeps
+   * two versions (hashes) of one name apart. Absent for built-in cells and cells registered in
+   * code, and in files written before it existed.
+   */
+  cell?: CellSource | undefined;
   /** Profile name: `smoke`, `original`, `original-labels`, `fixed`, `best`, or another. */
   profile: string;
   /** Engine family, e.g. `"tfjs-cpu"`, `"tfjs-wasm"`, `"native"`, `"cuda"`. */

@@ -19,11 +19,14 @@
  * `--precompile sm_90` compiles every kernel it will need into `.cache/cuda` and exits;
  * it needs nvcc but no GPU, so the device time is not spent compiling.
  *
+ * `--cell FILE` adds the cells of a file (see `bench/cell_file.ts`); without `--arch`, the
+ * check runs them instead of the built-ins (the PyTorch peers exist for the built-ins only).
+ *
  * @module
  */
 import { type Command, Option } from "commander";
 import { adamConfig } from "../../models/adam.ts";
-import type { Arch } from "../../models/cells.ts";
+import { type Arch, ARCHS } from "../../models/cells.ts";
 import {
   initParams,
   type ModelConfig,
@@ -53,7 +56,8 @@ import {
   optional,
   parseCommandLine,
 } from "../util/cli_kit.ts";
-import { archsOption, profileOption } from "../util/shared_flags.ts";
+import { archsOption, cellOption, profileOption } from "../util/shared_flags.ts";
+import { type CellFile, loadCellFlagOrExit } from "../cell_file.ts";
 import { machineInfo } from "../util/machine.ts";
 import { medianEpoch, Meter } from "../train.ts";
 
@@ -381,6 +385,7 @@ export function gpuCheckCommand(): Command {
   )
     .option("--device <n>", "CUDA device", integer("--device", 0), 0)
     .addOption(archsOption(["rnn", "lstm", "gru"]))
+    .addOption(cellOption())
     .addOption(
       new Option("--shapes <list>", `correctness check shapes (${shapeNames.join(", ")})`)
         .argParser(nameList("check shape", shapeNames)).default(shapeNames, shapeNames.join(",")),
@@ -413,26 +418,33 @@ export function gpuCheckCommand(): Command {
 /**
  * Parses `gpu-check` arguments.
  * @param argv arguments after the script name
+ * @param cells the files of `--cell`, loaded before parsing; without `--arch`, their cells
+ *   are the architectures checked @default []
  * @throws UsageError with a one-line message on a bad flag
  */
-export function parseGpuCheckArgs(argv: string[]): GpuCheckArgs {
-  const { arch, shapes, profile, ...rest } = parseCommandLine(gpuCheckCommand(), argv).opts<
+export function parseGpuCheckArgs(argv: string[], cells: readonly CellFile[] = []): GpuCheckArgs {
+  const cmd = parseCommandLine(gpuCheckCommand(), argv);
+  const { arch, shapes, profile, cell: _cell, ...rest } = cmd.opts<
     Omit<GpuCheckArgs, "archs" | "shapes" | "profile"> & {
       arch: Arch[];
+      cell: string[];
       shapes: string[];
       profile: string;
     }
   >();
   return {
     ...rest,
-    archs: arch,
+    archs: cells.length > 0 && cmd.getOptionValueSource("arch") === "default"
+      ? [...new Set(cells.flatMap((c) => c.names))]
+      : arch,
     shapes: shapes.map((name) => CHECK_SHAPES.find((c) => c.name === name)!),
     profile: getProfile(profile),
   };
 }
 
 async function main(): Promise<number> {
-  const values = exitOnUsageError("gpu-check", () => parseGpuCheckArgs(Deno.args));
+  const cells = await loadCellFlagOrExit("gpu-check", Deno.args);
+  const values = exitOnUsageError("gpu-check", () => parseGpuCheckArgs(Deno.args, cells));
   const { archs, device, peerBatches, profile, shapes, epochs } = values;
   if (values.precompile !== null) {
     await precompile(values.precompile, archs, true);
@@ -548,6 +560,10 @@ async function main(): Promise<number> {
           },
         };
         for (const t of timings) {
+          if (!ARCHS.includes(t.arch)) { // the peers know the built-in cells only
+            rows.push({ arch: t.arch, ours: t, loop: null, cudnn: null });
+            continue;
+          }
           const lr = learningRateOf(profile, t.arch);
           const shape = { ...common.shape, lr };
           const loop = await runPeer("torch-loop", {

@@ -21,6 +21,9 @@
  * `'learningRate={"default":1e-7,"lstm":1e-10,"gru":1e-9}'` (naming every architecture
  * also works without a default).
  *
+ * `--cell FILE` adds the cells of a file (see `bench/cell_file.ts`); without `--arch`, the
+ * sweep runs them instead of the built-ins.
+ *
  * Output under `--out` (default `results/sweeps`): the results file of the invocation
  * (`data.validationSize` set: every `test*` field there is the VALIDATION split) and
  * `<name>.md`, the table with the command that produced it.
@@ -30,6 +33,8 @@
 import { type Command, Option } from "commander";
 import { ARCHS, cellNames } from "../../models/cells.ts";
 import { type BenchArgs, parseBenchArgs } from "../cli.ts";
+import { type CellFile, loadCellFlagOrExit } from "../cell_file.ts";
+import { cellOption } from "../util/shared_flags.ts";
 import {
   choice,
   command,
@@ -203,6 +208,7 @@ export function sweepCommand(): Command {
       "fixed",
     )
     .option("--arch <list>", "architectures", ARCHS.join(","))
+    .addOption(cellOption())
     .addOption(
       repeatable(
         "--grid <key=v1,v2>",
@@ -240,11 +246,14 @@ export function sweepCommand(): Command {
 /**
  * Parses the sweep tool's arguments.
  * @param argv arguments after the script name
+ * @param cells the files of `--cell`, loaded before parsing; without `--arch`, their cells
+ *   are the architectures swept @default []
  * @returns the sweep
  * @throws UsageError naming the bad flag; in particular when `--validation` is missing or 0
  */
-export function parseSweepArgs(argv: string[]): SweepArgs {
-  const values = parseCommandLine(sweepCommand(), argv).opts<{
+export function parseSweepArgs(argv: string[], cells: readonly CellFile[] = []): SweepArgs {
+  const cmd = parseCommandLine(sweepCommand(), argv);
+  const values = cmd.opts<{
     validation?: string;
     base: string;
     arch: string;
@@ -272,8 +281,10 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
   const argvBench = [
     "--profile",
     values.base,
-    "--arch",
-    values.arch,
+    // Without --arch, the cells of --cell files (when there are any) are the architectures.
+    ...(cells.length > 0 && cmd.getOptionValueSource("arch") === "default"
+      ? []
+      : ["--arch", values.arch]),
     "--engine",
     values.engine,
     "--seed",
@@ -305,7 +316,7 @@ export function parseSweepArgs(argv: string[]): SweepArgs {
       ]]),
       ...values.grid.map((kv) => parseSetting("--grid", kv, true).map((st) => [st])),
     ],
-    bench: parseBenchArgs(argvBench),
+    bench: parseBenchArgs(argvBench, cells),
     name: values.name,
   };
 }
@@ -395,7 +406,8 @@ export function sweepTable(configs: readonly SweepConfig[], runs: readonly Run[]
 
 if (import.meta.main) {
   try {
-    const s = exitOnUsageError("sweep", () => parseSweepArgs(Deno.args));
+    const cells = await loadCellFlagOrExit("sweep", Deno.args);
+    const s = exitOnUsageError("sweep", () => parseSweepArgs(Deno.args, cells));
     const configs = sweepConfigs(s);
     console.error(
       `sweep ${s.name}: ${configs.length} configuration(s) × ${s.bench.archs.join(",")} × ` +

@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Each entry point and its flags (`--help` besides). */
 const ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   "bench/main.ts": [
-    ...["--profile", "--arch", "--engine", "--epochs", "--labels", "--seed", "--seeds"],
+    ...["--profile", "--arch", "--cell", "--engine", "--epochs", "--labels", "--seed", "--seeds"],
     ...["--limit-batches", "--out", "--threads", "--device", "--machine", "--target-accuracy"],
     ...["--onnx", "--batch-sizes", "--workers", "--lr", "--validation", "--peers"],
     ...["--peer-batches", "--shard", "--resume", "--id"],
@@ -25,12 +25,13 @@ const ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
     ...["--min-seconds", "--repeats", "--json"],
   ],
   "bench/tools/sweep.ts": [
-    ...["--validation", "--base", "--arch", "--grid", "--variant", "--skip-base", "--set"],
+    ...["--validation", "--base", "--arch", "--cell", "--grid", "--variant", "--skip-base"],
+    "--set",
     ...["--epochs", "--seed", "--seeds", "--engine", "--threads", "--limit-batches", "--name"],
     "--out",
   ],
   "bench/tools/gpu_check.ts": [
-    ...["--device", "--arch", "--shapes", "--skip-epochs", "--epochs", "--peers"],
+    ...["--device", "--arch", "--cell", "--shapes", "--skip-epochs", "--epochs", "--peers"],
     ...["--peer-batches", "--profile", "--out", "--precompile"],
   ],
   "bench/tools/device/pack.ts": ["--sm", "--profile"],

@@ -1,7 +1,8 @@
 /**
  * The flags several entry points share, declared once: `--arch` (a comma-separated list of
- * architectures) and `--profile` (one profile by name). Their values are checked by the
- * parsers of `cli_kit.ts`.
+ * architectures), `--profile` (one profile by name) and `--cell` (cell files). Their values
+ * are checked by the parsers of `cli_kit.ts`; `--cell` files are loaded BEFORE parsing (see
+ * {@linkcode cellFlagPaths}), so that `--arch` accepts their cells.
  *
  * @module
  */
@@ -29,4 +30,39 @@ export function archsOption(byDefault: readonly Arch[] = ARCHS): Option {
 export function profileOption(description: string, byDefault = "original"): Option {
   return new Option("--profile <name>", `${description} (${PROFILE_NAMES.join(", ")})`)
     .argParser(choice("profile", PROFILE_NAMES)).default(byDefault);
+}
+
+/**
+ * `--cell <files>`: cell files, comma-separated or the flag repeated. Declared so that `--help`
+ * lists it and parsing accepts it; the files are loaded before parsing, from
+ * {@linkcode cellFlagPaths} (with `loadCellFiles` of `bench/cell_file.ts`).
+ */
+export function cellOption(): Option {
+  return new Option(
+    "--cell <files>",
+    "load cells from these files (comma-separated; each exported cell joins the " +
+      "architectures; without --arch, their cells run)",
+  ).argParser((v: string, previous: string[]) => [...previous, ...splitPaths(v)])
+    .default([], "none");
+}
+
+/**
+ * The `--cell` files of a command line, read before it is parsed (`--cell a.ts,b.ts`,
+ * `--cell=a.ts`, repeated), so that their cells can be registered before `--arch` is checked.
+ * @param argv the arguments after the script name
+ * @returns the paths as given, in order
+ */
+export function cellFlagPaths(argv: readonly string[]): string[] {
+  const paths: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") break;
+    if (a === "--cell" && i + 1 < argv.length) paths.push(...splitPaths(argv[++i]!));
+    else if (a.startsWith("--cell=")) paths.push(...splitPaths(a.slice("--cell=".length)));
+  }
+  return paths;
+}
+
+function splitPaths(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
