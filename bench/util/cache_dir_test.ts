@@ -16,7 +16,7 @@ console.log(JSON.stringify({ data: cacheDir("data"), native: defaultCacheDir(),
   delete env.RNNBENCH_CACHE;
   if (cache !== null) env.RNNBENCH_CACHE = cache;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
+    args: ["eval", "--config", `${root}deno.json`, code],
     cwd,
     env,
     clearEnv: true,

@@ -10,7 +10,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { writeFileAtomic } from "./atomic.ts";
+import { WriteError, writeFileAtomic } from "./atomic.ts";
 import { osReason } from "./output_path.ts";
 
 /** One file of {@linkcode writeFilesAtomic}. */
@@ -33,7 +33,8 @@ export class WriteFilesError extends Error {
    * @param cause What was thrown.
    */
   constructor(path: string, cause: unknown) {
-    const reason = osReason(cause);
+    // The staged file's own WriteError names the temporary file: report the target instead.
+    const reason = osReason(cause instanceof WriteError ? cause.cause : cause);
     super(`Cannot write "${path}": ${reason}`, { cause });
     this.name = "WriteFilesError";
     this.path = path;
