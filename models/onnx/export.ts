@@ -236,7 +236,11 @@ export interface OnnxLowerContext {
 export type NodeOf<K extends ForwardOp> = Node & { readonly op: K };
 
 /** The ONNX operator of each IR activation. */
-export const ACTIVATIONS: Readonly<Record<UnaryOp, string>> = { sigmoid: "Sigmoid", tanh: "Tanh" };
+export const ACTIVATIONS: Readonly<Record<UnaryOp, string>> = {
+  sigmoid: "Sigmoid",
+  tanh: "Tanh",
+  relu: "Relu",
+};
 
 const binary = (op: string) => (n: { a: number; b: number }, c: OnnxLowerContext) =>
   c.b.op(op, [c.values[n.a]!, c.values[n.b]!]);
@@ -256,16 +260,18 @@ export const ONNX_OPS: {
       c.featureMajor ? [c.weight(n.param), c.values[n.a]!] : [c.values[n.a]!, c.weight(n.param)],
     ),
   addBias: (n, c) => c.b.op("Add", [c.values[n.a]!, c.weight(n.param)]),
+  scale: (n, c) => c.b.op("Mul", [c.values[n.a]!, c.weight(n.param)]),
   add: binary("Add"),
   sub: binary("Sub"),
   mul: binary("Mul"),
   sigmoid: unary(ACTIVATIONS.sigmoid),
   tanh: unary(ACTIVATIONS.tanh),
+  relu: unary(ACTIVATIONS.relu),
 };
 
 /** Lowers one forward node with {@linkcode ONNX_OPS}; backward-only ops are refused. */
 function lowerNode(n: Node, c: OnnxLowerContext): string {
-  if (n.op === "fwd" || n.op === "gradIn" || n.op === "matmulT") {
+  if (n.op === "fwd" || n.op === "gradIn" || n.op === "matmulT" || n.op === "step") {
     throw new Error(`Cannot lower op "${n.op}" to ONNX: it only occurs in backward graphs`);
   }
   return (ONNX_OPS[n.op] as (n: Node, c: OnnxLowerContext) => string)(n, c);
