@@ -227,7 +227,10 @@ export interface OnnxLowerContext {
   readonly featureMajor: boolean;
   /**
    * The initializer holding one of this layer's weights: `[I, H]`, `[H, H]` or `[H]`
-   * batch-major; transposed `[H, I]`, `[H, H]` and `[H, 1]` feature-major.
+   * batch-major; transposed `[H, I]`, `[H, H]` and `[H, 1]` feature-major. Where n layers
+   * run as one (the wavefront's blocks), theirs stacked in front: `[n, I, H]`, `[n, 1, H]`
+   * batch-major (so that a vector broadcasts over the batch), `[n, H, I]`, `[n, H, 1]`
+   * feature-major.
    */
   weight(param: string): string;
 }
@@ -702,9 +705,31 @@ function lowerScan(
         hoistedSlices.set(p.gi, [...hoistedSlices.get(p.gi) ?? [], parts[k]!])
       );
 
-      /** Lowers the cell once; fused groups are emitted by `group`, other nodes by ONNX_OPS. */
+      /** The weight `p` of n layers stacked in front (see `OnnxLowerContext.weight`). */
+      const stackedInits = new Map<string, string>();
+      const stackedWeight = (layers: readonly number[], p: string): string => {
+        const name = `${P}l${layers.join("_")}.${p}`;
+        let v = stackedInits.get(name);
+        if (v === undefined) {
+          const shape = layout.get(`layers.${layers[0]}.${p}`).shape;
+          const [r, c] = shape.length === 1 ? [1, shape[0]!] : [shape[0]!, shape[1]!];
+          const data = new Float32Array(layers.length * r * c);
+          layers.forEach((l, k) => {
+            const w = Float32Array.from(weights(l, p));
+            data.set(fm ? transpose(w, r, c) : w, k * r * c);
+          });
+          v = body.init(name, [layers.length, ...(fm ? [c, r] : [r, c])], data);
+          stackedInits.set(name, v);
+        }
+        return v;
+      };
+
+      /**
+       * Lowers the cell once for layer `l` (or, the wavefront's blocks, for several layers
+       * at once); fused groups are emitted by `group`, other nodes by ONNX_OPS.
+       */
       const cell = (
-        l: number | null,
+        l: number | readonly number[],
         input: string,
         states: Record<string, string>,
         group: (gi: number, values: readonly string[]) => string[],
@@ -718,7 +743,7 @@ function lowerScan(
           values,
           featureMajor: fm,
           weight(p) {
-            if (l === null) throw new Error(`Cannot lower weight "${p}": no single layer here`);
+            if (typeof l !== "number") return stackedWeight(l, p);
             let name = inits.get(p);
             if (name === undefined) {
               const t = layout.get(`layers.${l}.${p}`);
@@ -877,7 +902,7 @@ function lowerScan(
       for (let j = 0; j < D; j++) {
         const layers = slot(j);
         const vj = cell(
-          null,
+          layers,
           x,
           stacked[j]!,
           (gi, values) =>
