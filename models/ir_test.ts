@@ -1,6 +1,7 @@
 // deno-lint-ignore-file no-explicit-any
 import { type CellSpec, trace, TraceError } from "./ir.ts";
 import { gru, lstm, rnn } from "./cells.ts";
+import { indrnn } from "./examples/indrnn.ts";
 
 type Loose = CellSpec<any, Record<string, any>>;
 
@@ -25,8 +26,8 @@ function refuses(spec: unknown, want: RegExp): void {
   throw new Error(`accepted a cell that should fail with ${want}`);
 }
 
-Deno.test("trace() accepts the built-in cells and a minimal one", () => {
-  for (const c of [rnn, lstm, gru, good]) trace(c as Loose);
+Deno.test("trace() accepts the built-in cells, the IndRNN example and a minimal one", () => {
+  for (const c of [rnn, lstm, gru, indrnn, good]) trace(c as Loose);
 });
 
 Deno.test("trace() checks diagonal weights: scale takes one, of a value of width H, and only scale", () => {
