@@ -86,6 +86,7 @@ export {
   WARP,
 } from "./cuda_kernels.ts";
 export {
+  cudaCellProblem,
   type CudaLayout,
   cudaLayout,
   cudaLayoutFor,
