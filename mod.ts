@@ -33,6 +33,7 @@ import { exportOnnx as exportOnnxBytes, type OnnxExportOptions } from "./models/
 
 // 1. Cells: the op set they are written with, the IR they trace to, the registry.
 export {
+  type BackwardUnaryOp,
   type BinaryOp,
   type CellGraph,
   type CellOps,

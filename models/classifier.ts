@@ -27,17 +27,21 @@ export interface ModelConfig {
   readonly layers: number;
 }
 
-/** How a tensor is initialised (the original's scheme, see DESIGN.md §1). */
+/**
+ * How a tensor is initialised (the original's scheme, see DESIGN.md §1): standard normal,
+ * uniform in `[−bound, bound]`, uniform in `[low, high]` (diagonal weights), or zeros.
+ */
 export type Init =
   | { readonly kind: "normal" }
   | { readonly kind: "uniform"; readonly bound: number }
+  | { readonly kind: "uniformIn"; readonly low: number; readonly high: number }
   | { readonly kind: "zeros" };
 
 /** One tensor of the flat parameter array. */
 export interface TensorSpec {
   /** e.g. "embedding", "layers.3.W_hf", "head.W_hy". */
   readonly name: string;
-  /** Row-major shape: `[V, E]`, `[I, H]`, `[H, H]`, `[H]`, `[H, 1]` or `[1]`. */
+  /** Row-major shape: `[V, E]`, `[I, H]`, `[H, H]`, `[H]` (bias, diagonal), `[H, 1]` or `[1]`. */
   readonly shape: readonly number[];
   /** Offset into the flat array, in elements. */
   readonly offset: number;
@@ -100,10 +104,14 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
     for (const p of g.params) {
       const shape = p.kind === "input" ? [I, H] : p.kind === "hidden" ? [H, H] : [H];
       // kaiming_uniform_(a=√5) on a 2-D [in, out] tensor: bound = 1/√(fan_in), fan_in = out.
-      const init: Init = p.kind === "bias" ? { kind: "zeros" } : {
-        kind: "uniform",
-        bound: 1 / Math.sqrt(H),
-      };
+      // A diagonal (elementwise recurrent) weight is drawn uniformly from [0, 1], as Li et al.
+      // (2018) initialise IndRNN's recurrent weights: each unit starts out keeping between
+      // none and all of its own state, never amplifying or flipping it.
+      const init: Init = p.kind === "bias"
+        ? { kind: "zeros" }
+        : p.kind === "diagonal"
+        ? { kind: "uniformIn", low: 0, high: 1 }
+        : { kind: "uniform", bound: 1 / Math.sqrt(H) };
       add({ name: `layers.${l}.${p.name}`, shape, init, layer: l, param: p.name, kind: p.kind });
     }
   }
@@ -151,7 +159,11 @@ export function initParams(layout: ParamLayout, seed: number): Float64Array {
     const init = t.init;
     if (init.kind === "zeros") continue;
     for (let i = t.offset; i < t.offset + t.size; i++) {
-      p[i] = init.kind === "normal" ? rng.normal() : rng.uniformIn(-init.bound, init.bound);
+      p[i] = init.kind === "normal"
+        ? rng.normal()
+        : init.kind === "uniformIn"
+        ? rng.uniformIn(init.low, init.high)
+        : rng.uniformIn(-init.bound, init.bound);
     }
   }
   return p;

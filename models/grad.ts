@@ -7,7 +7,7 @@
  * Conventions (stated once): activation gradients are ASSIGNED (a backward graph returns
  * `dx` and `dState`); parameter gradients ACCUMULATE (a lowering adds each contribution
  * to the parameter's gradient buffer: `dW += aᵀ g` for matrices, `db += Σ_B g` for
- * biases).
+ * biases and, with `g` the product `a ⊙ g`, for diagonal weights).
  *
  * @module
  */
@@ -100,6 +100,14 @@ export class BackwardBuilder {
   matmulT(g: number, param: string, size: Size): number {
     return this.#push({ op: "matmulT", size, a: g, param });
   }
+  /** `g [B, H] ⊙ u [H]` for a diagonal weight u */
+  scale(g: number, param: string): number {
+    return this.#push({ op: "scale", size: "H", a: g, param });
+  }
+  /** `1 where a > 0, else 0`, elementwise */
+  step(a: number): number {
+    return this.#push({ op: "step", size: this.#size(a), a });
+  }
 
   #ew(a: number, b: number): Size {
     const sa = this.#size(a);
@@ -152,6 +160,14 @@ export const GRAD_RULES: Record<ForwardOp, GradRule> = {
     const m = n as Extract<Node, { op: "addBias" }>;
     return { inputs: [[m.a, g]], params: [{ param: m.param, kind: "rowsum", g }] };
   },
+  // y = a ⊙ u:  da = g ⊙ u;  du += Σ_B a ⊙ g
+  scale: (n, g, b) => {
+    const m = n as Extract<Node, { op: "scale" }>;
+    return {
+      inputs: [[m.a, b.scale(g, m.param)]],
+      params: [{ param: m.param, kind: "rowsum", g: b.mul(g, b.val(m.a)) }],
+    };
+  },
   // y = a + b:  da = g, db = g
   add: (n, g, _b, fwd) => binaryInputs(fwd, n as Node & { a: number; b: number }, () => g, () => g),
   // y = a − b:  da = g, db = −g
@@ -183,6 +199,11 @@ export const GRAD_RULES: Record<ForwardOp, GradRule> = {
       params: [],
     };
   },
+  // y = max(a, 0):  da = g · step(y)  (y > 0 exactly where a > 0; 0 at a = 0, as torch)
+  relu: (n, g, b) => ({
+    inputs: [[(n as { a: number }).a, b.mul(g, b.step(b.val(n.id)))]],
+    params: [],
+  }),
 };
 
 /**

@@ -3,7 +3,7 @@
  *
  * A cell is written once as a typed function over {@linkcode CellOps}; tracing it yields a
  * {@linkcode CellGraph}, a list of nodes in topological order. Backward graphs
- * (see `grad.ts`) use the same node type with three more ops, so every lowering is a
+ * (see `grad.ts`) use the same node type with four more ops, so every lowering is a
  * `Record<OpName, …>` and a missing op is a compile error.
  *
  * Dimension letters used in comments throughout the project:
@@ -16,8 +16,11 @@
 /** `Omit` distributed over a union, so each node variant keeps its own fields. */
 export type NodeInit = Node extends infer N ? N extends Node ? Omit<N, "id"> : never : never;
 
-/** What a weight is: an input matrix `[I, H]`, a state matrix `[H, H]` or a bias `[H]`. */
-export type ParamKind = "input" | "hidden" | "bias";
+/**
+ * What a weight is: an input matrix `[I, H]`, a state matrix `[H, H]`, a bias `[H]`, or a
+ * diagonal `[H]` (an elementwise recurrent weight `u ⊙ h`, as IndRNN's).
+ */
+export type ParamKind = "input" | "hidden" | "bias" | "diagonal";
 
 /** Every op a graph may hold, grouped by arity. */
 export const OPS = {
@@ -25,24 +28,33 @@ export const OPS = {
   leaf: ["input", "state", "const"],
   /** Leaves of a backward graph: a saved forward value, the incoming gradient of a state. */
   backwardLeaf: ["fwd", "gradIn"],
-  /** `matmul(a [B, K], W [K, H]) → [B, H]`; `addBias(a [B, H], b [H]) → [B, H]`. */
-  param: ["matmul", "addBias"],
+  /**
+   * `matmul(a [B, K], W [K, H]) → [B, H]`; `addBias(a [B, H], b [H]) → [B, H]`;
+   * `scale(a [B, H], u [H]) = a ⊙ u → [B, H]` (a diagonal weight, broadcast over the batch).
+   */
+  param: ["matmul", "addBias", "scale"],
   /** Backward only: `matmulT(g [B, H], W [K, H]) = g Wᵀ → [B, K]`. */
   paramT: ["matmulT"],
   /** Elementwise on equal shapes, or with a `const` scalar on either side. */
   binary: ["add", "sub", "mul"],
   /** Elementwise activations. */
-  unary: ["sigmoid", "tanh"],
+  unary: ["sigmoid", "tanh", "relu"],
+  /** Backward only: `step(a) = 1 where a > 0, else 0` (the derivative of relu). */
+  backwardUnary: ["step"],
 } as const;
 
 /** The name of any op in a forward or backward graph. */
 export type OpName = (typeof OPS)[keyof typeof OPS][number];
 /** Ops of a forward cell graph. */
-export type ForwardOp = Exclude<OpName, "fwd" | "gradIn" | "matmulT">;
+export type ForwardOp = Exclude<OpName, "fwd" | "gradIn" | BackwardOnlyOp>;
+/** Ops that occur only in backward graphs, besides their leaves. */
+export type BackwardOnlyOp = (typeof OPS.paramT)[number] | (typeof OPS.backwardUnary)[number];
 /** Elementwise binary ops. */
 export type BinaryOp = (typeof OPS.binary)[number];
-/** Elementwise unary ops. */
+/** Elementwise unary ops of a cell (activations). */
 export type UnaryOp = (typeof OPS.unary)[number];
+/** Elementwise unary ops of backward graphs only. */
+export type BackwardUnaryOp = (typeof OPS.backwardUnary)[number];
 
 /** One node of a graph; its `id` is its index in the graph's `nodes`. */
 export type Node =
@@ -54,8 +66,10 @@ export type Node =
   | { op: "matmul"; id: number; size: "H"; a: number; param: string }
   | { op: "matmulT"; id: number; size: Size; a: number; param: string }
   | { op: "addBias"; id: number; size: "H"; a: number; param: string }
+  | { op: "scale"; id: number; size: "H"; a: number; param: string }
   | { op: BinaryOp; id: number; size: Size; a: number; b: number }
-  | { op: UnaryOp; id: number; size: Size; a: number };
+  | { op: UnaryOp; id: number; size: Size; a: number }
+  | { op: BackwardUnaryOp; id: number; size: Size; a: number };
 
 /** The width of a node's value: the layer input (I), hidden (H), or a broadcast scalar. */
 export type Size = "I" | "H" | "scalar";
@@ -94,6 +108,8 @@ export interface CellOps {
   matmul(a: Val, w: Param<"input" | "hidden">): Val;
   /** `a [B, H] + b [H]`, broadcast over the batch. */
   addBias(a: Val, b: Param<"bias">): Val;
+  /** `a [B, H] ⊙ u [H]`, broadcast over the batch: a diagonal (elementwise) weight. */
+  scale(a: Val, u: Param<"diagonal">): Val;
   /** Elementwise sum. */
   add(a: Val | number, b: Val | number): Val;
   /** Elementwise difference. */
@@ -104,6 +120,8 @@ export interface CellOps {
   sigmoid(a: Val): Val;
   /** Hyperbolic tangent. */
   tanh(a: Val): Val;
+  /** Rectified linear unit, `max(a, 0)`. */
+  relu(a: Val): Val;
   /** Convenience, built from the ops above: `x Wx + h Wh + b`. */
   affine(x: Val, wx: Param<"input" | "hidden">, h: Val, wh: Param<"hidden">, b: Param<"bias">): Val;
 }
@@ -238,11 +256,24 @@ export function trace<S extends string, W extends Record<string, ParamKind>>(
       used.add(p);
       return push({ op: "addBias", size: "H", a: na.id, param: p });
     },
+    scale(a, u) {
+      const na = node(a, "the first operand of scale");
+      const [p, kind] = param(u, "the weight of scale");
+      if (kind !== "diagonal") {
+        fail(
+          `weight "${p}" is declared "${kind}" but scales a value elementwise (needs "diagonal")`,
+        );
+      }
+      if (na.size !== "H") fail(`diagonal "${p}" scales a value of width ${na.size} (needs H)`);
+      used.add(p);
+      return push({ op: "scale", size: "H", a: na.id, param: p });
+    },
     add: (a, b) => ew("add", a, b),
     sub: (a, b) => ew("sub", a, b),
     mul: (a, b) => ew("mul", a, b),
     sigmoid: unary("sigmoid"),
     tanh: unary("tanh"),
+    relu: unary("relu"),
     affine(x, wx, h, wh, b) {
       return ops.addBias(ops.add(ops.matmul(x, wx), ops.matmul(h, wh)), b);
     },
@@ -300,7 +331,7 @@ export class TraceError extends Error {
   override name = "TraceError";
 }
 
-const PARAM_KINDS: readonly ParamKind[] = ["input", "hidden", "bias"];
+const PARAM_KINDS: readonly ParamKind[] = ["input", "hidden", "bias", "diagonal"];
 
 /** Checks the parts of a spec that tracing relies on, before running its step. */
 function checkShape(spec: unknown, fail: (why: string) => never): void {

@@ -1,6 +1,7 @@
 // deno-lint-ignore-file no-explicit-any
 import { type CellSpec, trace, TraceError } from "./ir.ts";
 import { gru, lstm, rnn } from "./cells.ts";
+import { indrnn } from "./examples/indrnn.ts";
 
 type Loose = CellSpec<any, Record<string, any>>;
 
@@ -25,8 +26,41 @@ function refuses(spec: unknown, want: RegExp): void {
   throw new Error(`accepted a cell that should fail with ${want}`);
 }
 
-Deno.test("trace() accepts the built-in cells and a minimal one", () => {
-  for (const c of [rnn, lstm, gru, good]) trace(c as Loose);
+Deno.test("trace() accepts the built-in cells, the IndRNN example and a minimal one", () => {
+  for (const c of [rnn, lstm, gru, indrnn, good]) trace(c as Loose);
+});
+
+Deno.test("trace() checks diagonal weights: scale takes one, of a value of width H, and only scale", () => {
+  const diag = { ...good, weights: { ...good.weights, u: "diagonal" } };
+  const withU = (f: (o: any, x: any, h: any, w: any) => any) => ({
+    ...diag,
+    step: (o: any, x: any, { h }: any, w: any) => ({ h: f(o, x, h, w) }),
+  });
+  const g = trace(withU((o, x, h, w) => o.scale(o.affine(x, w.W, h, w.U, w.b), w.u)) as Loose);
+  const kinds = Object.fromEntries(g.params.map((p) => [p.name, p.kind]));
+  if (kinds["u"] !== "diagonal" || !g.nodes.some((n) => n.op === "scale" && n.param === "u")) {
+    throw new Error(`scale not traced: ${JSON.stringify(g)}`);
+  }
+  refuses(
+    withU((o, x, h, w) => o.scale(o.affine(x, w.W, h, w.U, w.b), w.U)),
+    /weight "U" is declared "hidden" but scales a value elementwise \(needs "diagonal"\)/,
+  );
+  refuses(
+    withU((o, x, h, w) => o.add(o.affine(x, w.W, h, w.U, w.b), o.scale(x, w.u))),
+    /diagonal "u" scales a value of width I \(needs H\)/,
+  );
+  refuses(
+    withU((o, x, h, w) => o.add(o.affine(x, w.W, h, w.U, w.b), o.matmul(h, w.u))),
+    /weight "u" is declared "diagonal" but multiplies a value of width H \(needs "hidden"\)/,
+  );
+  refuses(
+    withU((o, x, h, w) => o.addBias(o.affine(x, w.W, h, w.U, w.b), w.u)),
+    /weight "u" is declared "diagonal" but is added as a bias/,
+  );
+  refuses(
+    { ...good, weights: { ...good.weights, u: "diag" } },
+    /weight "u" has kind "diag" \(valid: input, hidden, bias, diagonal\)/,
+  );
 });
 
 Deno.test("trace() refuses a cell whose shape is wrong, naming the field", () => {

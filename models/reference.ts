@@ -25,7 +25,10 @@ export interface RefContext {
   readonly gradIn: Readonly<Record<string, Float64Array>>;
   /** Saved forward values by forward node id (backward graphs). */
   readonly saved: readonly Float64Array[];
-  /** A weight of the current layer: its data and its `[rows, cols]` (a bias is `[1, H]`). */
+  /**
+   * A weight of the current layer: its data and its `[rows, cols]` (a bias or a diagonal
+   * is `[1, H]`).
+   */
   weight(name: string): { data: Float64Array; rows: number; cols: number };
   /** Values computed so far, by node id (a `const` is a length-1 array). */
   readonly values: Float64Array[];
@@ -82,11 +85,18 @@ export const REFERENCE_OPS: Record<OpName, Impl> = {
     const a = v(c, m.a), w = c.weight(m.param);
     return a.map((x, i) => x + w.data[i % w.cols]!);
   },
+  scale: (n, c) => {
+    const m = n as { a: number; param: string };
+    const a = v(c, m.a), w = c.weight(m.param);
+    return a.map((x, i) => x * w.data[i % w.cols]!);
+  },
   add: ew((x, y) => x + y),
   sub: ew((x, y) => x - y),
   mul: ew((x, y) => x * y),
   sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
   tanh: unary(Math.tanh),
+  relu: unary((x) => Math.max(x, 0)),
+  step: unary((x) => (x > 0 ? 1 : 0)),
 };
 
 /** Interprets a graph's nodes in order; returns every node's value. */

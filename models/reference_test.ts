@@ -3,7 +3,7 @@ import { bceWithLogits } from "./classifier.ts";
 import { backward, GRAD_RULES } from "./grad.ts";
 import { interpret, referenceForward, referenceLossAndGrad } from "./reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "./_testing.ts";
-import type { CellGraph, ForwardOp } from "./ir.ts";
+import { type CellGraph, type ForwardOp, OPS } from "./ir.ts";
 import { Rng } from "./rng.ts";
 
 const B = 5, T = 7;
@@ -55,16 +55,22 @@ Deno.test("backward() keeps only the forward values its rules read", () => {
   }
 });
 
-const UNARY: ForwardOp[] = ["sigmoid", "tanh"];
-const BINARY: ForwardOp[] = ["add", "sub", "mul"];
+const UNARY: readonly ForwardOp[] = OPS.unary;
+const BINARY: readonly ForwardOp[] = OPS.binary;
 
-/** A graph of one op: inputs are states h (and k for binary ops), output node 2. */
+/**
+ * A graph of one op: inputs are states h (and k for binary ops), output node 2; a param op
+ * (matmul, addBias, scale) reads the 1×1 weight W.
+ */
 function oneOpGraph(op: ForwardOp): CellGraph {
   const binary = BINARY.includes(op);
   return {
     name: "t",
     states: binary ? ["h", "k"] : ["h"],
-    params: [{ name: "W", kind: "hidden" }],
+    params: [{
+      name: "W",
+      kind: op === "scale" ? "diagonal" : op === "addBias" ? "bias" : "hidden",
+    }],
     nodes: [
       { op: "state", id: 0, size: "H", name: "h" },
       binary

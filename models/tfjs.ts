@@ -41,7 +41,7 @@ export interface TfjsContext {
   readonly x: tf.Tensor2D;
   /** Previous states `[B, H]` by name. */
   readonly states: Readonly<Record<string, tf.Tensor2D>>;
-  /** A weight of the current layer: `[I, H]`, `[H, H]` or a bias `[H]`. */
+  /** A weight of the current layer: `[I, H]`, `[H, H]`, or a bias or diagonal `[H]`. */
   weight(name: string): tf.Tensor;
   /** A scalar constant, shared across the whole pass. */
   constant(value: number): tf.Scalar;
@@ -63,7 +63,7 @@ const binary = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): TfjsImpl => (n, c
   return f(val(c, m.a), val(c, m.b));
 };
 const unary = (f: (a: tf.Tensor) => tf.Tensor): TfjsImpl => (n, c) =>
-  f(val(c, (n as Of<"sigmoid" | "tanh">).a));
+  f(val(c, (n as Of<"sigmoid" | "tanh" | "relu">).a));
 
 /** One tfjs implementation per forward op; a missing op is a compile error. */
 export const TFJS_OPS: Record<ForwardOp, TfjsImpl> = {
@@ -86,11 +86,17 @@ export const TFJS_OPS: Record<ForwardOp, TfjsImpl> = {
     const m = n as Of<"addBias">;
     return tf.add(val(c, m.a), c.weight(m.param));
   },
+  // a [B, H] ⊙ u [H], broadcast over the batch
+  scale: (n, c) => {
+    const m = n as Of<"scale">;
+    return tf.mul(val(c, m.a), c.weight(m.param));
+  },
   add: binary((a, b) => tf.add(a, b)),
   sub: binary((a, b) => tf.sub(a, b)),
   mul: binary((a, b) => tf.mul(a, b)),
   sigmoid: unary((a) => tf.sigmoid(a)),
   tanh: unary((a) => tf.tanh(a)),
+  relu: unary((a) => tf.relu(a)),
 };
 
 /**

@@ -51,9 +51,16 @@ for (const backend of BACKENDS) {
     await use(backend);
     const rng = new Rng(5);
     const rand = (n: number) => Float64Array.from({ length: n }, () => rng.uniformIn(-2, 2));
-    const [x, h, k, w, bias] = [rand(B * 3), rand(B * 4), rand(B * 4), rand(3 * 4), rand(4)];
-    const weights: Record<string, Float64Array> = { W: w, b: bias };
-    const shapes: Record<string, number[]> = { W: [3, 4], b: [4] };
+    const [x, h, k, w, bias, u] = [
+      rand(B * 3),
+      rand(B * 4),
+      rand(B * 4),
+      rand(3 * 4),
+      rand(4),
+      rand(4),
+    ];
+    const weights: Record<string, Float64Array> = { W: w, b: bias, u };
+    const shapes: Record<string, number[]> = { W: [3, 4], b: [4], u: [4] };
     // A graph of every forward op: inputs, then each op once.
     const nodes: Node[] = [
       { op: "input", id: 0, size: "I" },
@@ -67,6 +74,8 @@ for (const backend of BACKENDS) {
       { op: "mul", id: 8, size: "H", a: 2, b: 3 },
       { op: "sigmoid", id: 9, size: "H", a: 1 },
       { op: "tanh", id: 10, size: "H", a: 2 },
+      { op: "scale", id: 11, size: "H", a: 1, param: "u" },
+      { op: "relu", id: 12, size: "H", a: 6 },
     ];
     const covered = new Set(nodes.map((n) => n.op));
     for (const op of Object.keys(TFJS_OPS) as ForwardOp[]) {
@@ -80,7 +89,7 @@ for (const backend of BACKENDS) {
       saved: [],
       weight: (n) => {
         const d = weights[n]!;
-        return n === "b" ? { data: d, rows: 1, cols: 4 } : { data: d, rows: 3, cols: 4 };
+        return n === "W" ? { data: d, rows: 3, cols: 4 } : { data: d, rows: 1, cols: 4 };
       },
     });
     tf.tidy(() => {

@@ -2,7 +2,9 @@
  * Engine selection: `--engine auto|cuda|native|tfjs|tfjs-cpu|tfjs-wasm|tfjs-tensorflow`.
  * `auto` takes the fastest engine that works here (cuda, then native, then tfjs-wasm, then
  * tfjs-cpu — wasm measured 3–8× faster than cpu at training, see bench/notes/tfjs.md) and says
- * which and why.
+ * which and why. An engine whose lowering cannot run a shape or a cell of the invocation
+ * (the CUDA kernels: hidden size, layers, how the cell uses its input) counts as
+ * unavailable, with the lowering's message.
  *
  * @module
  */
@@ -12,7 +14,7 @@ import { createTfjsEngine, tfjsAvailability } from "./tfjs/engine.ts";
 import { createCudaEngine } from "./cuda/engine.ts";
 import { cudaAvailability, cudaFitProblem } from "./cuda/probe.ts";
 import type { Arch } from "../../models/cells.ts";
-import { cudaShapeProblem } from "../../models/codegen/cuda.ts";
+import { cudaCellProblem, cudaShapeProblem } from "../../models/codegen/cuda.ts";
 
 /** Engine names accepted by `--engine`. */
 export const ENGINE_CHOICES = [
@@ -55,6 +57,10 @@ export function availability(kind: EngineKind, extras: EngineExtras): Promise<Av
         const problem = cudaShapeProblem(shape);
         if (problem !== null) {
           return Promise.resolve({ ok: false, reason: `the CUDA kernels cannot run ${problem}` });
+        }
+        const lowering = shape.arch === undefined ? null : cudaCellProblem(shape.arch);
+        if (lowering !== null) {
+          return Promise.resolve({ ok: false, reason: `cell "${shape.arch}": ${lowering}` });
         }
       }
       return (async (): Promise<Availability> => {

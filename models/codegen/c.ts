@@ -59,6 +59,11 @@ export class CRenderer extends Renderer {
   readonly target: string = "c";
   /** Sequences per SIMD value. */
   readonly lanes: number;
+  /** relu and its mask over SIMD vectors, with the prelude's `rb_max` and `rb_select`. */
+  readonly inlineMath: Readonly<Record<"relu" | "step", (x: string) => string>> = {
+    relu: (x) => `rb_max(${x}, RB_ZERO)`,
+    step: (x) => `rb_select(${x} > RB_ZERO, RB_SPLAT(1.0f), RB_ZERO)`,
+  };
 
   /**
    * A C renderer.

@@ -86,6 +86,7 @@ export {
   WARP,
 } from "./cuda_kernels.ts";
 export {
+  cudaCellProblem,
   type CudaLayout,
   cudaLayout,
   cudaLayoutFor,
@@ -112,6 +113,11 @@ export class CudaRenderer extends Renderer {
   readonly target: string = "cuda";
   /** One sequence per lane value: lane values are plain floats. */
   readonly lanes: number = 1;
+  /** relu and its mask over floats. */
+  readonly inlineMath: Readonly<Record<"relu" | "step", (x: string) => string>> = {
+    relu: (x) => `fmaxf(${x}, 0.0f)`,
+    step: (x) => `(${x} > 0.0f ? 1.0f : 0.0f)`,
+  };
   /** Sequences (warps) per block of the recurrent kernels. */
   readonly warpsPerBlock: number;
   protected override readonly generator: string = "models/codegen/cuda.ts";

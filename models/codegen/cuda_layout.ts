@@ -1,13 +1,15 @@
 /**
  * The layout of the CUDA target for a model shape ({@linkcode CudaLayout}): which input
  * projections of layer 0 are hoisted out of the recurrence (read off the IR), the sizes of
- * the weight blocks in shared memory, and the shapes the kernels cannot run, with why.
+ * the weight blocks in shared memory (biases and diagonal weights are `[H]` words like any
+ * other), and the shapes and cells the kernels cannot run, with why.
  * The generated code and the host (`bench/engines/cuda/`: the engine, its probe and its
  * launch plan) both size everything from it.
  *
  * @module
  */
-import type { BackwardGraph } from "../grad.ts";
+import { backward, type BackwardGraph } from "../grad.ts";
+import { type Arch, cellGraph } from "../cells.ts";
 import type { ModelConfig } from "../classifier.ts";
 import type { CellGraph } from "../ir.ts";
 import { LoweringError } from "./lowering_error.ts";
@@ -104,6 +106,28 @@ export function hoistedProjections(g: CellGraph, bw: BackwardGraph): PreNode[] {
     pre.push({ node: n.id, param: n.param, index: pre.length, grad: pg.g });
   }
   return pre;
+}
+
+/**
+ * Why the CUDA target cannot lower a cell, or null when it can: its kernels hoist layer 0's
+ * input projections out of the recurrence, so the layer input may only be multiplied by
+ * input weights ({@linkcode hoistedProjections}).
+ * @param arch a registered cell
+ * @returns the message of the {@linkcode LoweringError}, naming the op, or null
+ * @example
+ * ```ts
+ * cudaCellProblem("gru"); // null
+ * ```
+ */
+export function cudaCellProblem(arch: Arch): string | null {
+  const g = cellGraph(arch);
+  try {
+    hoistedProjections(g, backward(g));
+    return null;
+  } catch (e) {
+    if (e instanceof LoweringError) return e.message;
+    throw e;
+  }
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The op table over lane values ({@linkcode defaultOps}, tinygrad's `code_for_op`): one
  * emitter per IR op, a `Record<OpName, …>`, so a missing op is a compile error. Every
- * expression is valid for both targets: a GCC vector `lane_t` in C and a `float` in CUDA.
+ * expression is valid for both targets: a GCC vector `lane_t` in C and a `float` in CUDA;
+ * relu and its derivative mask `step`, which cannot be, are the target's own expressions
+ * (`inlineMath`).
  * Shapes are compile-time constants, so small matmuls are unrolled completely; wide ones
  * (arrays, {@linkcode isWide}) are loops over blocks of {@linkcode BLOCK} accumulators
  * held in registers.
@@ -32,7 +34,7 @@ const elementwise = (f: (a: string, b: string) => string): OpEmitter => (n, e) =
 };
 
 const unary = (fn: "sigmoid" | "tanh"): OpEmitter => (n, e) => {
-  const m = n as Extract<Node, { op: "sigmoid" | "tanh" }>;
+  const m = n as Node & { a: number };
   const f = e.renderer.math[fn];
   const dst = e.storage[n.id]!, size = e.sizeOf(n), lane = e.renderer.laneType;
   const out = [`/* ${e.describe(n.id)} = ${fn}(${e.describe(m.a)}) */`];
@@ -51,6 +53,17 @@ const unary = (fn: "sigmoid" | "tanh"): OpEmitter => (n, e) => {
     out.push(`const ${lane} ${e.el(n.id, j)} = ${dst.name}_out[${j}];`);
   }
   return out;
+};
+
+/** An elementwise function the target writes inline (`LaneTarget.inlineMath`). */
+const inlined = (fn: "relu" | "step"): OpEmitter => (n, e) => {
+  const m = n as Node & { a: number };
+  const f = e.renderer.inlineMath[fn];
+  return e.define(
+    n.id,
+    (j) => f(e.el(m.a, j)),
+    `${e.describe(n.id)} = ${fn}(${e.describe(m.a)})`,
+  );
 };
 
 /**
@@ -88,7 +101,8 @@ function blockedProduct(
 
 /**
  * The default op table over lane values (shared by C and CUDA; every expression is valid
- * for both a GCC vector `lane_t` and a scalar `float`). `W` is the layer's weight block.
+ * for both a GCC vector `lane_t` and a scalar `float`, relu and step come from the target's
+ * `inlineMath`). `W` is the layer's weight block.
  */
 export function defaultOps(): Record<OpName, OpEmitter> {
   return {
@@ -167,10 +181,23 @@ export function defaultOps(): Record<OpName, OpEmitter> {
         `${e.describe(n.id)} = ${e.describe(m.a)} + ${m.param}`,
       );
     },
+    // out [H] = a [H] ⊙ u [H] (broadcast over lanes)
+    scale: (n, e) => {
+      const m = n as Extract<Node, { op: "scale" }>;
+      const w = e.slot(m.param);
+      return e.define(
+        n.id,
+        (j) =>
+          `${e.el(m.a, j)} * W[${typeof j === "number" ? w.offset + j : `${w.offset} + ${j}`}]`,
+        `${e.describe(n.id)} = ${e.describe(m.a)} ⊙ ${m.param}`,
+      );
+    },
     add: elementwise((a, b) => `${a} + ${b}`),
     sub: elementwise((a, b) => `${a} - ${b}`),
     mul: elementwise((a, b) => `${a} * ${b}`),
     sigmoid: unary("sigmoid"),
     tanh: unary("tanh"),
+    relu: inlined("relu"),
+    step: inlined("step"),
   };
 }

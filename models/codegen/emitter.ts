@@ -33,6 +33,11 @@ export interface LaneTarget {
   readonly zero: string;
   /** Names of the math functions in array form, `void f(const lane_t *x, lane_t *y, int n)`. */
   readonly math: Readonly<Record<"sigmoid" | "tanh", string>>;
+  /**
+   * Elementwise functions written inline: the expression of one lane value `x` (`relu`:
+   * `max(x, 0)`; `step`: 1 where `x > 0`, else 0).
+   */
+  readonly inlineMath: Readonly<Record<"relu" | "step", (x: string) => string>>;
 }
 
 /**

@@ -75,13 +75,14 @@ export interface WeightSlot {
   readonly kind: ParamKind;
   /** Offset in elements from the start of the layer's block. */
   readonly offset: number;
-  /** Rows K (I for input matrices, H for state matrices, 1 for biases). */
+  /** Rows K (I for input matrices, H for state matrices, 1 for biases and diagonals). */
   readonly rows: number;
 }
 
 /**
  * Weight offsets of one layer with input size `I`, in declaration order (the layout of
- * `models/classifier.ts`): `[I, H]` input matrices, `[H, H]` state matrices, `[H]` biases.
+ * `models/classifier.ts`): `[I, H]` input matrices, `[H, H]` state matrices, `[H]` biases
+ * and diagonals.
  */
 export function layerSlots(graph: CellGraph, I: number, H: number): WeightSlot[] {
   let offset = 0;

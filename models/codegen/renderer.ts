@@ -25,8 +25,8 @@
  * - the flush `rb_flush_I*`, which turns a block of up to 16 stashed timesteps into
  *   `dW += Σ_t a ⊗ g` with the accumulators in registers.
  *
- * What a target supplies: `target`, `lanes`, `mapping()`, `prelude()` and `kernels()`;
- * and, where it differs, the hooks: which input sizes get functions (`functions()`),
+ * What a target supplies: `target`, `lanes`, `inlineMath`, `mapping()`, `prelude()` and
+ * `kernels()`; and, where it differs, the hooks: which input sizes get functions (`functions()`),
  * more constants (`constants()`), values the cell functions bind besides the leaves and
  * compute themselves (`forwardLeaf()`, `boundValues()`, `extraGradients()`), the
  * functions' names and parameters (`forwardHead()`, `backwardHead()`), and the wording of
@@ -79,6 +79,11 @@ export abstract class Renderer implements LaneTarget {
     sigmoid: "rb_sigmoid_v",
     tanh: "rb_tanh_v",
   };
+  /**
+   * Elementwise functions written inline, as expressions of one lane value (relu and its
+   * derivative mask): they differ between a SIMD vector and a float, so each target says.
+   */
+  abstract readonly inlineMath: Readonly<Record<"relu" | "step", (x: string) => string>>;
   /** What the program's first comment names as its generator. */
   protected readonly generator: string = "models/codegen";
   /** The letters the program's comments use for dimensions. */

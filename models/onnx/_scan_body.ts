@@ -33,12 +33,12 @@ export interface ScanBody {
   /** Layer 0's input for this step, `[X, B]` (batch-major: `[B, X]`). */
   readonly xt: string;
   /**
-   * Lowers the cell once: layer `l`'s weights (null: none, every matmul is in a fused group),
-   * its input and previous states; fused groups are emitted by `group`, other nodes by
-   * ONNX_OPS. Returns the value of every node, by node id.
+   * Lowers the cell once: layer `l`'s weights (or, the wavefront's blocks, several layers'
+   * weights stacked in front), its input and previous states; fused groups are emitted by
+   * `group`, other nodes by ONNX_OPS. Returns the value of every node, by node id.
    */
   cell(
-    l: number | null,
+    l: number | readonly number[],
     input: string,
     states: Record<string, string>,
     group: GroupEmitter,
@@ -91,8 +91,27 @@ export function scanBody(ctx: ScanContext, out: FormGraph, tag: string): ScanBod
   const hoistedSlices = new Map<number, string[]>();
   pieces.forEach((p, k) => hoistedSlices.set(p.gi, [...hoistedSlices.get(p.gi) ?? [], parts[k]!]));
 
+  /** The weight `p` of n layers stacked in front (see `OnnxLowerContext.weight`). */
+  const stackedInits = new Map<string, string>();
+  const stackedWeight = (layers: readonly number[], p: string): string => {
+    const name = `${P}l${layers.join("_")}.${p}`;
+    let v = stackedInits.get(name);
+    if (v === undefined) {
+      const shape = ctx.layout.get(`layers.${layers[0]}.${p}`).shape;
+      const [r, c] = shape.length === 1 ? [1, shape[0]!] : [shape[0]!, shape[1]!];
+      const data = new Float32Array(layers.length * r * c);
+      layers.forEach((l, k) => {
+        const w = Float32Array.from(weights(l, p));
+        data.set(fm ? transpose(w, r, c) : w, k * r * c);
+      });
+      v = body.init(name, [layers.length, ...(fm ? [c, r] : [r, c])], data);
+      stackedInits.set(name, v);
+    }
+    return v;
+  };
+
   const cell = (
-    l: number | null,
+    l: number | readonly number[],
     input: string,
     states: Record<string, string>,
     group: GroupEmitter,
@@ -106,7 +125,7 @@ export function scanBody(ctx: ScanContext, out: FormGraph, tag: string): ScanBod
       values,
       featureMajor: fm,
       weight(p) {
-        if (l === null) throw new Error(`Cannot lower weight "${p}": no single layer here`);
+        if (typeof l !== "number") return stackedWeight(l, p);
         let name = inits.get(p);
         if (name === undefined) {
           const t = ctx.layout.get(`layers.${l}.${p}`);

@@ -78,7 +78,7 @@ export function wavefrontScans(ctx: ScanContext, out: FormGraph): string {
     for (let j = 0; j < D; j++) {
       const layers = slot(j);
       const vj = cell(
-        null,
+        layers,
         x,
         stacked[j]!,
         (gi, values) =>

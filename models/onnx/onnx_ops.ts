@@ -25,7 +25,10 @@ export interface OnnxLowerContext {
   readonly featureMajor: boolean;
   /**
    * The initializer holding one of this layer's weights: `[I, H]`, `[H, H]` or `[H]`
-   * batch-major; transposed `[H, I]`, `[H, H]` and `[H, 1]` feature-major.
+   * batch-major; transposed `[H, I]`, `[H, H]` and `[H, 1]` feature-major. Where n layers
+   * run as one (the wavefront's blocks), theirs stacked in front: `[n, I, H]`, `[n, 1, H]`
+   * batch-major (so that a vector broadcasts over the batch), `[n, H, I]`, `[n, H, 1]`
+   * feature-major.
    */
   weight(param: string): string;
 }
@@ -34,7 +37,11 @@ export interface OnnxLowerContext {
 export type NodeOf<K extends ForwardOp> = Node & { readonly op: K };
 
 /** The ONNX operator of each IR activation. */
-export const ACTIVATIONS: Readonly<Record<UnaryOp, string>> = { sigmoid: "Sigmoid", tanh: "Tanh" };
+export const ACTIVATIONS: Readonly<Record<UnaryOp, string>> = {
+  sigmoid: "Sigmoid",
+  tanh: "Tanh",
+  relu: "Relu",
+};
 
 const binary = (op: string) => (n: { a: number; b: number }, c: OnnxLowerContext) =>
   c.b.op(op, [c.values[n.a]!, c.values[n.b]!]);
@@ -54,11 +61,13 @@ export const ONNX_OPS: {
       c.featureMajor ? [c.weight(n.param), c.values[n.a]!] : [c.values[n.a]!, c.weight(n.param)],
     ),
   addBias: (n, c) => c.b.op("Add", [c.values[n.a]!, c.weight(n.param)]),
+  scale: (n, c) => c.b.op("Mul", [c.values[n.a]!, c.weight(n.param)]),
   add: binary("Add"),
   sub: binary("Sub"),
   mul: binary("Mul"),
   sigmoid: unary(ACTIVATIONS.sigmoid),
   tanh: unary(ACTIVATIONS.tanh),
+  relu: unary(ACTIVATIONS.relu),
 };
 
 /**
@@ -69,7 +78,7 @@ export const ONNX_OPS: {
  * @returns the name of the value the node defines
  */
 export function lowerNode(n: Node, c: OnnxLowerContext): string {
-  if (n.op === "fwd" || n.op === "gradIn" || n.op === "matmulT") {
+  if (n.op === "fwd" || n.op === "gradIn" || n.op === "matmulT" || n.op === "step") {
     throw new Error(`Cannot lower op "${n.op}" to ONNX: it only occurs in backward graphs`);
   }
   return (ONNX_OPS[n.op] as (n: Node, c: OnnxLowerContext) => string)(n, c);
