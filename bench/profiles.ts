@@ -157,8 +157,9 @@ const original: Profile = {
 /**
  * The switches that turn `original` into `fixed`: each one a named, documented change, and
  * the ONLY fields in which the two profiles differ (a test checks it). Everything else —
- * embedding 64, 25 layers of hidden 8, maxLen 200, batch 1000, 5 epochs, the original
- * initialisation, Adam, no clipping, the full vocabulary — stays the report's.
+ * embedding 64, hidden 8, maxLen 200, batch 1000, 5 epochs, Adam, no clipping, a constant
+ * learning rate, the full vocabulary — stays the report's. The sweeps behind each switch are
+ * in bench/notes/profiles.md (validation split carved from train, seed 1).
  */
 export const FIXED_SWITCHES = {
   /** Correct labels (already the `original` profile's; `original-labels` keeps the bug). */
@@ -173,9 +174,25 @@ export const FIXED_SWITCHES = {
    * a 5-epoch sweep over 3e-3, 1e-2, 3e-2 on a validation split carved from TRAIN (highest
    * last-epoch validation accuracy, ties broken by the lower validation loss; see
    * bench/notes/profiles.md): RNN 3e-3 (0.509), GRU 3e-3 (0.650), LSTM 1e-2 (all three at
-   * chance, 0.500: at the original initialisation the 25-layer LSTM does not learn).
+   * chance, 0.500: at the original initialisation the 25-layer LSTM does not learn). Chosen
+   * at 25 layers and kept, not re-tuned, at 5.
    */
   learningRate: { default: 3e-3, lstm: 1e-2 },
+  /**
+   * 5 stacked layers instead of 25: the smallest change of shape found that lets the stack
+   * learn. No change measured at 25 × 8 (gate-bias init, 10 epochs; LRs 3e-3…3e-2 earlier)
+   * took any architecture to 0.80 on validation. Sweep `fixed-layers` (5 epochs): 5 layers
+   * was the only depth of 2, 5, 10 that beat 25 for every architecture (RNN 0.714, LSTM
+   * 0.739, GRU 0.770 vs 0.509 / 0.500 / 0.650); at 10 the LSTM fell back to chance.
+   */
+  layers: 5,
+  /**
+   * Each cell's gate-bias initialisation (LSTM forget gate 1, GRU update gate −1; the RNN
+   * has none and is unchanged). Sweep `fixed-layers5` at 5 layers: LSTM 0.739 → 0.806, GRU
+   * 0.770 → 0.798 on validation. (At 25 layers on its own it changed nothing: sweep
+   * `fixed-remember`.)
+   */
+  init: "remember",
 } as const satisfies Partial<Profile>;
 
 /** Every profile, by name. */
@@ -212,8 +229,9 @@ export const PROFILES = {
     ...original,
     ...FIXED_SWITCHES,
     name: "fixed",
-    description: "The report's architecture and data with the fewest changes that let it learn: " +
-      "padding at the start and a per-architecture learning rate chosen on a validation split",
+    description: "The report's data and cells with the fewest changes found that let them learn: " +
+      "padding at the start, a per-architecture learning rate, 5 layers instead of 25 and the " +
+      "gate-bias init (each chosen on a validation split)",
   },
   best: {
     name: "best",

@@ -37,10 +37,11 @@ Deno.test("fixed differs from original only in its named switches", () => {
   const differing = Object.keys(original).filter((k) =>
     JSON.stringify(original[k]) !== JSON.stringify(fixed[k])
   ).sort();
-  assertEquals(differing, ["description", "learningRate", "name", "padding"]);
+  assertEquals(differing, ["description", "init", "layers", "learningRate", "name", "padding"]);
   for (const [k, v] of Object.entries(FIXED_SWITCHES)) assertEquals(fixed[k], v);
-  // The report's shape, data, schedule and initialisation stay.
-  for (const k of ["embedDim", "hiddenSize", "layers", "maxLen", "batchSize", "epochs"]) {
+  assertEquals([fixed.layers, fixed.init], [5, "remember"]);
+  // The report's width, data, batch, epochs and schedule stay.
+  for (const k of ["embedDim", "hiddenSize", "maxLen", "batchSize", "epochs"]) {
     assertEquals(fixed[k], original[k]);
   }
   assertEquals([fixed.gradClip, fixed.lrSchedule, fixed.vocabMaxSize], [null, "constant", null]);
