@@ -101,8 +101,13 @@ export async function buildCudaEmulator(dir: string): Promise<CudaEmulator> {
   await Deno.mkdir(dir, { recursive: true });
   const headerPath = `${dir}/rb_emulate.h`;
   const driverPath = `${dir}/libcuda-emulator.so`;
-  const driverSource = `${dir}/libcuda_emu.c`;
-  await Deno.writeTextFile(headerPath, await Deno.readTextFile(HEADER_SOURCE));
+  // Test workers of one process share a pid and may build at once: every file is written
+  // under a name of its own and renamed into place, whole.
+  const tag = `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const driverSource = `${dir}/libcuda_emu.${tag}.c`;
+  const headerTmp = `${headerPath}.${tag}.tmp`;
+  await Deno.writeTextFile(headerTmp, await Deno.readTextFile(HEADER_SOURCE));
+  await Deno.rename(headerTmp, headerPath);
   await Deno.writeTextFile(driverSource, await Deno.readTextFile(DRIVER_SOURCE));
   const inc = await cudaIncludeDir();
   const args = [
@@ -113,17 +118,18 @@ export async function buildCudaEmulator(dir: string): Promise<CudaEmulator> {
     "-Werror=implicit-function-declaration",
     ...(inc ? ["-DRB_HAVE_CUDA_H", `-I${inc}`] : []),
     "-o",
-    `${driverPath}.${Deno.pid}.tmp`,
+    `${driverPath}.${tag}.tmp`,
     driverSource,
     "-ldl",
   ];
   const out = await new Deno.Command("cc", { args, stdout: "piped", stderr: "piped" }).output();
+  await Deno.remove(driverSource).catch(() => {});
   if (!out.success) {
     throw new Error(
       `Cannot build the CUDA emulator: cc ${args.join(" ")} failed:\n` +
         new TextDecoder().decode(out.stderr),
     );
   }
-  await Deno.rename(`${driverPath}.${Deno.pid}.tmp`, driverPath);
+  await Deno.rename(`${driverPath}.${tag}.tmp`, driverPath);
   return { dir, driverPath, headerPath, checkedAgainstCudaH: inc !== null };
 }
