@@ -1,5 +1,6 @@
 /**
- * `deno task bench`: train, export, measure, write a results file. See `--help`.
+ * `deno task bench`: train, export, measure, write a results file, then print the summary of
+ * that file (`run_summary.ts`) and the command that makes its report. See `--help`.
  * Ctrl-C stops after the current batch; every finished epoch is kept and
  * `deno task bench --resume <id>` continues.
  *
@@ -10,6 +11,7 @@ import { benchPeers } from "./peers/bench_peers.ts";
 import { exitOnUsageError } from "./util/cli_kit.ts";
 import { stderrProgress } from "./util/progress.ts";
 import { runBench } from "./run.ts";
+import { formatSummary } from "./run_summary.ts";
 import { InterruptedError } from "./train.ts";
 
 if (import.meta.main) {
@@ -22,12 +24,14 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    const { ok, results, id } = await runBench(args, stderrProgress(), {
+    const { ok, results, id, path } = await runBench(args, stderrProgress(), {
       shouldStop: () => stop,
     });
     if ((args.peers ?? []).length > 0) {
       await benchPeers(results, args, id, (s) => console.error(s));
     }
+    const outDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+    console.log(`\n${formatSummary(results, outDir)}`.trimEnd());
     if (!ok) {
       console.error("Some runs failed: see the failure entries in the results file.");
       Deno.exit(1);
