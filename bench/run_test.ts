@@ -367,3 +367,19 @@ Deno.test("bench ends with the summary of the results file it wrote and its repo
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--reference nbsvm trains the reference line on the smoke fixture; the default skips it", async () => {
+  await withTemp(async (dir) => {
+    const flags = ["--arch", "rnn", "--epochs", "0"];
+    const asked = await runBench(
+      smoke(`${dir}/a`, [...flags, "--reference", "nbsvm"]),
+      memoryProgress(),
+    );
+    const saved = await readResultsFile(asked.path);
+    if (saved.reference?.model !== "nbsvm-bigram" || saved.reference.dataSource !== "fixture") {
+      throw new Error(`no fixture reference line in ${JSON.stringify(saved.reference)}`);
+    }
+    const plain = await runBench(smoke(`${dir}/b`, flags), memoryProgress());
+    if (plain.results.reference != null) throw new Error("the smoke default trained a reference");
+  });
+});
