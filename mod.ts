@@ -158,6 +158,7 @@ export type {
   LatencyMs,
   Machine,
   OnnxExport,
+  ReferenceLine,
   ResultsFile,
   Run,
   RunConfig,
