@@ -134,3 +134,15 @@ Deno.test("createdAt accepts a UTC offset", async () => {
   file.createdAt = "2025-01-16T08:30:00+03:00";
   assert(ResultsFileSchema.safeParse(file).success);
 });
+
+Deno.test("the reference line is optional, nullable, and checked when present", async () => {
+  const file = await valid();
+  assert(file.reference !== undefined, "the one-machine fixture records a reference line");
+  delete file.reference;
+  assert(ResultsFileSchema.safeParse(file).success, "a file from before the field reads");
+  file.reference = null;
+  assert(ResultsFileSchema.safeParse(file).success, "null: not trained");
+  await rejects((f) => (f.reference.testAccuracy = 1.2), "reference.testAccuracy");
+  await rejects((f) => (f.reference.trainSeconds = -1), "reference.trainSeconds");
+  await rejects((f) => (f.reference.hashBuckets = 4), "reference");
+});
