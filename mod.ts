@@ -160,6 +160,7 @@ export type {
   LatencyMs,
   Machine,
   OnnxExport,
+  ReferenceLine,
   ResultsFile,
   Run,
   RunConfig,

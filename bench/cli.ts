@@ -87,6 +87,13 @@ export interface BenchArgs {
    * @default 0
    */
   validation: number;
+  /**
+   * The non-recurrent reference line to train beside the runs: "nbsvm", "none", or "auto"
+   * (nbsvm when a profile run reads the imdb data, none for fixture-only runs such as smoke).
+   * Absent in states saved before the flag existed: "auto".
+   * @default "auto"
+   */
+  reference?: "auto" | "nbsvm" | "none";
   /** Peers to time side by side after the runs ("torch": the original loop and cuDNN). @default [] */
   peers: "torch"[];
   /** Train and test batches the original-loop peer times before extrapolating (0: all). @default 3 */
@@ -231,6 +238,13 @@ export function benchCommand(): Command {
         "instead of test (0: off)",
       fraction("--validation", MAX_VALIDATION),
       0,
+    )
+    .addOption(
+      new Option(
+        "--reference <model>",
+        "non-recurrent reference line trained on the same split: nbsvm (unigram+bigram " +
+          "NB-weighted logistic regression) or none; auto: nbsvm when a profile reads the imdb data",
+      ).choices(["auto", "nbsvm", "none"]).default("auto"),
     )
     .addOption(
       new Option(

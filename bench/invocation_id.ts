@@ -23,6 +23,8 @@ const LOCATION_FLAGS = ["out", "resume", "id", "shard"] as const;
 function comparable(args: BenchArgs): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...args };
   for (const k of LOCATION_FLAGS) delete rest[k];
+  // The default, as states and ids from before the flag existed have it (absent).
+  if (rest.reference === "auto") delete rest.reference;
   return Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
 }
 

@@ -2,7 +2,7 @@
 // the saved state, or nothing when the results are complete), on the smoke fixture with the
 // native engine.
 import { parseBenchArgs } from "./cli.ts";
-import { stableInvocationId } from "./invocation_id.ts";
+import { flagDifferences, stableInvocationId } from "./invocation_id.ts";
 import { memoryProgress } from "./util/progress.ts";
 import { runBench, runId, runMatrix } from "./run.ts";
 import { InterruptedError } from "./train.ts";
@@ -147,4 +147,14 @@ Deno.test("bench --id NAME with other flags than its saved state is refused, nam
       throw e ?? new Error("other flags were accepted");
     }
   });
+});
+
+Deno.test("--reference auto (the default) keeps the ids and saved flags of invocations from before the flag", async () => {
+  const now = smoke("o", ["--id", "auto"]);
+  const { reference: _, ...before } = now; // what a state saved before --reference holds
+  const [a, b] = await Promise.all([stableInvocationId(now), stableInvocationId(before)]);
+  if (a.id !== b.id) throw new Error(`--reference auto changed the id: ${a.id} vs ${b.id}`);
+  if (flagDifferences(before, now).length !== 0) throw new Error("auto differs from absent");
+  const asked = await stableInvocationId(smoke("o", ["--id", "auto", "--reference", "none"]));
+  if (asked.id === a.id) throw new Error("--reference none must give another id");
 });

@@ -61,6 +61,7 @@ import { readResultsFile, writeResultsFile } from "./results/io.ts";
 import { SCHEMA_VERSION } from "./results/schema.ts";
 import type { ResultsFile, Run } from "./results/types.ts";
 import { InterruptedError, NonFiniteError, trainAndEvaluate } from "./train.ts";
+import { trainReferenceLine } from "./reference/reference_line.ts";
 
 /** The suite's version, recorded in results and ONNX metadata. */
 export const SUITE_VERSION = "0.1.0";
@@ -402,12 +403,39 @@ async function runInvocation(
       );
     }
   }
+  const referenceSource = referenceSourceOf(args, matrix, hooks);
+  if (referenceSource !== null && results.reference == null) {
+    results.reference = await trainReferenceLine({
+      source: referenceSource,
+      validation,
+      validationSeed: VALIDATION_SEED,
+      log: (line) => progress.log(line),
+    });
+    await writeResultsFile(path, results);
+  }
   if (ok) {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.remove(`${args.out}/.state`).catch(() => {}); // only when empty
   } else progress.log(`checkpoints of failed runs (last good epoch) are kept in ${dir}`);
   progress.log(`results: ${path}`);
   return { path, ok, results, id };
+}
+
+/**
+ * The data the reference line trains on, or null when none is trained: `--reference none`;
+ * under `auto` (the default) also a sweep's custom profiles and an invocation whose profiles
+ * all read the fixture (smoke).
+ */
+function referenceSourceOf(
+  args: BenchArgs,
+  matrix: readonly RunSpec[],
+  hooks: BenchHooks,
+): "imdb" | "fixture" | null {
+  const choice = args.reference ?? "auto"; // absent in states saved before the flag existed
+  const imdb = matrix.some((s) => s.profile.dataSource === "imdb");
+  if (choice === "none") return null;
+  if (choice === "auto" && (hooks.profiles !== undefined || !imdb)) return null;
+  return imdb ? "imdb" : "fixture";
 }
 
 async function oneRun(

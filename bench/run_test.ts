@@ -1,5 +1,6 @@
 // End-to-end tests of `bench` on the smoke fixture with the native CPU engine: resume
-// after SIGKILL, determinism, a forced NaN, shards, and the original-labels mechanism.
+// after SIGKILL, determinism, a forced NaN, shards, the original-labels mechanism, and the
+// summary `bench` ends with.
 import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
@@ -8,6 +9,7 @@ import { readResultsFile } from "./results/io.ts";
 import type { ResultsFile, Run } from "./results/types.ts";
 import { runBench } from "./run.ts";
 import { cacheDir } from "./util/cache_dir.ts";
+import { formatSummary } from "./run_summary.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -338,5 +340,52 @@ Deno.test("a second --resume of a live invocation is refused, and the live one e
     if (await Deno.stat(`${out}/.state/${id}`).then(() => true, () => false)) {
       throw new Error("state left behind after completion");
     }
+  });
+});
+
+Deno.test("bench ends with the summary of the results file it wrote and its report command", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["run", "-A", main, "--profile", "smoke", "--arch", "rnn", "--epochs", "1"];
+    args.push("--limit-batches", "2", "--out", "out");
+    const r = await new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(r.stdout);
+    const stderr = new TextDecoder().decode(r.stderr);
+    if (!r.success) throw new Error(stderr);
+    const files = [...Deno.readDirSync(`${dir}/out`)].filter((e) => e.name.endsWith(".json"));
+    if (files.length !== 1) throw new Error(`want 1 results file, got ${files.map((f) => f.name)}`);
+    const results = await readResultsFile(`${dir}/out/${files[0]!.name}`);
+    const summary = formatSummary(results, "out");
+    if (!stdout.endsWith(summary)) {
+      throw new Error(`stdout does not end with the summary:\n${stdout}\nwant:\n${summary}`);
+    }
+    if (!summary.trimEnd().endsWith("Report: deno task report out")) throw new Error(summary);
+    if (results.reference != null) throw new Error("the smoke profile trained a reference line");
+    if (!stderr.trimEnd().endsWith(`results: out/${files[0]!.name}`)) {
+      throw new Error(`stderr goes on after the results line:\n${stderr}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--reference nbsvm trains the reference line on the smoke fixture; the default skips it", async () => {
+  await withTemp(async (dir) => {
+    const flags = ["--arch", "rnn", "--epochs", "0"];
+    const asked = await runBench(
+      smoke(`${dir}/a`, [...flags, "--reference", "nbsvm"]),
+      memoryProgress(),
+    );
+    const saved = await readResultsFile(asked.path);
+    if (saved.reference?.model !== "nbsvm-bigram" || saved.reference.dataSource !== "fixture") {
+      throw new Error(`no fixture reference line in ${JSON.stringify(saved.reference)}`);
+    }
+    const plain = await runBench(smoke(`${dir}/b`, flags), memoryProgress());
+    if (plain.results.reference != null) throw new Error("the smoke default trained a reference");
   });
 });

@@ -15,6 +15,7 @@
  */
 
 import { compareText, distinct, Doc, type LoadedResults, runRows } from "./_run_rows.ts";
+import { accuracyAgainstTime } from "./accuracy_against_time.ts";
 import { artefactExplanation } from "./artefact_explanation.ts";
 import { environment } from "./environment.ts";
 import { figures } from "./figures.ts";
@@ -25,6 +26,7 @@ import type { Report } from "./model.ts";
 import { onnxParity } from "./onnx_parity.ts";
 import { originalTable } from "./original_table.ts";
 import { failures, overview } from "./overview.ts";
+import { referenceLine } from "./reference_line.ts";
 import { seeds } from "./seeds.ts";
 import { speed } from "./speed.ts";
 import { timeToAccuracy } from "./time_to_accuracy.ts";
@@ -79,11 +81,13 @@ export function buildReport(files: readonly LoadedResults[], options: BuildOptio
   failures(doc, rows, byMachine);
   originalTable(doc, rows);
   artefactExplanation(doc, rows);
+  referenceLine(doc, files, rows, byMachine);
   figures(doc, rows, lang);
   speed(doc, rows, byMachine);
   inference(doc, rows, byMachine);
   onnxParity(doc, rows, byMachine);
   timeToAccuracy(doc, rows, byMachine);
+  accuracyAgainstTime(doc, rows, byMachine, lang);
   seeds(doc, rows, byMachine);
   machineComparison(doc, rows, machines, baseline, lang);
   environment(doc, files, rows, byMachine);

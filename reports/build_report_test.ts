@@ -110,9 +110,14 @@ Deno.test("the chart language switches titles to the original's Russian", async 
   assertEquals(charts.map((c) => c.title), [
     "Графики зависимости точности моделей от выбранной архитектуры",
     "Графики зависимости значения функции потерь от выбранной архитектуры",
+    "Точность модели в зависимости от времени обучения",
   ]);
   assertEquals(charts[0]!.xLabel, "Номер эпохи");
-  assertEquals(charts.map((c) => c.yLabel), ["Точность модели", "Значение функции потерь"]);
+  assertEquals(charts.map((c) => c.yLabel), [
+    "Точность модели",
+    "Значение функции потерь",
+    "Точность модели",
+  ]);
   assertEquals(charts[0]!.labels, ["0", "1", "2", "3", "4", "5"]);
 });
 

@@ -95,6 +95,8 @@ export function fontWarning(): string | null {
 
 function configuration(spec: ChartSpec, pixelRatio: number): ChartConfiguration {
   const line = spec.type === "line";
+  const linear = spec.xAxis === "linear";
+  const xs = spec.labels.map(Number);
   return {
     type: spec.type,
     data: {
@@ -104,7 +106,9 @@ function configuration(spec: ChartSpec, pixelRatio: number): ChartConfiguration 
         const color = COLORS[k % COLORS.length]!;
         return {
           label: s.name,
-          data: [...s.values],
+          data: linear
+            ? s.values.flatMap((y, i) => y === null ? [] : [{ x: xs[i]!, y }])
+            : [...s.values],
           // Distinct dashes and markers keep identical curves (common here) distinguishable.
           // The first series is drawn lowest and widest, so curves drawn on top of it leave
           // its colour visible.
@@ -115,7 +119,7 @@ function configuration(spec: ChartSpec, pixelRatio: number): ChartConfiguration 
           backgroundColor: line ? color : `${color}cc`,
           borderWidth: line ? Math.max(1.5, 4.5 - 1.2 * k) : 1,
           pointRadius: line ? 3 : 0,
-          spanGaps: false,
+          spanGaps: linear,
           clip: 8,
         };
       }),
@@ -142,6 +146,7 @@ function configuration(spec: ChartSpec, pixelRatio: number): ChartConfiguration 
       },
       scales: {
         x: {
+          ...(linear ? { type: "linear", beginAtZero: true } : {}),
           title: { display: true, text: spec.xLabel, font: { size: 13 } },
           grid: { display: line },
         },

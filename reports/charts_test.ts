@@ -70,3 +70,22 @@ Deno.test("renderChart() draws bar charts", async () => {
   const chart = await renderChart(spec("en", "bar"), { width: 400, height: 300, pixelRatio: 1 });
   assert(ink(await pixels(chart.png), 60, 280) > 0.05);
 });
+
+Deno.test("renderChart() places a linear x axis's labels at their values", async () => {
+  const base = { ...spec("en"), labels: ["0", "1", "100"] };
+  const series = [{ name: "RNN", values: [0.5, 0.6, 0.7], style: 0 }];
+  const category = await renderChart({ ...base, series }, {
+    width: 400,
+    height: 300,
+    pixelRatio: 1,
+  });
+  const linear = await renderChart(
+    { ...base, series, xAxis: "linear" },
+    { width: 400, height: 300, pixelRatio: 1 },
+  );
+  assert(ink(await pixels(linear.png), 60, 280) > 0.02, "the linear chart is nearly blank");
+  assert(
+    linear.png.length !== category.png.length || linear.png.some((b, i) => b !== category.png[i]),
+    "a linear axis draws like a category axis",
+  );
+});

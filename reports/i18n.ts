@@ -1,6 +1,7 @@
 /**
  * Chart text in English and in the original report's Russian. The figure titles and axis
- * labels of `--lang ru` are the original's own, word for word.
+ * labels of `--lang ru` are the original's own, word for word, except the accuracy-against-time
+ * figure's, which the original does not have.
  *
  * @module
  */
@@ -22,6 +23,10 @@ export interface ChartText {
   accuracyAxis: string;
   /** Y axis of the loss figure. */
   lossAxis: string;
+  /** Title of the accuracy-against-training-time figure. */
+  accuracyTimeTitle: string;
+  /** X axis of the accuracy-against-training-time figure. */
+  trainSecondsAxis: string;
   /** Subtitle naming profile and engine. */
   profileEngine: (profile: string, engine: string) => string;
   /** Title of the relative-speed bar chart. */
@@ -40,6 +45,8 @@ export const CHART_TEXT: Record<Lang, ChartText> = {
     epochAxis: "Epoch",
     accuracyAxis: "Test accuracy",
     lossAxis: "Test loss",
+    accuracyTimeTitle: "Test accuracy against training time",
+    trainSecondsAxis: "Training seconds (cumulative)",
     profileEngine: (p, e) => `profile ${p}, engine ${e}`,
     relativeSpeedTitle: (b) => `Training speed relative to ${b} (higher is faster)`,
     relativeSpeedAxis: "Speed relative to the baseline (×)",
@@ -51,6 +58,8 @@ export const CHART_TEXT: Record<Lang, ChartText> = {
     epochAxis: "Номер эпохи",
     accuracyAxis: "Точность модели",
     lossAxis: "Значение функции потерь",
+    accuracyTimeTitle: "Точность модели в зависимости от времени обучения",
+    trainSecondsAxis: "Время обучения, с (нарастающим итогом)",
     profileEngine: (p, e) => `профиль ${p}, движок ${e}`,
     relativeSpeedTitle: (b) => `Скорость обучения относительно ${b} (больше — быстрее)`,
     relativeSpeedAxis: "Скорость относительно базовой машины (×)",

@@ -54,6 +54,12 @@ export interface ChartSpec {
   yLabel: string;
   /** X labels (epochs, or configurations). */
   labels: readonly string[];
+  /**
+   * How the x labels are placed: evenly, in order (`"category"`, the default), or at their
+   * value on a numeric axis (`"linear"`: every label is a number; a series' null values are
+   * left out and its points joined).
+   */
+  xAxis?: "category" | "linear";
   /** The series. */
   series: readonly Series[];
   /** Text alternative describing the chart. */

