@@ -150,6 +150,8 @@ Deno.test("a run may record its cell's source file and SHA-256; runs without one
     (f) => (f.runs[0].cell = { source: "a.ts", sha256: "0".repeat(64), name: "mgu" }),
     "runs.0.cell",
   );
+});
+
 Deno.test("the reference line is optional, nullable, and checked when present", async () => {
   const file = await valid();
   assert(file.reference !== undefined, "the one-machine fixture records a reference line");
