@@ -235,9 +235,24 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
       reach.push(" There is no ", code(profile), " run in these results.");
     } else {
       const last = (r: RunRow) => lastEpoch(r.run)?.testAccuracy ?? null;
-      reach.push(" ", code(profile), `: ${perArch(runs, last)} after the last epoch.`);
+      reach.push(" ", code(profile), `: ${perArch(runs, last)} after the last epoch`);
+      const shapes = distinct(runs.map((r) => shapeOf(r)));
+      const originalShapes = distinct(reproductions.map((r) => shapeOf(r)));
+      const [original] = originalShapes;
+      if (
+        original !== undefined && originalShapes.length === 1 && shapes.some((x) => x !== original)
+      ) {
+        reach.push(` (a stack of ${shapes.join(", ")} instead of the original's ${original})`);
+      }
+      reach.push(".");
     }
   }
   items.push(reach);
   doc.list(items);
+}
+
+/** A run's recurrent stack as text: "25 layers of hidden 8". */
+function shapeOf(r: RunRow): string {
+  const { layers, hiddenSize } = r.run.config;
+  return `${layers} layer${layers === 1 ? "" : "s"} of hidden ${hiddenSize}`;
 }
