@@ -8,6 +8,7 @@
  * RNNBENCH_EMU_SKIP, RNNBENCH_EMU_DEVICES (see emulator.ts). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ typedef int (*emu_run_t)(void (*)(void **), unsigned, unsigned, unsigned, unsign
 struct emu_module { void *lib; };
 struct emu_function { void (*fn)(void **); emu_run_t run; char name[96]; int maxDyn; };
 static int emu_ready = 0;
+static pthread_mutex_t emu_lock = PTHREAD_MUTEX_INITIALIZER;
 static int emu_ctx_dummy = 0;
 static char emu_last_err[320] = "";
 
@@ -220,7 +222,7 @@ static int emu_check_guards(char *err, size_t errlen) {
   return 0;
 }
 
-CUresult CUDAAPI cuMemAlloc(CUdeviceptr *p, size_t bytes) {
+static CUresult unlocked_cuMemAlloc(CUdeviceptr *p, size_t bytes) {
   if (!emu_ready) return CUDA_ERROR_NOT_INITIALIZED;
   if (bytes == 0) return CUDA_ERROR_INVALID_VALUE;
   if (emu_fail("cuMemAlloc", 0)) return CUDA_ERROR_OUT_OF_MEMORY;
@@ -237,7 +239,7 @@ CUresult CUDAAPI cuMemAlloc(CUdeviceptr *p, size_t bytes) {
   return CUDA_SUCCESS;
 }
 
-CUresult CUDAAPI cuMemFree(CUdeviceptr p) {
+static CUresult unlocked_cuMemFree(CUdeviceptr p) {
   for (struct emu_alloc **at = &emu_allocs; *at; at = &(*at)->next) {
     struct emu_alloc *a = *at;
     if ((size_t)(a->base + EMU_GUARD) == (size_t)p) {
@@ -250,20 +252,20 @@ CUresult CUDAAPI cuMemFree(CUdeviceptr p) {
   return CUDA_ERROR_INVALID_VALUE;
 }
 
-CUresult CUDAAPI cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
+static CUresult unlocked_cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
   if (!dst || !src || !emu_find((size_t)dst, n)) return CUDA_ERROR_INVALID_VALUE;
   memcpy((void *)(size_t)dst, src, n);
   return CUDA_SUCCESS;
 }
 
-CUresult CUDAAPI cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n) {
+static CUresult unlocked_cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n) {
   if (!dst || !src || !emu_find((size_t)src, n)) return CUDA_ERROR_INVALID_VALUE;
   if (emu_fail("cuMemcpyDtoH", 0)) return CUDA_ERROR_LAUNCH_FAILED;
   memcpy(dst, (const void *)(size_t)src, n);
   return CUDA_SUCCESS;
 }
 
-CUresult CUDAAPI cuMemsetD32(CUdeviceptr dst, unsigned int v, size_t n) {
+static CUresult unlocked_cuMemsetD32(CUdeviceptr dst, unsigned int v, size_t n) {
   if (!dst || !emu_find((size_t)dst, 4 * n)) return CUDA_ERROR_INVALID_VALUE;
   const char *skip = getenv("RNNBENCH_EMU_SKIP"); /* "*": device work is skipped, memsets too */
   if (skip && strcmp(skip, "*") == 0) return CUDA_SUCCESS;
@@ -321,7 +323,7 @@ CUresult CUDAAPI cuFuncGetAttribute(int *v, CUfunction_attribute a, CUfunction f
   }
 }
 
-CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+static CUresult unlocked_cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
     unsigned int bx, unsigned int by, unsigned int bz, unsigned int smem, CUstream stream,
     void **params, void **extra) {
   struct emu_function *ef = (struct emu_function *)f;
@@ -341,6 +343,52 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, 
     return CUDA_ERROR_LAUNCH_FAILED;
   }
   return CUDA_SUCCESS;
+}
+
+/* Test workers of one process may use one copy of this library from several threads: the
+ * device memory list and the launches (which check every buffer's guards) go one at a time. */
+CUresult CUDAAPI cuMemAlloc(CUdeviceptr *p, size_t bytes) {
+  pthread_mutex_lock(&emu_lock);
+  CUresult r = unlocked_cuMemAlloc(p, bytes);
+  pthread_mutex_unlock(&emu_lock);
+  return r;
+}
+
+CUresult CUDAAPI cuMemFree(CUdeviceptr p) {
+  pthread_mutex_lock(&emu_lock);
+  CUresult r = unlocked_cuMemFree(p);
+  pthread_mutex_unlock(&emu_lock);
+  return r;
+}
+
+CUresult CUDAAPI cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t n) {
+  pthread_mutex_lock(&emu_lock);
+  CUresult r = unlocked_cuMemcpyHtoD(dst, src, n);
+  pthread_mutex_unlock(&emu_lock);
+  return r;
+}
+
+CUresult CUDAAPI cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t n) {
+  pthread_mutex_lock(&emu_lock);
+  CUresult r = unlocked_cuMemcpyDtoH(dst, src, n);
+  pthread_mutex_unlock(&emu_lock);
+  return r;
+}
+
+CUresult CUDAAPI cuMemsetD32(CUdeviceptr dst, unsigned int v, size_t n) {
+  pthread_mutex_lock(&emu_lock);
+  CUresult r = unlocked_cuMemsetD32(dst, v, n);
+  pthread_mutex_unlock(&emu_lock);
+  return r;
+}
+
+CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+    unsigned int bx, unsigned int by, unsigned int bz, unsigned int smem, CUstream stream,
+    void **params, void **extra) {
+  pthread_mutex_lock(&emu_lock);
+  CUresult r = unlocked_cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params, extra);
+  pthread_mutex_unlock(&emu_lock);
+  return r;
 }
 
 /* Not a driver call: why the last launch failed (tests read it; "" when none has). */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <setjmp.h>
 #include <ucontext.h>
+#include <pthread.h>
 
 #define __global__
 #define __device__
@@ -208,8 +209,8 @@ static int rb_emu_release_warp(rb_emu_thread *th, int n, int w, char *err, int e
 
 /* Runs a kernel: blocks, and each block's threads as fibers, in the RNNBENCH_EMU_ORDER order.
  * 0, or -1 with err set. */
-extern "C" int rb_emu_run(rb_emu_kernel fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
-    unsigned by, unsigned bz, unsigned smem, void **args, char *err, int errlen) {
+static int rb_emu_run_unlocked(rb_emu_kernel fn, unsigned gx, unsigned gy, unsigned gz,
+    unsigned bx, unsigned by, unsigned bz, unsigned smem, void **args, char *err, int errlen) {
   if (rb_emu_parse_order(err, errlen) != 0) return -1;
   const int n = (int)(bx * by * bz);
   const long long nblocks = (long long)gx * gy * gz;
@@ -319,4 +320,15 @@ extern "C" int rb_emu_run(rb_emu_kernel fn, unsigned gx, unsigned gy, unsigned g
   rb_emu_dyn = nullptr;
   rb_emu_threads = nullptr;
   return rc;
+}
+
+/* The scheduler above is one set of globals per kernel module, and test workers of one process
+ * may launch the same module from several threads: one launch at a time. */
+static pthread_mutex_t rb_emu_run_lock = PTHREAD_MUTEX_INITIALIZER;
+extern "C" int rb_emu_run(rb_emu_kernel fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+    unsigned by, unsigned bz, unsigned smem, void **args, char *err, int errlen) {
+  pthread_mutex_lock(&rb_emu_run_lock);
+  int r = rb_emu_run_unlocked(fn, gx, gy, gz, bx, by, bz, smem, args, err, errlen);
+  pthread_mutex_unlock(&rb_emu_run_lock);
+  return r;
 }
