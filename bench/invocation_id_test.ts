@@ -1,3 +1,4 @@
+import { smokeBenchArgs } from "./_testing.ts";
 // `bench --id`: stable invocation ids, and what running the same command again does (resume
 // the saved state, or nothing when the results are complete), on the smoke fixture with the
 // native engine.
@@ -11,21 +12,7 @@ import type { ResultsFile } from "./results/types.ts";
 const root = new URL("..", import.meta.url).pathname;
 
 const smoke = (out: string, extra: string[] = []) =>
-  parseBenchArgs([
-    "--profile",
-    "smoke",
-    "--engine",
-    "native",
-    "--threads",
-    "2",
-    "--onnx",
-    "none",
-    "--arch",
-    "rnn",
-    "--out",
-    out,
-    ...extra,
-  ]);
+  smokeBenchArgs(out, ["--arch", "rnn", ...extra]);
 
 /** Each run's id and per-epoch numbers, timings left out. */
 const numbers = (r: ResultsFile) =>

@@ -1,7 +1,7 @@
+import { smokeBenchArgs } from "./_testing.ts";
 // End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
 // after it, a damaged checkpoint, what a finished invocation leaves in --out, SIGTERM, and where
 // the caches go when bench runs from another folder.
-import { parseBenchArgs } from "./cli.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import { memoryProgress } from "./util/progress.ts";
@@ -27,20 +27,7 @@ function assertSameNumbers(what: string, a: ResultsFile, b: ResultsFile) {
   if (x !== y) throw new Error(`${what}: the numbers differ:\n${x}\n${y}`);
 }
 
-const smoke = (out: string, extra: string[] = []) =>
-  parseBenchArgs([
-    "--profile",
-    "smoke",
-    "--engine",
-    "native",
-    "--threads",
-    "2",
-    "--onnx",
-    "none",
-    "--out",
-    out,
-    ...extra,
-  ]);
+const smoke = (out: string, extra: string[] = []) => smokeBenchArgs(out, extra);
 
 async function withTemp(f: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();

@@ -1,3 +1,4 @@
+import { smokeBenchArgs } from "./_testing.ts";
 // End-to-end tests of `bench` on the smoke fixture with the native CPU engine: resume
 // after SIGKILL, determinism, a forced NaN, shards, the original-labels mechanism, and the
 // summary `bench` ends with.
@@ -28,20 +29,7 @@ const sameNumbers = (a: ResultsFile, b: ResultsFile) =>
   JSON.stringify(a.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key))) ===
     JSON.stringify(b.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key)));
 
-const smoke = (out: string, extra: string[] = []) =>
-  parseBenchArgs([
-    "--profile",
-    "smoke",
-    "--engine",
-    "native",
-    "--threads",
-    "2",
-    "--onnx",
-    "none",
-    "--out",
-    out,
-    ...extra,
-  ]);
+const smoke = (out: string, extra: string[] = []) => smokeBenchArgs(out, extra);
 
 async function withTemp(f: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();
