@@ -1,4 +1,4 @@
-import { smokeBenchArgs } from "./_testing.ts";
+import { smokeBenchArgs, withTempInRepo } from "./_testing.ts";
 // `bench --id`: stable invocation ids, and what running the same command again does (resume
 // the saved state, or nothing when the results are complete), on the smoke fixture with the
 // native engine.
@@ -8,8 +8,6 @@ import { memoryProgress } from "./util/progress.ts";
 import { runBench, runId, runMatrix } from "./run.ts";
 import { InterruptedError } from "./train.ts";
 import type { ResultsFile } from "./results/types.ts";
-
-const root = new URL("..", import.meta.url).pathname;
 
 const smoke = (out: string, extra: string[] = []) =>
   smokeBenchArgs(out, ["--arch", "rnn", ...extra]);
@@ -24,17 +22,7 @@ const numbers = (r: ResultsFile) =>
     ]),
   );
 
-async function withTemp(f: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root); // the data cache lives in the project's .cache/
-  try {
-    await f(dir);
-  } finally {
-    Deno.chdir(cwd);
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTemp = withTempInRepo;
 
 const jsons = (dir: string) =>
   [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".json")).map((e) => e.name);

@@ -1,27 +1,18 @@
-import { smokeBenchArgs } from "./_testing.ts";
+import { runNumbers, smokeBenchArgs } from "./_testing.ts";
 // End-to-end fault tests of `bench` (smoke fixture, native engine): a full disk and the resume
 // after it, a damaged checkpoint, what a finished invocation leaves in --out, SIGTERM, and where
 // the caches go when bench runs from another folder.
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import { memoryProgress } from "./util/progress.ts";
-import type { ResultsFile, Run } from "./results/types.ts";
+import type { ResultsFile } from "./results/types.ts";
 import { runBench } from "./run.ts";
 import { InterruptedError } from "./train.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
 
-/** The measured numbers of a run without its timings, for exact comparison. */
-function numbers(r: Run) {
-  return {
-    key: `${r.profile}/${r.arch}/${r.seed}/${r.engine}`,
-    status: r.status,
-    epochs: r.epochs.map((
-      e,
-    ) => [e.epoch, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy]),
-  };
-}
+const numbers = runNumbers;
 function assertSameNumbers(what: string, a: ResultsFile, b: ResultsFile) {
   const [x, y] = [a, b].map((r) => JSON.stringify(r.runs.map(numbers)));
   if (x !== y) throw new Error(`${what}: the numbers differ:\n${x}\n${y}`);

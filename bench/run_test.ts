@@ -1,4 +1,4 @@
-import { smokeBenchArgs } from "./_testing.ts";
+import { runNumbers, smokeBenchArgs, withTempInRepo } from "./_testing.ts";
 // End-to-end tests of `bench` on the smoke fixture with the native CPU engine: resume
 // after SIGKILL, determinism, a forced NaN, shards, the original-labels mechanism, and the
 // summary `bench` ends with.
@@ -15,33 +15,14 @@ import { formatSummary } from "./run_summary.ts";
 const main = new URL("./main.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
 
-/** The measured numbers of a run without its timings, for exact comparison. */
-function numbers(r: Run) {
-  return {
-    key: `${r.profile}/${r.arch}/${r.seed}/${r.engine}`,
-    status: r.status,
-    epochs: r.epochs.map((
-      e,
-    ) => [e.epoch, e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy]),
-  };
-}
+const numbers = runNumbers;
 const sameNumbers = (a: ResultsFile, b: ResultsFile) =>
   JSON.stringify(a.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key))) ===
     JSON.stringify(b.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key)));
 
 const smoke = (out: string, extra: string[] = []) => smokeBenchArgs(out, extra);
 
-async function withTemp(f: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root); // the data cache lives in the project's .cache/
-  try {
-    await f(dir);
-  } finally {
-    Deno.chdir(cwd);
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTemp = withTempInRepo;
 
 Deno.test("two smoke runs with the same seed give bitwise identical numbers (native)", async () => {
   await withTemp(async (dir) => {
