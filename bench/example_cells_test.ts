@@ -23,11 +23,7 @@ import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "../models/onnx/ex
 import { loadCellFiles } from "./cell_file.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { availability } from "./engines/registry.ts";
-import { engineConformance } from "./engines/conformance.ts";
-import { createCudaEngine } from "./engines/cuda/engine.ts";
-import { createNativeEngine } from "./engines/native/engine.ts";
-import { createTfjsEngine } from "./engines/tfjs/engine.ts";
-import { EMULATOR_MISSING, emulatorTuning } from "./engines/_testing.ts";
+import { conformanceOnEveryEngine } from "./engines/_every_engine.ts";
 import { runBench } from "./run.ts";
 import { memoryProgress } from "./util/progress.ts";
 
@@ -95,22 +91,9 @@ for (const cell of cells) {
 
 // Every engine's conformance suite (forward, gradients, Adam, clipping, determinism, bad
 // input), on the example cells.
+conformanceOnEveryEngine(cells);
+
 const native = await availability("native", { device: 0 });
-engineConformance("native", (o) => createNativeEngine(o), {
-  cells,
-  threads: 2,
-  ignore: native.ok ? null : native.reason,
-  wording: { batchSize: /Batch size 6 / },
-});
-engineConformance("tfjs-cpu", (o) => createTfjsEngine(o, "cpu"), {
-  cells,
-  wording: { params: /^Cannot set parameters of engine tfjs-cpu/ },
-});
-engineConformance("cuda (emulated)", async (o) => createCudaEngine(o, 0, await emulatorTuning()), {
-  cells,
-  ignore: EMULATOR_MISSING,
-  wording: { batchSize: /Batch size 6 / },
-});
 
 Deno.test({
   name: "a smoke bench of the example files trains each cell, exports it to ONNX and records " +

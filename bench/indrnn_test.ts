@@ -18,15 +18,11 @@ import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../models/_testi
 import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "../models/onnx/export.ts";
 import type { ScanOptions } from "../models/onnx/scan_options.ts";
 import { availability } from "./engines/registry.ts";
-import { engineConformance, TOLERANCES } from "./engines/conformance.ts";
-import { createCudaEngine } from "./engines/cuda/engine.ts";
+import { TOLERANCES } from "./engines/conformance.ts";
 import { createNativeEngine } from "./engines/native/engine.ts";
-import { createTfjsEngine } from "./engines/tfjs/engine.ts";
 import {
   assertCloseAll,
   assertGradClose,
-  EMULATOR_MISSING,
-  emulatorTuning,
   engineFixture,
   engineOptions,
   FIXTURE,
@@ -39,21 +35,8 @@ import { memoryProgress } from "./util/progress.ts";
 registerCell(indrnn);
 
 const native = await availability("native", { device: 0 });
-engineConformance("native", (o) => createNativeEngine(o), {
-  cells: ["indrnn"],
-  threads: 2,
-  ignore: native.ok ? null : native.reason,
-  wording: { batchSize: /Batch size 6 / },
-});
-engineConformance("tfjs-cpu", (o) => createTfjsEngine(o, "cpu"), {
-  cells: ["indrnn"],
-  wording: { params: /^Cannot set parameters of engine tfjs-cpu/ },
-});
-engineConformance("cuda (emulated)", async (o) => createCudaEngine(o, 0, await emulatorTuning()), {
-  cells: ["indrnn"],
-  ignore: EMULATOR_MISSING,
-  wording: { batchSize: /Batch size 6 / },
-});
+// The conformance suite on every engine runs on IndRNN in example_cells_test.ts (it covers
+// every file of models/examples/).
 
 Deno.test({
   name: "native logits and gradient of a wide IndRNN (hidden 20) match the float64 reference" +

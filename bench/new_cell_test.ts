@@ -17,11 +17,7 @@ import { referenceForward, referenceLossAndGrad } from "../models/reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../models/_testing.ts";
 import { exportOnnx, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from "../models/onnx/export.ts";
 import { availability } from "./engines/registry.ts";
-import { engineConformance } from "./engines/conformance.ts";
-import { createCudaEngine } from "./engines/cuda/engine.ts";
-import { createNativeEngine } from "./engines/native/engine.ts";
-import { createTfjsEngine } from "./engines/tfjs/engine.ts";
-import { EMULATOR_MISSING, emulatorTuning } from "./engines/_testing.ts";
+import { conformanceOnEveryEngine } from "./engines/_every_engine.ts";
 import { parseBenchArgs } from "./cli.ts";
 import { runBench } from "./run.ts";
 import { memoryProgress } from "./util/progress.ts";
@@ -84,22 +80,9 @@ Deno.test("the reference gradient of the new cell matches central finite differe
 
 // Every engine's conformance suite (forward, gradients, Adam, clipping, determinism, bad
 // input), on the new cell only.
+conformanceOnEveryEngine(["coupled"]);
+
 const native = await availability("native", { device: 0 });
-engineConformance("native", (o) => createNativeEngine(o), {
-  cells: ["coupled"],
-  threads: 2,
-  ignore: native.ok ? null : native.reason,
-  wording: { batchSize: /Batch size 6 / },
-});
-engineConformance("tfjs-cpu", (o) => createTfjsEngine(o, "cpu"), {
-  cells: ["coupled"],
-  wording: { params: /^Cannot set parameters of engine tfjs-cpu/ },
-});
-engineConformance("cuda (emulated)", async (o) => createCudaEngine(o, 0, await emulatorTuning()), {
-  cells: ["coupled"],
-  ignore: EMULATOR_MISSING,
-  wording: { batchSize: /Batch size 6 / },
-});
 
 Deno.test("the ONNX scan export of the new cell computes the reference's logits", async () => {
   const bytes = exportOnnx(layout, params, { style: "scan", maxLen: T, metadata: {} });
