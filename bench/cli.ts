@@ -25,12 +25,16 @@ import { archsOption, cellOption } from "./util/shared_flags.ts";
 import type { CellFile } from "./cell_file.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
 import { PROFILE_NAMES } from "./profiles.ts";
+import { expandLadder, LADDER_PROFILE, profileChoicesText, rungsThrough } from "./ladder.ts";
 import { ID_PATTERN } from "./invocation_id.ts";
 import type { LabelMode } from "./data/batches.ts";
 
 /** The resolved command line of `bench`. */
 export interface BenchArgs {
-  /** Profiles to run, in order. @default ["original-labels", "original", "fixed"] */
+  /**
+   * Profiles to run, in order, each once (`--profile ladder` gives every rung of the ladder).
+   * @default DEFAULT_PROFILES
+   */
   profiles: string[];
   /** Run only part `index` (1-based) of `count` of the run matrix; null = all. */
   shard: { index: number; count: number } | null;
@@ -100,8 +104,11 @@ export interface BenchArgs {
   peerBatches: number;
 }
 
-/** The profiles `deno task bench` runs without `--profile`: what the report needs. */
-export const DEFAULT_PROFILES = ["original-labels", "original", "fixed"] as const;
+/**
+ * The profiles `deno task bench` runs without `--profile`: what the report needs, the rungs of
+ * the ladder from `original-labels` up to and including `fixed`.
+ */
+export const DEFAULT_PROFILES: readonly string[] = rungsThrough("fixed").map((r) => r.profile.name);
 
 function shardSpec(v: string): { index: number; count: number } {
   const m = v.trim().match(/^(\d+)\/(\d+)$/);
@@ -156,10 +163,15 @@ export function benchCommand(): Command {
     .addOption(
       new Option(
         "--profile <list>",
-        `comma-separated profiles to run (${PROFILE_NAMES.join(", ")})`,
+        `comma-separated profiles to run (${profileChoicesText(true)})`,
       )
-        .argParser(nameList("profile", PROFILE_NAMES))
-        .default([...DEFAULT_PROFILES], DEFAULT_PROFILES.join(",")),
+        .argParser((v: string) =>
+          expandLadder(nameList("profile", [...PROFILE_NAMES, LADDER_PROFILE])(v))
+        )
+        .default(
+          [...DEFAULT_PROFILES],
+          `${DEFAULT_PROFILES[0]} … ${DEFAULT_PROFILES.at(-1)}, every rung up to it`,
+        ),
     )
     .addOption(archsOption())
     .addOption(cellOption())

@@ -16,7 +16,7 @@ async function bench(args: string[], cwd: string) {
 }
 
 const cases: [string[], RegExp][] = [
-  [["--profile", "nope"], /smoke.*original.*original-labels/s],
+  [["--profile", "nope"], /smoke.*original-labels.*original.*ladder/s],
   [["--arch", "lstm,transformer"], /rnn, lstm, gru/],
   [["--engine", "gpu"], /auto.*cuda.*native.*tfjs/s],
   [["--labels", "maybe"], /correct.*original/s],
@@ -97,7 +97,7 @@ Deno.test("bench --help documents every flag with its default", async () => {
   }
   for (
     const d of [
-      "default: original-labels,original,fixed",
+      "default: original-labels … fixed, every rung up to it",
       'default: "auto"',
       'default: "results"',
       "default: 0",

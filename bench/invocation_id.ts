@@ -4,15 +4,17 @@
  * state or the results of its earlier attempt instead of starting a new invocation beside
  * it (which `report` would then refuse as duplicate runs).
  *
- * With `--id NAME` the invocation id is NAME; with `--id auto` it is the profiles and a hash
- * of every flag that changes what is run or recorded (all but `--out`, `--shard`, `--resume`
- * and `--id`), so different sweeps into one folder get different ids. A shard appends
- * `-shard{i}of{n}` to the id. Run ids are built on the id WITHOUT the shard suffix, so the
- * runs of the shards of `--id X` carry exactly the run ids of the unsharded `--id X`.
+ * With `--id NAME` the invocation id is NAME; with `--id auto` it is the profiles (shortened
+ * when the list is long: `ladder` for the whole ladder) and a hash of every flag that changes
+ * what is run or recorded (all but `--out`, `--shard`, `--resume` and `--id`), so different
+ * sweeps into one folder get different ids. A shard appends `-shard{i}of{n}` to the id. Run
+ * ids are built on the id WITHOUT the shard suffix, so the runs of the shards of `--id X`
+ * carry exactly the run ids of the unsharded `--id X`.
  *
  * @module
  */
 import type { BenchArgs } from "./cli.ts";
+import { expandLadder, LADDER_PROFILE } from "./ladder.ts";
 
 /** What `--id` accepts besides "auto": a file-name-safe word. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -26,6 +28,22 @@ function comparable(args: BenchArgs): Record<string, unknown> {
   // The default, as states and ids from before the flag existed have it (absent).
   if (rest.reference === "auto") delete rest.reference;
   return Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The longest profile list an `--id auto` id spells out (the hash tells lists apart). */
+const MAX_PROFILES_LABEL = 100;
+
+/**
+ * The profiles as an id spells them: joined by "+" when short; "ladder" for the whole ladder
+ * (`--profile ladder`); else the first and a count, so ids stay inside file-name limits.
+ */
+function profilesLabel(profiles: readonly string[]): string {
+  const joined = profiles.join("+");
+  if (joined.length <= MAX_PROFILES_LABEL) return joined;
+  if (JSON.stringify(profiles) === JSON.stringify(expandLadder([LADDER_PROFILE]))) {
+    return LADDER_PROFILE;
+  }
+  return `${profiles[0]}+${profiles.length - 1}-more`;
 }
 
 /**
@@ -48,7 +66,7 @@ export async function stableInvocationId(
     const bytes = new TextEncoder().encode(JSON.stringify(comparable(args)));
     const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     const hex = [...hash.subarray(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    base = `${args.profiles.join("+")}-${hex}`;
+    base = `${profilesLabel(args.profiles)}-${hex}`;
   }
   const shard = args.shard ? `-shard${args.shard.index}of${args.shard.count}` : "";
   return { id: `${base}${shard}`, runPrefix: base };

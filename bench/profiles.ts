@@ -1,6 +1,11 @@
 /**
- * Profiles: typed, named configurations of a whole benchmark run. Adding one is a few
- * lines in {@linkcode PROFILES}. "seed" in this project only ever means a random seed.
+ * Profiles: typed, named configurations of a whole benchmark run. `smoke` is written out;
+ * every other profile is a rung of the ladder of causes (`ladder.ts`): `original` is written
+ * out, `original-labels` is it with the report's label bug, and each further rung applies the
+ * next switch of {@linkcode LADDER_SWITCHES} (labels, then {@linkcode FIXED_SWITCHES} up to
+ * `fixed`, then {@linkcode BEST_SWITCHES} up to `best`) to the rung before it. Adding a switch
+ * to either list adds a rung; {@linkcode PROFILES} holds them all by name. "seed" in this
+ * project only ever means a random seed.
  *
  * @module
  */
@@ -154,21 +159,45 @@ const original: Profile = {
   inferSeconds: 0.5,
 };
 
+/** A profile field a switch may change: any field but the name and the description. */
+export type SwitchField = Exclude<keyof Profile, "name" | "description">;
+
 /**
- * The switches that turn `original` into `fixed`: each one a named, documented change, and
- * the ONLY fields in which the two profiles differ (a test checks it). Everything else —
- * embedding 64, hidden 8, maxLen 200, batch 1000, 5 epochs, Adam, no clipping, a constant
- * learning rate, the full vocabulary — stays the report's. The sweeps behind each switch are
- * in bench/notes/profiles.md (validation split carved from train, seed 1).
+ * One named change of one profile field: a rung of the ladder of causes (`ladder.ts`) is the
+ * previous rung's profile with one switch applied.
  */
-export const FIXED_SWITCHES = {
-  /** Correct labels (already the `original` profile's; `original-labels` keeps the bug). */
-  labels: "correct",
-  /**
-   * Pad at the START, so the last timestep — the only state the head reads — comes right
-   * after the review's last token instead of after a run of padding.
-   */
-  padding: "start",
+export type ProfileSwitch = {
+  [K in SwitchField]: {
+    /** The field it changes. */
+    readonly field: K;
+    /** The field's new value. */
+    readonly value: Profile[K];
+    /** A short name for the change, used in the rung's profile name (`ladder-02-lr`). */
+    readonly key: string;
+    /** One line: what the change is and why it helps, read as "<previous rung> with <why>". */
+    readonly why: string;
+  };
+}[SwitchField];
+
+/** Rung 1 of the ladder: `original-labels` → `original`. */
+export const LABELS_SWITCH: ProfileSwitch = {
+  field: "labels",
+  value: "correct",
+  key: "labels",
+  why: "correct labels (the report's label mapping turns every label into 0)",
+};
+
+/**
+ * The switches that turn `original` into `fixed`, IN LADDER ORDER: each one a named,
+ * documented change of one field, and these fields are the ONLY ones in which the two
+ * profiles differ (a test checks it). Everything else — embedding 64, hidden 8, maxLen 200,
+ * batch 1000, 5 epochs, Adam, no clipping, a constant learning rate, the full vocabulary —
+ * stays the report's. The sweeps behind each switch are in bench/notes/profiles.md
+ * (validation split carved from train, seed 1). Reordering this list reorders the ladder's
+ * rungs; appending a switch adds a rung before `fixed` (`fixed` is always the rung after the
+ * last of them).
+ */
+export const FIXED_SWITCHES: readonly ProfileSwitch[] = [
   /**
    * A sane Adam learning rate per architecture instead of the report's 1e-7…1e-10, chosen by
    * a 5-epoch sweep over 3e-3, 1e-2, 3e-2 on a validation split carved from TRAIN (highest
@@ -177,7 +206,23 @@ export const FIXED_SWITCHES = {
    * chance, 0.500: at the original initialisation the 25-layer LSTM does not learn). Chosen
    * at 25 layers and kept, not re-tuned, at 5.
    */
-  learningRate: { default: 3e-3, lstm: 1e-2 },
+  {
+    field: "learningRate",
+    value: { default: 3e-3, lstm: 1e-2 },
+    key: "lr",
+    why: "a per-architecture Adam learning rate chosen on validation (the report's rates " +
+      "barely move the weights)",
+  },
+  /**
+   * Pad at the START, so the last timestep — the only state the head reads — comes right
+   * after the review's last token instead of after a run of padding.
+   */
+  {
+    field: "padding",
+    value: "start",
+    key: "padding",
+    why: "padding at the start, so the last step the head reads follows the review's last token",
+  },
   /**
    * 5 stacked layers instead of 25: the smallest change of shape found that lets the stack
    * learn. No change measured at 25 × 8 (gate-bias init, 10 epochs; LRs 3e-3…3e-2 earlier)
@@ -185,106 +230,224 @@ export const FIXED_SWITCHES = {
    * was the only depth of 2, 5, 10 that beat 25 for every architecture (RNN 0.714, LSTM
    * 0.739, GRU 0.770 vs 0.509 / 0.500 / 0.650); at 10 the LSTM fell back to chance.
    */
-  layers: 5,
+  {
+    field: "layers",
+    value: 5,
+    key: "layers",
+    why: "fewer stacked layers (the 25-layer, hidden-8 stack washes the input out)",
+  },
   /**
    * Each cell's gate-bias initialisation (LSTM forget gate 1, GRU update gate −1; the RNN
    * has none and is unchanged). Sweep `fixed-layers5` at 5 layers: LSTM 0.739 → 0.806, GRU
    * 0.770 → 0.798 on validation. (At 25 layers on its own it changed nothing: sweep
    * `fixed-remember`.)
    */
-  init: "remember",
-} as const satisfies Partial<Profile>;
+  {
+    field: "init",
+    value: "remember",
+    key: "init",
+    why: "the gate-bias initialisation (the LSTM's and GRU's gates start by keeping most of " +
+      "the state)",
+  },
+];
 
-/** Every profile, by name. */
-export const PROFILES = {
-  smoke: {
-    name: "smoke",
-    description: "Fixture data and a small model: the whole pipeline in seconds",
-    dataSource: "fixture",
-    maxLen: 64,
-    padding: "start",
-    keepTokens: "first",
-    vocabMaxSize: 5000,
-    embedDim: 16,
-    hiddenSize: 8,
-    layers: 2,
-    batchSize: 100,
-    epochs: 3,
-    learningRate: { default: 1e-2, rnn: 3e-3 },
-    labels: "correct",
-    gradClip: 5,
-    lrSchedule: "constant",
-    init: "original",
-    wordDropout: 0,
-    inferSeconds: 0.2,
+/**
+ * The switches that turn `fixed` into `best`, IN LADDER ORDER (the order is provisional:
+ * it is to be chosen from validation sweeps; nothing depends on it). `best` is always the
+ * rung after the last of them. Two fields `best` shares with `fixed` had notes of their own:
+ * `embedDim` 64 is not swept (E = 128 doubles the step time, measured: 0.205 vs 0.111 s per
+ * batch), and `init: "remember"` came out of sweeps 2–3 (+0.04 LSTM and +0.08 GRU on its
+ * own; kept in the best combination).
+ */
+export const BEST_SWITCHES: readonly ProfileSwitch[] = [
+  /** Sweep 3 (at hidden 16): batch 50 lost to 100 with LR 3e-2 and the gate-bias init. */
+  {
+    field: "batchSize",
+    value: 100,
+    key: "batch",
+    why: "smaller batches (more Adam steps per epoch)",
   },
-  original,
-  "original-labels": {
-    ...original,
-    name: "original-labels",
-    description: "The report's exact setup AND its label handling (every label becomes 0)",
-    labels: "original",
+  /**
+   * Sweeps 4–6 at hidden 64: 1e-2 beat 3e-3 for GRU and LSTM, and 3e-2 for LSTM (at hidden
+   * 16, sweeps 1–3 had preferred 3e-2); with word dropout 0.25 the RNN does best at 3e-3.
+   */
+  {
+    field: "learningRate",
+    value: { default: 1e-2, rnn: 3e-3 },
+    key: "lr",
+    why: "the learning rates chosen for best",
   },
-  fixed: {
-    ...original,
-    ...FIXED_SWITCHES,
+  /** Not swept: a safety net only (Adam is nearly invariant to the gradient's scale). */
+  {
+    field: "gradClip",
+    value: 5,
+    key: "clip",
+    why: "gradient-norm clipping (a safety net)",
+  },
+  /** Sweep 3 (at hidden 16): cosine beat constant with LR 3e-2 and the gate-bias init. */
+  {
+    field: "lrSchedule",
+    value: "cosine",
+    key: "cosine",
+    why: "a cosine decay of the learning rate over the run",
+  },
+  /** Not swept: caps the dense Adam update of the embedding (20k × 64 instead of 100k × 64). */
+  {
+    field: "vocabMaxSize",
+    value: 20000,
+    key: "vocab",
+    why: "a vocabulary of the most frequent tokens only (a smaller embedding to update)",
+  },
+  /**
+   * Sweeps 5–6: 0.25 beat 0 (+0.005 GRU, +0.032 LSTM) and 0.4 on validation: the
+   * 20,000 × 64 embedding is where a model this size overfits.
+   */
+  {
+    field: "wordDropout",
+    value: 0.25,
+    key: "dropout",
+    why: "word dropout on training batches (a regulariser for the embedding)",
+  },
+  /**
+   * Sweep 9: keeping a long review's LAST 400 tokens (17 % of test reviews are longer)
+   * beat keeping the first on validation by +0.008 (GRU) and +0.014 (LSTM).
+   */
+  {
+    field: "keepTokens",
+    value: "last",
+    key: "keep-last",
+    why: "a long review's last tokens kept instead of its first",
+  },
+  {
+    field: "layers",
+    value: 1,
+    key: "one-layer",
+    why: "a single recurrent layer",
+  },
+  /** Sweep 1 (at hidden 16): 400 beat 200 for every architecture and both learning rates. */
+  {
+    field: "maxLen",
+    value: 400,
+    key: "maxlen",
+    why: "longer reviews (a larger maxLen)",
+  },
+  /**
+   * Sweep 4 (bench/notes/profiles.md): 64 beat the earlier 16 by +0.06 (GRU) and +0.04 (LSTM) on
+   * validation; 64 needs the code generator's wide path (4 × the step time of 16).
+   */
+  {
+    field: "hiddenSize",
+    value: 64,
+    key: "hidden",
+    why: "a wider hidden state",
+  },
+];
+
+/** The ladder's switches in order: rung i (i ≥ 1) applies switch i − 1. */
+export const LADDER_SWITCHES: readonly ProfileSwitch[] = [
+  LABELS_SWITCH,
+  ...FIXED_SWITCHES,
+  ...BEST_SWITCHES,
+];
+
+/** The profile `p` with `s` applied, under another name and description. */
+function applySwitch(p: Profile, s: ProfileSwitch, name: string, description: string): Profile {
+  return { ...p, [s.field]: s.value, name, description };
+}
+
+/** The name of rung `index`, applying `s`, when it is not a named profile: `ladder-02-lr`. */
+export function rungProfileName(index: number, s: ProfileSwitch): string {
+  return `ladder-${String(index).padStart(2, "0")}-${s.key}`;
+}
+
+const originalLabels: Profile = {
+  ...original,
+  name: "original-labels",
+  description: "The report's exact setup AND its label handling (every label becomes 0)",
+  labels: "original",
+};
+
+/** The named profiles the ladder passes through, by the number of switches applied. */
+const LANDMARKS = new Map<number, { name: string; description: string }>([
+  [1, original],
+  [1 + FIXED_SWITCHES.length, {
     name: "fixed",
-    description: "The report's data and cells with the fewest changes found that let them learn: " +
-      "padding at the start, a per-architecture learning rate, 5 layers instead of 25 and the " +
-      "gate-bias init (each chosen on a validation split)",
-  },
-  best: {
+    description: "The report's data and cells with the fewest changes found that let them " +
+      "learn: padding at the start, a per-architecture learning rate, 5 layers instead of 25 " +
+      "and the gate-bias init (each chosen on a validation split)",
+  }],
+  [LADDER_SWITCHES.length, {
     name: "best",
-    description: "The strongest recurrent classifier the suite trains from scratch in 5 epochs " +
-      "with the same cells: 1 layer of hidden 64, embedding 64, maxLen 400, batch 100, Adam " +
-      "1e-2 (RNN 3e-3) with a cosine decay, gate-bias init, word dropout 0.25, a long review's " +
-      "last tokens kept (settings chosen on a validation split)",
-    dataSource: "imdb",
-    /** Sweep 1 (at hidden 16): 400 beat 200 for every architecture and both learning rates. */
-    maxLen: 400,
-    padding: "start",
-    /**
-     * Sweep 9: keeping a long review's LAST 400 tokens (17 % of test reviews are longer)
-     * beat keeping the first on validation by +0.008 (GRU) and +0.014 (LSTM).
-     */
-    keepTokens: "last",
-    /** Not swept: caps the dense Adam update of the embedding (20k × 64 instead of 100k × 64). */
-    vocabMaxSize: 20000,
-    /** Not swept: E = 128 doubles the step time (measured: 0.205 vs 0.111 s per batch). */
-    embedDim: 64,
-    /**
-     * Sweep 4 (bench/notes/profiles.md): 64 beat the earlier 16 by +0.06 (GRU) and +0.04 (LSTM) on
-     * validation; 64 needs the code generator's wide path (4 × the step time of 16).
-     */
-    hiddenSize: 64,
-    layers: 1,
-    /** Sweep 3 (at hidden 16): batch 50 lost to 100 with LR 3e-2 and the gate-bias init. */
-    batchSize: 100,
-    epochs: 5,
-    /**
-     * Sweeps 4–6 at hidden 64: 1e-2 beat 3e-3 for GRU and LSTM, and 3e-2 for LSTM (at hidden
-     * 16, sweeps 1–3 had preferred 3e-2); with word dropout 0.25 the RNN does best at 3e-3.
-     */
-    learningRate: { default: 1e-2, rnn: 3e-3 },
-    labels: "correct",
-    /** Not swept: a safety net only (Adam is nearly invariant to the gradient's scale). */
-    gradClip: 5,
-    /** Sweep 3 (at hidden 16): cosine beat constant with LR 3e-2 and the gate-bias init. */
-    lrSchedule: "cosine",
-    /** Sweeps 2–3: +0.04 (LSTM) and +0.08 (GRU) on its own; kept in the best combination. */
-    init: "remember",
-    /**
-     * Sweeps 5–6: 0.25 beat 0 (+0.005 GRU, +0.032 LSTM) and 0.4 on validation: the
-     * 20,000 × 64 embedding is where a model this size overfits.
-     */
-    wordDropout: 0.25,
-    inferSeconds: 0.5,
+    description: "The strongest recurrent classifier the suite trains from scratch in 5 " +
+      "epochs with the same cells: 1 layer of hidden 64, embedding 64, maxLen 400, batch 100, " +
+      "Adam 1e-2 (RNN 3e-3) with a cosine decay, gate-bias init, word dropout 0.25, a long " +
+      "review's last tokens kept (settings chosen on a validation split)",
+  }],
+]);
+
+/**
+ * The ladder's profiles in order: `original-labels`, then each switch of
+ * {@linkcode LADDER_SWITCHES} applied to the profile before it. The rungs that are named
+ * profiles (`original`, `fixed`, `best`) take their names; the others are named
+ * `ladder-NN-<key>` and described as "<previous rung> with <why>".
+ */
+export const LADDER_PROFILES: readonly Profile[] = LADDER_SWITCHES.reduce<Profile[]>(
+  (rungs, s, i) => {
+    const previous = rungs[i]!;
+    const named = LANDMARKS.get(i + 1);
+    rungs.push(
+      applySwitch(
+        previous,
+        s,
+        named?.name ?? rungProfileName(i + 1, s),
+        named?.description ?? `${previous.name} with ${s.why}`,
+      ),
+    );
+    return rungs;
   },
-} as const satisfies Record<string, Profile>;
+  [originalLabels],
+);
+
+/** The profiles with names of their own, in `--help` order (the others are rungs of the ladder). */
+export const NAMED_PROFILES = ["smoke", "original-labels", "original", "fixed", "best"] as const;
+/** A profile with a name of its own. */
+export type NamedProfile = typeof NAMED_PROFILES[number];
+
+const smoke: Profile = {
+  name: "smoke",
+  description: "Fixture data and a small model: the whole pipeline in seconds",
+  dataSource: "fixture",
+  maxLen: 64,
+  padding: "start",
+  keepTokens: "first",
+  vocabMaxSize: 5000,
+  embedDim: 16,
+  hiddenSize: 8,
+  layers: 2,
+  batchSize: 100,
+  epochs: 3,
+  learningRate: { default: 1e-2, rnn: 3e-3 },
+  labels: "correct",
+  gradClip: 5,
+  lrSchedule: "constant",
+  init: "original",
+  wordDropout: 0,
+  inferSeconds: 0.2,
+};
+
+/**
+ * Every profile, by name: `smoke`, then the ladder's rungs in order (`original-labels`,
+ * `original`, `ladder-02-…`, …, `fixed`, …, `best`).
+ */
+export const PROFILES: Readonly<Record<NamedProfile, Profile>> & Readonly<Record<string, Profile>> =
+  Object.fromEntries([smoke, ...LADDER_PROFILES].map((p) => [p.name, p])) as Record<
+    NamedProfile,
+    Profile
+  >;
 
 /** A profile name. */
-export type ProfileName = keyof typeof PROFILES;
-/** Profile names, in the order `--help` lists them. */
+export type ProfileName = string;
+/** Profile names: `smoke`, then the ladder's rungs in order. */
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[];
 
 /**

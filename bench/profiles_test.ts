@@ -6,7 +6,13 @@ import { type EncodedSplit, loadDataset } from "./data/dataset.ts";
 import { validationSplitRows } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
-import { FIXED_SWITCHES, learningRateOf, PROFILES, scheduledLearningRate } from "./profiles.ts";
+import {
+  FIXED_SWITCHES,
+  learningRateOf,
+  PROFILES,
+  rungProfileName,
+  scheduledLearningRate,
+} from "./profiles.ts";
 import { memoryProgress } from "./util/progress.ts";
 import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
 import { initParams, paramLayout } from "../models/classifier.ts";
@@ -25,7 +31,7 @@ function fixture() {
     source: "fixture",
     maxLen: PROFILES.smoke.maxLen,
     padding: PROFILES.smoke.padding,
-    vocabMaxSize: PROFILES.smoke.vocabMaxSize,
+    vocabMaxSize: PROFILES.smoke.vocabMaxSize!,
     cacheDir: `${root}.cache/data`,
   });
 }
@@ -38,7 +44,7 @@ Deno.test("fixed differs from original only in its named switches", () => {
     JSON.stringify(original[k]) !== JSON.stringify(fixed[k])
   ).sort();
   assertEquals(differing, ["description", "init", "layers", "learningRate", "name", "padding"]);
-  for (const [k, v] of Object.entries(FIXED_SWITCHES)) assertEquals(fixed[k], v);
+  for (const s of FIXED_SWITCHES) assertEquals(fixed[s.field], s.value);
   assertEquals([fixed.layers, fixed.init], [5, "remember"]);
   // The report's width, data, batch, epochs and schedule stay.
   for (const k of ["embedDim", "hiddenSize", "maxLen", "batchSize", "epochs"]) {
@@ -47,6 +53,33 @@ Deno.test("fixed differs from original only in its named switches", () => {
   assertEquals([fixed.gradClip, fixed.lrSchedule, fixed.vocabMaxSize], [null, "constant", null]);
 });
 
+// The values `fixed` had when it was written out field by field (before the ladder built it
+// from FIXED_SWITCHES): building it from the switches must change no number.
+Deno.test("fixed resolves to its documented values", () => {
+  const { name: _n, description: _d, ...fixed } = resolveProfile("fixed", parseBenchArgs([]));
+  assertEquals(fixed, {
+    dataSource: "imdb",
+    maxLen: 200,
+    padding: "start",
+    keepTokens: "first",
+    vocabMaxSize: null,
+    embedDim: 64,
+    hiddenSize: 8,
+    layers: 5,
+    batchSize: 1000,
+    epochs: 5,
+    learningRate: { default: 3e-3, lstm: 1e-2 },
+    labels: "correct",
+    gradClip: null,
+    lrSchedule: "constant",
+    init: "remember",
+    wordDropout: 0,
+    inferSeconds: 0.5,
+  });
+});
+
+// The values `best` had when it was written out field by field (before the ladder built it
+// from fixed and BEST_SWITCHES): building it from the switches must change no number.
 Deno.test("best resolves to its documented values", () => {
   const { name: _n, description: _d, ...best } = resolveProfile("best", parseBenchArgs([]));
   assertEquals(best, {
@@ -70,8 +103,13 @@ Deno.test("best resolves to its documented values", () => {
   });
 });
 
-Deno.test("the default bench runs original-labels, original and fixed; best is opt-in", () => {
-  assertEquals(parseBenchArgs([]).profiles, ["original-labels", "original", "fixed"]);
+Deno.test("the default bench runs the ladder up to fixed; the rest of it and best are opt-in", () => {
+  assertEquals(parseBenchArgs([]).profiles, [
+    "original-labels",
+    "original",
+    ...FIXED_SWITCHES.slice(0, -1).map((s, i) => rungProfileName(i + 2, s)),
+    "fixed",
+  ]);
   assertEquals(parseBenchArgs([]).validation, 0);
 });
 

@@ -54,6 +54,7 @@ import {
   type Profile,
   PROFILE_NAMES,
 } from "../profiles.ts";
+import { profileChoicesText } from "../ladder.ts";
 import { memoryProgress, stderrProgress } from "../util/progress.ts";
 import type { Run } from "../results/types.ts";
 import { resolveProfile, runBench } from "../run.ts";
@@ -203,7 +204,7 @@ export function sweepCommand(): Command {
     .option("--validation <F>", "share of train to validate on, 0 < F < 1 (required)")
     .option(
       "--base <name>",
-      `profile to vary: ${PROFILE_NAMES.join(", ")}`,
+      `profile to vary: ${profileChoicesText()}`,
       choice("profile", PROFILE_NAMES),
       "fixed",
     )

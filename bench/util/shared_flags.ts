@@ -9,6 +9,7 @@
 import { Option } from "commander";
 import { type Arch, ARCHS, cellNames } from "../../models/cells.ts";
 import { PROFILE_NAMES } from "../profiles.ts";
+import { profileChoicesText } from "../ladder.ts";
 import { choice, nameList } from "./cli_kit.ts";
 
 /**
@@ -28,7 +29,7 @@ export function archsOption(byDefault: readonly Arch[] = ARCHS): Option {
  * @param byDefault the profile without the flag @default "original"
  */
 export function profileOption(description: string, byDefault = "original"): Option {
-  return new Option("--profile <name>", `${description} (${PROFILE_NAMES.join(", ")})`)
+  return new Option("--profile <name>", `${description} (${profileChoicesText()})`)
     .argParser(choice("profile", PROFILE_NAMES)).default(byDefault);
 }
 

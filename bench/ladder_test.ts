@@ -1,0 +1,119 @@
+// Tests of the ladder of causes: one switch per rung, the named profiles at their rungs, the
+// rungs as real profiles (getProfile, --profile, sweep --base), `--profile ladder` and the
+// default profiles, and a `--help` that summarises the rungs.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { benchCommand, DEFAULT_PROFILES, parseBenchArgs } from "./cli.ts";
+import {
+  expandLadder,
+  LADDER,
+  LADDER_PROFILE,
+  profileChoicesText,
+  rungsThrough,
+} from "./ladder.ts";
+import { BEST_SWITCHES, FIXED_SWITCHES, getProfile, PROFILE_NAMES, PROFILES } from "./profiles.ts";
+import { stableInvocationId } from "./invocation_id.ts";
+import { parseSweepArgs, sweepConfigs } from "./tools/sweep.ts";
+
+const fieldsOf = (p: object) =>
+  Object.entries(p).filter(([k]) => k !== "name" && k !== "description");
+
+Deno.test("consecutive rungs differ in exactly one field: the rung's switch", () => {
+  for (const rung of LADDER.slice(1)) {
+    const before = Object.fromEntries(fieldsOf(LADDER[rung.index - 1]!.profile));
+    const after = Object.fromEntries(fieldsOf(rung.profile));
+    const differing = Object.keys(after).filter((k) =>
+      JSON.stringify(before[k]) !== JSON.stringify(after[k])
+    );
+    assertEquals(differing, [rung.switch!.field], `rung ${rung.index} (${rung.profile.name})`);
+    assertEquals(after[rung.switch!.field], rung.switch!.value);
+    // No field is added or lost on the way.
+    assertEquals(Object.keys(after).sort(), Object.keys(before).sort());
+  }
+});
+
+Deno.test("the ladder runs original-labels, original, the fixed switches to fixed, the best switches to best", () => {
+  assertEquals(LADDER.map((r) => r.index), LADDER.map((_, i) => i));
+  assertEquals(LADDER[0]!.switch, null);
+  assertEquals(LADDER[0]!.profile, PROFILES["original-labels"]);
+  assertEquals(LADDER[1]!.profile, PROFILES.original);
+  assertEquals(LADDER[1]!.switch?.field, "labels");
+  const fixedAt = 1 + FIXED_SWITCHES.length;
+  assertEquals(LADDER[fixedAt]!.profile, PROFILES.fixed);
+  assertEquals(LADDER.at(-1)!.profile, PROFILES.best);
+  assertEquals(LADDER.length, 2 + FIXED_SWITCHES.length + BEST_SWITCHES.length);
+  assertEquals(LADDER.slice(2, fixedAt + 1).map((r) => r.switch), [...FIXED_SWITCHES]);
+  assertEquals(LADDER.slice(fixedAt + 1).map((r) => r.switch), [...BEST_SWITCHES]);
+  // The fixed switches in the order the ladder takes them; the labels switch is rung 1 only.
+  assertEquals(FIXED_SWITCHES.map((s) => s.field), ["learningRate", "padding", "layers", "init"]);
+  // best changes what fixed has in these fields, and nothing else (order aside).
+  const differing = fieldsOf(PROFILES.best).filter(([k, v]) =>
+    JSON.stringify(v) !== JSON.stringify((PROFILES.fixed as unknown as Record<string, unknown>)[k])
+  ).map(([k]) => k).sort();
+  assertEquals(BEST_SWITCHES.map((s) => s.field).sort(), differing);
+});
+
+Deno.test("rungs between named profiles are profiles named ladder-NN-<key>, described from the rung below", () => {
+  const named = new Set(["original-labels", "original", "fixed", "best"]);
+  const between = LADDER.filter((r) => !named.has(r.profile.name));
+  assertEquals(between.length, LADDER.length - 4);
+  for (const r of between) {
+    const nn = String(r.index).padStart(2, "0");
+    assertEquals(r.profile.name, `ladder-${nn}-${r.switch!.key}`);
+    assertEquals(
+      r.profile.description,
+      `${LADDER[r.index - 1]!.profile.name} with ${r.switch!.why}`,
+    );
+    assert(/^[a-z][a-z0-9-]*$/.test(r.switch!.key), r.switch!.key);
+    assertEquals(getProfile(r.profile.name), r.profile);
+    assert(PROFILE_NAMES.includes(r.profile.name));
+  }
+  assertEquals(new Set(LADDER.map((r) => r.profile.name)).size, LADDER.length);
+  assertEquals(PROFILE_NAMES, ["smoke", ...LADDER.map((r) => r.profile.name)]);
+});
+
+Deno.test("--profile ladder runs every rung in order, and a name given twice runs once", () => {
+  const names = LADDER.map((r) => r.profile.name);
+  assertEquals(parseBenchArgs(["--profile", LADDER_PROFILE]).profiles, names);
+  assertEquals(parseBenchArgs(["--profile", "original,ladder,smoke,fixed"]).profiles, [
+    "original",
+    ...names.filter((n) => n !== "original"),
+    "smoke",
+  ]);
+  assertEquals(parseBenchArgs(["--profile", "ladder-03-padding,best"]).profiles, [
+    LADDER[3]!.profile.name,
+    "best",
+  ]);
+  assertEquals(expandLadder(["smoke", "smoke"]), ["smoke"]);
+});
+
+Deno.test("the default profiles are the rungs up to and including fixed", () => {
+  const upToFixed = LADDER.slice(0, LADDER.findIndex((r) => r.profile.name === "fixed") + 1);
+  assertEquals(DEFAULT_PROFILES, upToFixed.map((r) => r.profile.name));
+  assertEquals(rungsThrough("fixed"), upToFixed);
+  assertEquals(parseBenchArgs([]).profiles, [...DEFAULT_PROFILES]);
+});
+
+Deno.test("--help names the named profiles and summarises the rungs instead of listing them", () => {
+  const help = benchCommand().helpInformation().replace(/\s+/g, " ");
+  for (const n of ["smoke", "original-labels", "original", "fixed", "best", LADDER_PROFILE]) {
+    assert(help.includes(n), n);
+  }
+  const rungs = LADDER.filter((r) => r.profile.name.startsWith("ladder-"));
+  assert(help.includes(`${rungs[0]!.profile.name} … ${rungs.at(-1)!.profile.name}`), help);
+  assertEquals(rungs.slice(1, -1).filter((r) => help.includes(r.profile.name)), []);
+  assert(!profileChoicesText().includes(LADDER_PROFILE + ":"));
+});
+
+Deno.test("sweep --base takes a rung of the ladder", () => {
+  const rung = LADDER[4]!.profile;
+  const c = sweepConfigs(parseSweepArgs(["--base", rung.name, "--validation", "0.2"]));
+  assertEquals(c[0]!.profile.layers, rung.layers);
+  assertEquals(c[0]!.profile.padding, rung.padding);
+});
+
+Deno.test("--id auto over the whole ladder gives a short id", async () => {
+  const { id } = await stableInvocationId(parseBenchArgs(["--profile", "ladder", "--id", "auto"]));
+  assert(/^ladder-[0-9a-f]{12}$/.test(id), id);
+  const { id: defaults } = await stableInvocationId(parseBenchArgs(["--id", "auto"]));
+  assert(defaults.startsWith(`${DEFAULT_PROFILES.join("+")}-`), defaults);
+});
