@@ -3,12 +3,15 @@
  * the previous rung's profile with exactly one field changed (a switch). Rung 0 is
  * `original-labels`, rung 1 `original` (correct labels), then come the switches of
  * `FIXED_SWITCHES` up to the rung that IS `fixed`, then those of `BEST_SWITCHES` up to the
- * rung that IS `best` (the switches, their values and the sweeps behind them are in
- * `profiles.ts`). The rungs between named profiles are profiles too, named `ladder-NN-<key>`
- * (`ladder-02-lr`): `bench --profile ladder` runs every rung, and the report shows what each
- * switch buys per architecture (`reports/ladder.ts`).
+ * rung that IS `best`. The rungs between named profiles are profiles too, named
+ * `ladder-NN-<key>` (`ladder-02-lr`): `bench --profile ladder` runs every rung, and the report
+ * shows what each switch buys per architecture (`reports/ladder.ts`).
  *
- * Light on purpose: it imports only `profiles.ts`, so the report can import it.
+ * The switches (values, and the sweeps behind them) and the rungs' profiles are in
+ * `profiles.ts` (`LADDER_SWITCHES`, `LADDER_PROFILES`), since the registry of profiles holds
+ * the rungs; this module pairs each rung with its number and switch, and answers what the
+ * command line and the report ask of the ladder. Light on purpose: it imports only
+ * `profiles.ts`, so the report can import it.
  *
  * @example
  * ```ts
@@ -25,6 +28,7 @@ import {
   NAMED_PROFILES,
   type Profile,
   type ProfileSwitch,
+  type SwitchField,
 } from "./profiles.ts";
 
 /** One rung of the ladder. */
@@ -50,6 +54,11 @@ export const LADDER_PROFILE = "ladder";
 /** The rung whose profile is `name`, if it is on the ladder. */
 export function rungOf(name: string): Rung | undefined {
   return LADDER.find((r) => r.profile.name === name);
+}
+
+/** The first rung whose switch changes `field` (e.g. the learning-rate rung), if any. */
+export function rungSwitching(field: SwitchField): Rung | undefined {
+  return LADDER.find((r) => r.switch?.field === field);
 }
 
 /**

@@ -83,3 +83,12 @@ export function compareArchs(a: Arch, b: Arch): number {
 export function archesOf(archs: Iterable<Arch>): Arch[] {
   return [...new Set(archs)].sort(compareArchs);
 }
+
+/**
+ * Each architecture's chart style slot: a built-in keeps its own in every chart (RNN 0, LSTM 1,
+ * GRU 2), and the other architectures of `arches` take the slots after them, in their order.
+ */
+export function archStyles(arches: readonly Arch[]): (arch: Arch) => number {
+  const others = arches.filter((a) => archRank(a) === ARCH_ORDER.length);
+  return (a) => archRank(a) + Math.max(0, others.indexOf(a));
+}

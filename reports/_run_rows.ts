@@ -9,6 +9,7 @@
  */
 
 import type { Arch, EpochResult, Machine, ResultsFile, Run } from "../bench/results/types.ts";
+import { LADDER } from "../bench/ladder.ts";
 import { archLabel, compareArchs } from "./_archs.ts";
 import { formatSummary } from "./format.ts";
 import {
@@ -30,8 +31,11 @@ export interface LoadedResults {
   results: ResultsFile;
 }
 
-/** Known profiles in report order; other profiles follow alphabetically. */
-export const PROFILE_ORDER = ["original-labels", "original", "fixed", "best"] as const;
+/**
+ * Known profiles in report order, the ladder's (`bench/ladder.ts`: `original-labels` …
+ * `fixed` … `best`); other profiles follow alphabetically.
+ */
+export const PROFILE_ORDER: readonly string[] = LADDER.map((r) => r.profile.name);
 
 /** One run with where it came from. */
 export interface RunRow {
@@ -86,7 +90,7 @@ export function runRows(files: readonly LoadedResults[]): RunRow[] {
 // Order and grouping
 
 function profileRank(profile: string): number {
-  const i = (PROFILE_ORDER as readonly string[]).indexOf(profile);
+  const i = PROFILE_ORDER.indexOf(profile);
   return i === -1 ? PROFILE_ORDER.length : i;
 }
 

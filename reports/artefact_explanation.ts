@@ -1,11 +1,17 @@
 /**
  * Why the original's numbers are an artefact: one list item per cause (labels, then what
  * correct labels give; learning rates; padding; depth), each with the evidence these results
- * hold, then what the `fixed` and `best` profiles reach.
+ * hold, then what the `fixed` and `best` profiles reach. The learning-rate, padding and depth
+ * items each cite the rung of the ladder of causes (`bench/ladder.ts`, the section after
+ * this one) that switches that field alone: the test accuracy per architecture on the rung
+ * before it → on it, or, when either rung is not in the results, that it is not and the
+ * command that runs it.
  *
  * @module
  */
 
+import { LADDER, rungSwitching } from "../bench/ladder.ts";
+import type { SwitchField } from "../bench/profiles.ts";
 import type { Run } from "../bench/results/types.ts";
 import { archesOf, archLabel } from "./_archs.ts";
 import {
@@ -22,6 +28,7 @@ import {
 } from "./_run_rows.ts";
 import { formatAccuracy, formatLearningRate, formatSmall, formatSummary } from "./format.ts";
 import type { Inline, Text } from "./model.ts";
+import { rungEffect } from "./ladder.ts";
 import { comparisonEpoch, originalPerArch, REPRODUCTIONS } from "./original_results.ts";
 import { median, summarize } from "./stats.ts";
 
@@ -47,6 +54,55 @@ function perArch(
     parts.push(`${archLabel(arch)} ${shown}`);
   }
   return listEnglish(parts);
+}
+
+/** `layers (25 → 5)` from the ladder's definition; the field alone for a per-cell value. */
+function switchText(field: SwitchField, before: unknown, after: unknown): Inline[] {
+  const plain = (v: unknown) => v === null || typeof v !== "object";
+  return plain(before) && plain(after)
+    ? [code(field), ` (${before ?? "none"} → ${after ?? "none"})`]
+    : [code(field)];
+}
+
+/**
+ * What the first rung of the ladder that switches `field` buys: the last-epoch test accuracy
+ * per architecture on the rung before it → on it, or that one of them is not in the results.
+ */
+function rungEvidence(rows: readonly RunRow[], field: SwitchField): Inline[] {
+  const rung = rungSwitching(field);
+  if (rung === undefined) return [" No rung of the ladder switches ", code(field), " alone."];
+  const previous = LADDER[rung.index - 1]!;
+  const head: Inline[] = [
+    ` Rung ${rung.index} of the ladder (`,
+    code(rung.profile.name),
+    ") changes only ",
+    ...switchText(field, previous.profile[field], rung.profile[field]),
+    ` from rung ${previous.index} (`,
+    code(previous.profile.name),
+    ")",
+  ];
+  const effect = rungEffect(rows, rung);
+  if (effect.kind === "missing") {
+    const names = effect.rungs.map((r) => r.profile.name);
+    return [
+      ...head,
+      "; ",
+      ...joinInline(names.map(code), " and "),
+      ` ${names.length === 1 ? "is" : "are"} not in these results, so what it buys is not ` +
+      "shown here (",
+      code(`deno task bench --profile ${names.join(",")}`),
+      ` runs ${names.length === 1 ? "it" : "them"}).`,
+    ];
+  }
+  return [
+    ...head,
+    `: test accuracy after the last epoch${effect.medians ? " (medians over runs)" : ""} ` +
+    `${effect.text}.`,
+    ...(effect.clean ? [] : [
+      " Their recorded configs differ in more than this switch (see the ladder below), so " +
+      "that is not its effect alone.",
+    ]),
+  ];
 }
 
 function accuracyAtComparison(r: RunRow): number | null {
@@ -153,6 +209,7 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
       " or ",
       code("original-labels"),
       " run in these results to measure it.",
+      ...rungEvidence(rows, "learningRate"),
     ]);
   } else {
     const moved = (r: RunRow) => {
@@ -170,6 +227,7 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
       ` runs moved from its epoch-0 value by at most ${
         perArch(reproductions, moved, formatSmall, true)
       }.`,
+      ...rungEvidence(rows, "learningRate"),
     ]);
   }
 
@@ -200,6 +258,7 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
     );
     padding.push(" In these results ", ...joinInline(parts, "; "), ".");
   }
+  padding.push(...rungEvidence(rows, "padding"));
   items.push(padding);
 
   // 4. Wash-out.
@@ -225,6 +284,7 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
           : " — not all of them collapse to one class here."),
     );
   }
+  washout.push(...rungEvidence(rows, "layers"));
   items.push(washout);
 
   // What the architectures really reach.

@@ -21,6 +21,7 @@ import { environment } from "./environment.ts";
 import { figures } from "./figures.ts";
 import type { Lang } from "./i18n.ts";
 import { inference } from "./inference.ts";
+import { ladder } from "./ladder.ts";
 import { machineComparison } from "./machine_comparison.ts";
 import type { Report } from "./model.ts";
 import { onnxParity } from "./onnx_parity.ts";
@@ -81,6 +82,7 @@ export function buildReport(files: readonly LoadedResults[], options: BuildOptio
   failures(doc, rows, byMachine);
   originalTable(doc, rows);
   artefactExplanation(doc, rows);
+  ladder(doc, rows, lang);
   referenceLine(doc, files, rows, byMachine);
   figures(doc, rows, lang);
   speed(doc, rows, byMachine);

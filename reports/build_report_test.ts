@@ -108,17 +108,19 @@ Deno.test("the chart language switches titles to the original's Russian", async 
   const ru = buildReport(files, { lang: "ru" });
   const charts = ru.blocks.flatMap((b) => b.kind === "chart" ? [b.chart] : []);
   assertEquals(charts.map((c) => c.title), [
+    "Точность модели на каждой ступени лестницы причин",
     "Графики зависимости точности моделей от выбранной архитектуры",
     "Графики зависимости значения функции потерь от выбранной архитектуры",
     "Точность модели в зависимости от времени обучения",
   ]);
-  assertEquals(charts[0]!.xLabel, "Номер эпохи");
+  assertEquals(charts[1]!.xLabel, "Номер эпохи");
   assertEquals(charts.map((c) => c.yLabel), [
+    "Точность модели",
     "Точность модели",
     "Значение функции потерь",
     "Точность модели",
   ]);
-  assertEquals(charts[0]!.labels, ["0", "1", "2", "3", "4", "5"]);
+  assertEquals(charts[1]!.labels, ["0", "1", "2", "3", "4", "5"]);
 });
 
 Deno.test("the report is deterministic", async () => {

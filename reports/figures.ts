@@ -6,7 +6,7 @@
  */
 
 import type { Arch, EpochResult } from "../bench/results/types.ts";
-import { ARCH_ORDER, archesOf, archLabel, archRank } from "./_archs.ts";
+import { archesOf, archLabel, archStyles } from "./_archs.ts";
 import {
   code,
   col,
@@ -41,9 +41,7 @@ export function figures(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
   for (const { profile, engine } of pairs) {
     const runs = ok.filter((r) => r.run.profile === profile && r.run.engine === engine);
     const arches = archesOf(runs.map((r) => r.run.arch));
-    // A built-in keeps its own style in every chart; other cells take the next ones.
-    const others = arches.filter((a) => archRank(a) === ARCH_ORDER.length);
-    const styleOf = (a: Arch) => archRank(a) + Math.max(0, others.indexOf(a));
+    const styleOf = archStyles(arches);
     const maxEpoch = Math.max(...runs.map((r) => lastEpoch(r.run)?.epoch ?? 0));
     const labels = Array.from({ length: maxEpoch + 1 }, (_, i) => String(i));
     const curve = (arch: Arch, pick: (e: EpochResult) => number) =>

@@ -12,6 +12,11 @@ export function formatAccuracy(x: number): string {
   return x.toFixed(4);
 }
 
+/** A change of accuracy with its sign and four decimals: `+0.1234`, `−0.0012`, `+0.0000`. */
+export function formatAccuracyChange(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${formatAccuracy(Math.abs(x))}`;
+}
+
 /** A loss with four decimals. */
 export function formatLoss(x: number): string {
   return x.toFixed(4);

@@ -1,7 +1,7 @@
 /**
  * Chart text in English and in the original report's Russian. The figure titles and axis
- * labels of `--lang ru` are the original's own, word for word, except the accuracy-against-time
- * figure's, which the original does not have.
+ * labels of `--lang ru` are the original's own, word for word, except those of the
+ * accuracy-against-time and ladder figures, which the original does not have.
  *
  * @module
  */
@@ -27,6 +27,12 @@ export interface ChartText {
   accuracyTimeTitle: string;
   /** X axis of the accuracy-against-training-time figure. */
   trainSecondsAxis: string;
+  /** Title of the ladder figure (test accuracy per rung). */
+  ladderTitle: string;
+  /** Subtitle of the ladder figure: what its points are. */
+  ladderSubtitle: string;
+  /** X axis of the ladder figure. */
+  rungAxis: string;
   /** Subtitle naming profile and engine. */
   profileEngine: (profile: string, engine: string) => string;
   /** Title of the relative-speed bar chart. */
@@ -47,6 +53,9 @@ export const CHART_TEXT: Record<Lang, ChartText> = {
     lossAxis: "Test loss",
     accuracyTimeTitle: "Test accuracy against training time",
     trainSecondsAxis: "Training seconds (cumulative)",
+    ladderTitle: "Test accuracy per rung of the ladder of causes",
+    ladderSubtitle: "one switch per rung; median over runs after the last epoch",
+    rungAxis: "Rung (one switch each)",
     profileEngine: (p, e) => `profile ${p}, engine ${e}`,
     relativeSpeedTitle: (b) => `Training speed relative to ${b} (higher is faster)`,
     relativeSpeedAxis: "Speed relative to the baseline (×)",
@@ -60,6 +69,9 @@ export const CHART_TEXT: Record<Lang, ChartText> = {
     lossAxis: "Значение функции потерь",
     accuracyTimeTitle: "Точность модели в зависимости от времени обучения",
     trainSecondsAxis: "Время обучения, с (нарастающим итогом)",
+    ladderTitle: "Точность модели на каждой ступени лестницы причин",
+    ladderSubtitle: "одно изменение на ступень; медиана по запускам после последней эпохи",
+    rungAxis: "Ступень (по одному изменению)",
     profileEngine: (p, e) => `профиль ${p}, движок ${e}`,
     relativeSpeedTitle: (b) => `Скорость обучения относительно ${b} (больше — быстрее)`,
     relativeSpeedAxis: "Скорость относительно базовой машины (×)",

@@ -109,14 +109,14 @@ Deno.test("report writes report.md, report.html and the charts", async () => {
     assert(stdout.includes("Wrote"), stdout);
     const md = await Deno.readTextFile(join(out, "report.md"));
     const charts = [...md.matchAll(/\]\((charts\/[^)]+\.png)\)/g)].map((m) => m[1]!);
-    // per profile (4): accuracy and loss per epoch, accuracy against time
-    assertEquals(charts.length, 12);
+    // the ladder; per profile (4): accuracy and loss per epoch, accuracy against time
+    assertEquals(charts.length, 13);
     for (const chart of charts) {
       const png = await Deno.readFile(join(out, chart));
       assertEquals([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
     }
     const html = await Deno.readTextFile(join(out, "report.html"));
-    assertEquals(html.match(/<img src="data:image\/png;base64,/g)?.length, 12);
+    assertEquals(html.match(/<img src="data:image\/png;base64,/g)?.length, 13);
     assert(html.includes("Графики зависимости точности моделей от выбранной архитектуры"));
   });
 });

@@ -22,10 +22,8 @@ import {
   type RunRow,
   summaryCell,
 } from "./_run_rows.ts";
-import { formatAccuracy, formatSeconds } from "./format.ts";
+import { formatAccuracy, formatAccuracyChange, formatSeconds } from "./format.ts";
 import { median } from "./stats.ts";
-
-const signed = (x: number) => `${x >= 0 ? "+" : "−"}${formatAccuracy(Math.abs(x))}`;
 
 /** A run's training seconds in all: the sum of its epochs' `trainSeconds`. */
 function totalTrainSeconds(r: RunRow): number {
@@ -102,7 +100,7 @@ export function referenceLine(
       return [
         ...keyCells(g),
         summaryCell(acc, formatAccuracy),
-        acc.length === 0 ? "—" : signed(median(acc) - level),
+        acc.length === 0 ? "—" : formatAccuracyChange(median(acc) - level),
         summaryCell(g.rows.map(totalTrainSeconds), formatSeconds),
       ];
     }),
