@@ -14,6 +14,7 @@ import { cacheDir } from "./util/cache_dir.ts";
 import type { Arch } from "../models/cells.ts";
 import type { LabelMode } from "./data/batches.ts";
 import type { KeepTokens, Padding } from "./data/encode.ts";
+import type { RunConfig } from "./results/types.ts";
 
 /**
  * How the learning rate moves over training, per optimizer step:
@@ -88,6 +89,40 @@ export function forCell<T>(values: PerCell<T>, arch: Arch, what: string): T {
 /** A profile's learning rate for an architecture (see {@linkcode PerCell}). */
 export function learningRateOf(p: Profile, arch: Arch): number {
   return forCell(p.learningRate, arch, `learning rate in profile "${p.name}"`);
+}
+
+/**
+ * The config a run of `arch` under profile `p` records (`Run.config`): the profile's fields as
+ * that architecture gets them, and what the invocation adds.
+ * @param p the profile
+ * @param arch the architecture
+ * @param run what comes from the invocation and the data, not the profile
+ */
+export function runConfigOf(
+  p: Profile,
+  arch: Arch,
+  run: Pick<RunConfig, "limitBatches" | "threads" | "dataSource">,
+): RunConfig {
+  return {
+    learningRate: learningRateOf(p, arch),
+    epochs: p.epochs,
+    batchSize: p.batchSize,
+    hiddenSize: p.hiddenSize,
+    layers: p.layers,
+    embedDim: p.embedDim,
+    maxLen: p.maxLen,
+    padding: p.padding,
+    keepTokens: p.keepTokens,
+    labels: p.labels,
+    vocabMaxSize: p.vocabMaxSize,
+    limitBatches: run.limitBatches,
+    threads: run.threads,
+    gradClip: p.gradClip,
+    lrSchedule: p.lrSchedule === "constant" ? null : p.lrSchedule,
+    init: p.init,
+    wordDropout: p.wordDropout,
+    dataSource: run.dataSource,
+  };
 }
 
 /** Everything a run needs besides the architecture, the engine and the seed. */

@@ -54,6 +54,7 @@ import {
   learningRateOf,
   loadProfileData,
   type Profile,
+  runConfigOf,
   scheduledLearningRate,
 } from "./profiles.ts";
 import type { ProgressSink } from "./util/progress.ts";
@@ -480,26 +481,11 @@ async function oneRun(
     engine: engine.name,
     engineDetail: engine.detail,
     seed: spec.seed,
-    config: {
-      learningRate: lr,
-      epochs: profile.epochs,
-      batchSize: profile.batchSize,
-      hiddenSize: profile.hiddenSize,
-      layers: profile.layers,
-      embedDim: profile.embedDim,
-      maxLen: profile.maxLen,
-      padding: profile.padding,
-      keepTokens: profile.keepTokens,
-      labels: profile.labels,
-      vocabMaxSize: profile.vocabMaxSize,
+    config: runConfigOf(profile, spec.arch, {
       limitBatches: args.limitBatches,
       threads: args.threads,
-      gradClip: profile.gradClip,
-      lrSchedule: profile.lrSchedule === "constant" ? null : profile.lrSchedule,
-      init: profile.init,
-      wordDropout: profile.wordDropout,
       dataSource: data.source,
-    },
+    }),
     data: {
       datasetHash: data.datasetHash,
       vocabSize: data.vocabSize,

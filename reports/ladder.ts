@@ -25,7 +25,7 @@
  */
 
 import { LADDER, LADDER_PROFILE, type Rung } from "../bench/ladder.ts";
-import { learningRateOf, type Profile, type SwitchField } from "../bench/profiles.ts";
+import { type Profile, runConfigOf, type SwitchField } from "../bench/profiles.ts";
 import type { Arch, Run } from "../bench/results/types.ts";
 import { archesOf, archLabel, archStyles } from "./_archs.ts";
 import {
@@ -89,7 +89,7 @@ const PROFILE_FIELDS = FIELDS.filter((f): f is ProfileField =>
 const show = (x: number | string | null): string => x === null ? "none" : String(x);
 
 /** What a run recorded, written as the ladder's profiles write it (absent fields: defaults). */
-function recordedConfig(run: Run): Config<Field> {
+function recordedConfig(run: Pick<Run, "config">): Config<Field> {
   const c = run.config;
   return {
     labels: c.labels,
@@ -112,25 +112,12 @@ function recordedConfig(run: Run): Config<Field> {
   };
 }
 
-/** What the ladder defines for a run of `arch` under profile `p`. */
+/** What the ladder defines for a run of `arch` under profile `p`, as a run records it. */
 function definedConfig(p: Profile, arch: Arch): Config<ProfileField> {
-  return {
-    labels: p.labels,
-    learningRate: formatLearningRate(learningRateOf(p, arch)),
-    padding: p.padding,
-    layers: show(p.layers),
-    init: p.init,
-    batchSize: show(p.batchSize),
-    gradClip: show(p.gradClip),
-    lrSchedule: p.lrSchedule,
-    vocabMaxSize: show(p.vocabMaxSize),
-    wordDropout: show(p.wordDropout),
-    keepTokens: p.keepTokens,
-    maxLen: show(p.maxLen),
-    hiddenSize: show(p.hiddenSize),
-    embedDim: show(p.embedDim),
-    epochs: show(p.epochs),
-  };
+  const recorded = recordedConfig({
+    config: runConfigOf(p, arch, { limitBatches: null, threads: null, dataSource: p.dataSource }),
+  });
+  return Object.fromEntries(PROFILE_FIELDS.map((f) => [f, recorded[f]])) as Config<ProfileField>;
 }
 
 /** A rung present in the results: its completed runs and recorded config per architecture. */
