@@ -174,6 +174,8 @@ export {
   type InitScheme,
   learningRateOf,
   type LrSchedule,
+  NAMED_PROFILES,
+  type NamedProfile,
   type PerCell,
   type Profile,
   PROFILES,
