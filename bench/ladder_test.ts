@@ -120,5 +120,10 @@ Deno.test("--id auto over the whole ladder gives a short id", async () => {
   const { id } = await stableInvocationId(parseBenchArgs(["--profile", "ladder", "--id", "auto"]));
   assert(/^ladder-[0-9a-f]{12}$/.test(id), id);
   const { id: defaults } = await stableInvocationId(parseBenchArgs(["--id", "auto"]));
-  assert(defaults.startsWith(`${DEFAULT_PROFILES.join("+")}-`), defaults);
+  // The default rungs' names joined run past the label's limit, so they are shortened too.
+  const joined = DEFAULT_PROFILES.join("+");
+  const expected = joined.length <= 100
+    ? `${joined}-`
+    : `${DEFAULT_PROFILES[0]}+${DEFAULT_PROFILES.length - 1}-more-`;
+  assert(defaults.startsWith(expected), defaults);
 });
