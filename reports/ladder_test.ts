@@ -68,6 +68,10 @@ async function results(specs: readonly Spec[]): Promise<LoadedResults[]> {
 const acc = (rung: number, arch: Arch, seed: number) =>
   Number((0.5 + 0.02 * rung + 0.001 * arch.length + 0.003 * seed).toFixed(4));
 
+/** The rung numbers of the named profiles `fixed` and `best` (they move as switches are added). */
+const FIXED = LADDER.findIndex((r) => r.profile.name === "fixed");
+const BEST = LADDER.length - 1;
+
 const everyRung = (arches: readonly Arch[], seeds: readonly number[]) =>
   LADDER.flatMap((r) =>
     arches.flatMap((arch) =>
@@ -151,12 +155,18 @@ Deno.test("the ladder table has a row per rung in order, medians of the runs, an
 
 Deno.test("the ladder figure draws one series per architecture: the median per rung present", async () => {
   const arches = ["rnn", "lstm", "gru", "mycell"];
-  const rungs = [0, 1, 2, 5, 15];
+  const rungs = [0, 1, 2, FIXED, BEST];
   const specs = everyRung(arches, [1, 2]).filter((s) => rungs.includes(s.rung));
   const chart = chartsOf(buildReport(await results(specs))).find((c) => c.id === "ladder");
   assert(chart, "no ladder chart");
   assertEquals(chart.type, "line");
-  assertEquals(chart.labels, ["0 original-labels", "1 original", "2 lr", "5 fixed", "15 best"]);
+  assertEquals(chart.labels, [
+    "0 original-labels",
+    "1 original",
+    "2 lr",
+    `${FIXED} fixed`,
+    `${BEST} best`,
+  ]);
   assertEquals(chart.series.map((s) => s.name), ["RNN", "LSTM", "GRU", "MYCELL"]);
   // Built-ins keep their colours; the cell from a file takes the next one.
   assertEquals(chart.series.map((s) => s.style), [0, 1, 2, 3]);
@@ -175,26 +185,27 @@ Deno.test("the ladder figure draws one series per architecture: the median per r
 });
 
 Deno.test("missing rungs are named with the command that runs them; a gap is said plainly", async () => {
-  const specs = everyRung(["gru"], [1]).filter((s) => [0, 1, 5].includes(s.rung));
+  const specs = everyRung(["gru"], [1]).filter((s) => [0, 1, FIXED].includes(s.rung));
   const blocks = section(buildReport(await results(specs)));
   const text = textOf(blocks);
-  const missing = LADDER.filter((r) => ![0, 1, 5].includes(r.index)).map((r) => r.profile.name);
+  const missing = LADDER.filter((r) => ![0, 1, FIXED].includes(r.index)).map((r) => r.profile.name);
   assert(text.includes(`deno task bench --profile ${missing.join(",")} runs them`), text);
   assert(text.includes("deno task bench --profile ladder runs every rung"), text);
   for (const name of missing) assert(text.includes(`(${name})`), name);
-  // Rungs 2–4 are missing: rung 5's row carries their switches, and the section says so.
-  const between = LADDER.slice(2, 5).map((r) => r.profile.name).join(", ");
+  // Rungs 2 … FIXED − 1 are missing: fixed's row carries their switches, and the section says so.
+  const between = LADDER.slice(2, FIXED).map((r) => r.profile.name).join(", ");
+  const fields = LADDER.slice(2, FIXED + 1).map((r) => r.switch!.field);
   assert(
     text.includes(
-      `Rung 5 (fixed) differs from rung 1 (original) in 4 fields of the recorded configs ` +
-        `(learningRate, padding, layers, init), not one: ${between} between them are not in ` +
+      `Rung ${FIXED} (fixed) differs from rung 1 (original) in ${fields.length} fields of the ` +
+        `recorded configs (${fields.join(", ")}), not one: ${between} between them are not in ` +
         "these results, so this row carries their switches together.",
     ),
     text,
   );
   const row = tableOf(blocks).rows[2]!.map(plainText);
   assertEquals(row[1], "fixed");
-  assertEquals(row[4], "+" + (acc(5, "gru", 1) - acc(1, "gru", 1)).toFixed(4));
+  assertEquals(row[4], "+" + (acc(FIXED, "gru", 1) - acc(1, "gru", 1)).toFixed(4));
 });
 
 Deno.test("a stale rung (recorded configs off the ladder) is flagged, not hidden", async () => {
