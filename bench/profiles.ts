@@ -319,10 +319,11 @@ export const FIXED_SWITCHES: readonly ProfileSwitch[] = [
  * validation; the ORDER was not (nothing depends on it): the optimiser settings at `fixed`'s
  * shape first, then the vocabulary and word dropout, then the shape, and last the epochs back
  * to 5. `best` is always the rung after the last of them. It inherits keeping the last tokens
- * from `fixed` (sweep 9 chose it for `best` first: +0.008 GRU, +0.014 LSTM on validation). Two fields `best` shares with `fixed` had notes of their own:
- * `embedDim` 64 is not swept (E = 128 doubles the step time, measured: 0.205 vs 0.111 s per
- * batch), and `init: "remember"` came out of sweeps 2–3 (+0.04 LSTM and +0.08 GRU on its
- * own; kept in the best combination).
+ * from `fixed` (sweep 9 chose it for `best` first: +0.008 GRU, +0.014 LSTM on validation).
+ * Two fields `best` shares with `fixed` had notes of their own: `embedDim` 64 is not swept
+ * (E = 128 doubles the step time, measured: 0.205 vs 0.111 s per batch), and
+ * `init: "remember"` came out of sweeps 2–3 (+0.04 LSTM and +0.08 GRU on its own; kept in the
+ * best combination).
  */
 export const BEST_SWITCHES: readonly ProfileSwitch[] = [
   /** Sweep 3 (at hidden 16): batch 50 lost to 100 with LR 3e-2 and the gate-bias init. */

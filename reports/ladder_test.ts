@@ -2,7 +2,7 @@
 // results: runs of chosen rungs, recorded with the configs `bench` writes for the rung's
 // profile, and last-epoch accuracies chosen here.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { LADDER, type Rung, rungSwitching } from "../bench/ladder.ts";
+import { LADDER, type Rung, rungOf, rungSwitching } from "../bench/ladder.ts";
 import { learningRateOf } from "../bench/profiles.ts";
 import type { Arch, Run, RunConfig } from "../bench/results/types.ts";
 import { type Block, chartsOf, plainText, type Report, type Table } from "./model.ts";
@@ -69,7 +69,7 @@ const acc = (rung: number, arch: Arch, seed: number) =>
   Number((0.5 + 0.02 * rung + 0.001 * arch.length + 0.003 * seed).toFixed(4));
 
 /** The rung numbers of the named profiles `fixed` and `best` (they move as switches are added). */
-const FIXED = LADDER.findIndex((r) => r.profile.name === "fixed");
+const FIXED = rungOf("fixed")!.index;
 const BEST = LADDER.length - 1;
 
 const everyRung = (arches: readonly Arch[], seeds: readonly number[]) =>
