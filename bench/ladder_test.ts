@@ -10,12 +10,21 @@ import {
   profileChoicesText,
   rungsThrough,
 } from "./ladder.ts";
-import { BEST_SWITCHES, FIXED_SWITCHES, getProfile, PROFILE_NAMES, PROFILES } from "./profiles.ts";
+import {
+  BEST_SWITCHES,
+  FIXED_SWITCHES,
+  getProfile,
+  NAMED_PROFILES,
+  PROFILE_NAMES,
+  PROFILES,
+} from "./profiles.ts";
 import { stableInvocationId } from "./invocation_id.ts";
 import { parseSweepArgs, sweepConfigs } from "./tools/sweep.ts";
 
+// The fields that say what a rung trains and evaluates: not its name and description, nor how
+// long its ONNX inference is timed (see the test of inferSeconds below).
 const fieldsOf = (p: object) =>
-  Object.entries(p).filter(([k]) => k !== "name" && k !== "description");
+  Object.entries(p).filter(([k]) => k !== "name" && k !== "description" && k !== "inferSeconds");
 
 Deno.test("consecutive rungs differ in exactly one field: the rung's switch", () => {
   for (const rung of LADDER.slice(1)) {
@@ -29,6 +38,16 @@ Deno.test("consecutive rungs differ in exactly one field: the rung's switch", ()
     // No field is added or lost on the way.
     assertEquals(Object.keys(after).sort(), Object.keys(before).sort());
   }
+});
+
+Deno.test("the named rungs time their ONNX inference; the rungs between them only export and check it", () => {
+  const named: readonly string[] = NAMED_PROFILES;
+  for (const rung of LADDER) {
+    const timed = named.includes(rung.profile.name);
+    assertEquals(rung.profile.inferSeconds > 0, timed, rung.profile.name);
+  }
+  assertEquals(PROFILES.fixed.inferSeconds, PROFILES.original.inferSeconds);
+  assertEquals(PROFILES.best.inferSeconds, PROFILES.original.inferSeconds);
 });
 
 Deno.test("the ladder runs original-labels, original, the fixed switches to fixed, the best switches to best", () => {

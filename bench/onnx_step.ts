@@ -34,7 +34,7 @@ export interface ExportOptions {
   readonly batchSize: number;
   readonly batchSizes: readonly number[];
   readonly workers: number;
-  /** Approximate seconds per timed repeat of the inference benchmark. */
+  /** Approximate seconds per timed repeat of the inference benchmark; 0: not timed. */
   readonly inferSeconds: number;
   readonly progress: ProgressSink;
 }
@@ -70,7 +70,13 @@ export async function exportAndMeasure(
     `onnx (${o.style}): ${path}, max |logit diff| vs ${o.engine.name} = ` +
       `${parity.maxAbsDiff.toExponential(2)} over ${parity.sequencesChecked} test sequences`,
   );
-  const inference = await benchmarkOnnx(path, {
+  if (o.inferSeconds === 0) {
+    o.progress.log(
+      `  inference not timed (profile ${o.profile}: inferSeconds 0; time the file with ` +
+        `\`deno task infer ${path}\`)`,
+    );
+  }
+  const inference = o.inferSeconds === 0 ? [] : await benchmarkOnnx(path, {
     batchSizes: o.batchSizes,
     workers: o.workers,
     providers: ["cpu", "cuda"],

@@ -52,13 +52,15 @@ Deno.test("fixed differs from original only in its named switches", () => {
     "learningRate",
     "name",
     "padding",
+    "wordDropout",
   ]);
   for (const s of FIXED_SWITCHES) assertEquals(fixed[s.field], s.value);
-  assertEquals([fixed.layers, fixed.init, fixed.keepTokens, fixed.epochs], [
+  assertEquals([fixed.layers, fixed.init, fixed.keepTokens, fixed.epochs, fixed.wordDropout], [
     5,
     "remember",
     "last",
     10,
+    { default: 0.25, rnn: 0 },
   ]);
   // The report's width, data, batch and schedule stay.
   for (const k of ["embedDim", "hiddenSize", "maxLen", "batchSize"]) {
@@ -87,14 +89,16 @@ Deno.test("fixed resolves to its documented values", () => {
     gradClip: null,
     lrSchedule: "constant",
     init: "remember",
-    wordDropout: 0,
+    wordDropout: { default: 0.25, rnn: 0 },
     inferSeconds: 0.5,
   });
 });
 
 // `best` as documented in bench/notes/profiles.md, field by field (it inherits keeping the
-// last tokens from `fixed`; its last switch takes the epochs back from 10 to 5). These are the
-// values `best` had before either switch moved into `fixed`: its earlier results stay valid.
+// last tokens and the gated cells' word dropout from `fixed`, gives the RNN word dropout too,
+// and its last switch takes the epochs back from 10 to 5). These are the values `best` had
+// before those switches moved into `fixed`: every run of it resolves as before, so its earlier
+// results stay valid.
 Deno.test("best resolves to its documented values", () => {
   const { name: _n, description: _d, ...best } = resolveProfile("best", parseBenchArgs([]));
   assertEquals(best, {
@@ -113,7 +117,7 @@ Deno.test("best resolves to its documented values", () => {
     gradClip: 5,
     lrSchedule: "cosine",
     init: "remember",
-    wordDropout: 0.25,
+    wordDropout: { default: 0.25 },
     inferSeconds: 0.5,
   });
 });
@@ -324,7 +328,12 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
     const run = async (wordDropout: number) => {
       train.length = 0;
       evalIds.length = 0;
-      const profile = { ...PROFILES.smoke, name: `wd${wordDropout}`, epochs: 1, wordDropout };
+      const profile = {
+        ...PROFILES.smoke,
+        name: `wd${wordDropout}`,
+        epochs: 1,
+        wordDropout: { default: wordDropout },
+      };
       const r = await runBench(
         parseBenchArgs([
           ...["--arch", "rnn", "--engine", "native", "--limit-batches", "3", "--onnx", "none"],
@@ -365,6 +374,27 @@ Deno.test("sweep --help prints the usage, every sweepable key included, and exit
   assertEquals(out.code, 0);
   assertEquals(text.includes("--validation F"), true);
   assertEquals(text.includes("wordDropout"), true);
+});
+
+Deno.test("sweep takes a per-architecture word dropout, as it takes learning rates", () => {
+  const s = parseSweepArgs([
+    "--validation",
+    "0.2",
+    "--set",
+    'wordDropout={"default":0.25,"rnn":0}',
+  ]);
+  assertEquals(s.set[0]!.value, { default: 0.25, rnn: 0 });
+  assertEquals(parseSweepArgs(["--validation", "0.2", "--set", "wordDropout=0.1"]).set[0]!.value, {
+    default: 0.1,
+  });
+  assertThrows(
+    () => parseSweepArgs(["--validation", "0.2", "--set", 'wordDropout={"rnn":1}']),
+    /probability in \[0, 1\)/,
+  );
+  assertThrows(
+    () => parseSweepArgs(["--validation", "0.2", "--set", 'wordDropout={"rnn":0.1}']),
+    /needs a "default" or a value for every architecture/,
+  );
 });
 
 Deno.test("sweep refuses a word-dropout value outside [0, 1), naming the flag", () => {

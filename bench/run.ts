@@ -56,6 +56,7 @@ import {
   type Profile,
   runConfigOf,
   scheduledLearningRate,
+  wordDropoutOf,
 } from "./profiles.ts";
 import type { ProgressSink } from "./util/progress.ts";
 import { readResultsFile, writeResultsFile } from "./results/io.ts";
@@ -543,7 +544,7 @@ async function oneRun(
       label,
       progress,
       ...(resumeFrom ? { resumeFrom } : {}),
-      wordDropout: profile.wordDropout,
+      wordDropout: wordDropoutOf(profile, spec.arch),
       ...(profile.lrSchedule === "constant" ? {} : {
         lrForStep: (epoch: number, batch: number, perEpoch: number) =>
           scheduledLearningRate(

@@ -11,6 +11,7 @@ import type { ResultsFile, Run } from "./results/types.ts";
 import { runBench } from "./run.ts";
 import { cacheDir } from "./util/cache_dir.ts";
 import { formatSummary } from "./run_summary.ts";
+import { PROFILES } from "./profiles.ts";
 
 const main = new URL("./main.ts", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -309,6 +310,25 @@ Deno.test("a second --resume of a live invocation is refused, and the live one e
     if (await Deno.stat(`${out}/.state/${id}`).then(() => true, () => false)) {
       throw new Error("state left behind after completion");
     }
+  });
+});
+
+Deno.test("a profile with inferSeconds 0 exports and checks its ONNX model but does not time it", async () => {
+  await withTemp(async (dir) => {
+    const untimed = { ...PROFILES.smoke, name: "smoke-untimed", epochs: 1, inferSeconds: 0 };
+    const progress = memoryProgress();
+    const args = parseBenchArgs([
+      ...["--engine", "native", "--arch", "rnn", "--limit-batches", "2", "--onnx", "scan"],
+      ...["--out", `${dir}/out`],
+    ]);
+    const { results } = await runBench(args, progress, { profiles: [untimed] });
+    const run = results.runs[0]!;
+    if (run.onnx === null || !(run.onnx.maxAbsDiff < 1e-3) || run.onnx.sequencesChecked < 1) {
+      throw new Error(`want an exported, parity-checked model, got ${JSON.stringify(run.onnx)}`);
+    }
+    if (run.inference.length !== 0) throw new Error(JSON.stringify(run.inference));
+    const said = progress.lines.join("\n");
+    if (!said.includes("inference not timed (profile smoke-untimed")) throw new Error(said);
   });
 });
 

@@ -60,8 +60,11 @@ type Field = ProfileField | RunField;
 /** A configuration as text, field by field, so that recorded and defined ones compare. */
 type Config<F extends string> = Readonly<Record<F, string>>;
 
-/** The fields compared, in the order the change column lists them (the ladder's, roughly). */
-const FIELDS = Object.keys(
+/**
+ * The fields compared, in the order the change column lists them: the ladder's switches in
+ * ladder order, then the fields no switch changes.
+ */
+const FIELDS = ladderOrder(Object.keys(
   {
     labels: 1,
     learningRate: 1,
@@ -81,7 +84,17 @@ const FIELDS = Object.keys(
     dataSource: 1,
     limitBatches: 1,
   } satisfies Record<Field, 1>,
-) as Field[];
+) as Field[]);
+
+/** `fields` sorted by the first rung that switches each; fields no rung switches last. */
+function ladderOrder(fields: Field[]): Field[] {
+  const at = (f: Field) => {
+    const i = LADDER.findIndex((r) => r.switch?.field === f);
+    return i < 0 ? LADDER.length : i;
+  };
+  const order = new Map(fields.map((f, i) => [f, i]));
+  return [...fields].sort((x, y) => at(x) - at(y) || order.get(x)! - order.get(y)!);
+}
 const PROFILE_FIELDS = FIELDS.filter((f): f is ProfileField =>
   f !== "dataSource" && f !== "limitBatches"
 );

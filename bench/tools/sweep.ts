@@ -76,7 +76,11 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
   }
   return v as T;
 };
-const learningRates = (v: string): PerCell<number> => {
+/**
+ * A per-cell number: `x` (every architecture), or JSON such as `{"default":0.25,"rnn":0}`;
+ * `check` throws on a bad value.
+ */
+const perCell = (check: (x: number) => void) => (v: string): PerCell<number> => {
   if (v.trim().startsWith("{")) {
     const o = JSON.parse(v) as Record<string, unknown>;
     const known = cellNames();
@@ -85,20 +89,27 @@ const learningRates = (v: string): PerCell<number> => {
       if (k !== "default" && !known.includes(k)) {
         throw new Error(`names unknown architecture "${k}" (valid: default, ${known.join(", ")})`);
       }
-      if (typeof x !== "number" || !(x > 0)) {
-        throw new Error(`needs positive numbers, got ${JSON.stringify(x)} for "${k}"`);
+      if (typeof x !== "number") {
+        throw new Error(`needs numbers, got ${JSON.stringify(x)} for "${k}"`);
       }
+      check(x);
       out[k] = x;
     }
     if (out["default"] === undefined && known.some((a) => out[a] === undefined)) {
-      throw new Error(`needs a "default" or a rate for every architecture, got ${v}`);
+      throw new Error(`needs a "default" or a value for every architecture, got ${v}`);
     }
     return out;
   }
   const x = num(0, false)(v);
-  if (!(x > 0)) throw new Error(`must be > 0, got "${v}"`);
+  check(x);
   return { default: x };
 };
+const learningRates = perCell((x) => {
+  if (!(x > 0)) throw new Error(`needs positive numbers, got ${x}`);
+});
+const dropouts = perCell((x) => {
+  if (!(x >= 0 && x < 1)) throw new Error(`must be a probability in [0, 1), got "${x}"`);
+});
 
 /** How each sweepable field's values are parsed (a missing key is a compile error). */
 export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] } = {
@@ -120,11 +131,7 @@ export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] }
   }),
   lrSchedule: oneOf<LrSchedule>(LR_SCHEDULES),
   init: oneOf<InitScheme>(INIT_SCHEMES),
-  wordDropout: (v: string) => {
-    const x = num(0, false)(v);
-    if (!(x < 1)) throw new Error(`must be a probability in [0, 1), got "${v}"`);
-    return x;
-  },
+  wordDropout: dropouts,
   inferSeconds: num(0, false),
 };
 
