@@ -8,12 +8,13 @@ import type { Run } from "./results/types.ts";
 
 /**
  * The command line of a quick in-process bench: the smoke profile on the native engine with
- * 2 threads and no ONNX stage, writing into `out`; `extra` flags come last (and win).
+ * 2 threads, no ONNX stage and a checkpoint after every epoch, writing into `out`; `extra`
+ * flags come last (and win).
  */
 export function smokeBenchArgs(out: string, extra: readonly string[] = []): BenchArgs {
   return parseBenchArgs([
     ...["--profile", "smoke", "--engine", "native", "--threads", "2", "--onnx", "none"],
-    ...["--out", out, ...extra],
+    ...["--checkpoint-every", "0", "--out", out, ...extra],
   ]);
 }
 

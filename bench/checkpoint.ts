@@ -1,7 +1,8 @@
 /**
- * Checkpoints: after every epoch, a run's parameters, Adam state and partial results are
- * written atomically, so `bench --resume` continues an interrupted invocation from the
- * last completed epoch and ends with the same numbers as an uninterrupted run.
+ * Checkpoints: after an epoch (every epoch, or once `--checkpoint-every` seconds have passed
+ * since the run's last one), a run's parameters, Adam state and partial results are written
+ * atomically, so `bench --resume` continues an interrupted invocation from the last
+ * checkpointed epoch and ends with the same numbers as an uninterrupted run.
  *
  * File format, version 2 (little-endian): magic "RNNBCKPT" (8 bytes), version u32, header
  * length u32, header JSON (UTF-8, padded with spaces to a multiple of 4), then three float32

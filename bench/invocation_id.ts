@@ -6,7 +6,8 @@
  *
  * With `--id NAME` the invocation id is NAME; with `--id auto` it is the profiles (shortened
  * when the list is long: `ladder` for the whole ladder) and a hash of every flag that changes
- * what is run or recorded (all but `--out`, `--shard`, `--resume` and `--id`), so different
+ * what is run or recorded (all but `--out`, `--shard`, `--resume`, `--id` and
+ * `--checkpoint-every`), so different
  * sweeps into one folder get different ids. A shard appends `-shard{i}of{n}` to the id. Run
  * ids are built on the id WITHOUT the shard suffix, so the runs of the shards of `--id X`
  * carry exactly the run ids of the unsharded `--id X`.
@@ -20,7 +21,7 @@ import { expandLadder, LADDER_PROFILE } from "./ladder.ts";
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
 
 /** Flags that do not change what an invocation runs or records. */
-const LOCATION_FLAGS = ["out", "resume", "id", "shard"] as const;
+const LOCATION_FLAGS = ["out", "resume", "id", "shard", "checkpointEvery"] as const;
 
 function comparable(args: BenchArgs): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...args };

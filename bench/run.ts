@@ -1,7 +1,8 @@
 /**
  * One `bench` invocation: resolve the run matrix (profile × architecture × seed, or one
  * shard of it), load and encode each profile's data once, train each run on the chosen
- * engine with a checkpoint after every epoch, export and measure it in ONNX Runtime, and
+ * engine with a checkpoint after an epoch (`--checkpoint-every`), export and measure it in
+ * ONNX Runtime, and
  * write ONE results file, rewritten atomically after every run so that nothing already
  * computed is lost. An interrupted invocation continues with `--resume`.
  *
@@ -40,7 +41,7 @@ import { type InvocationLock, lockInvocation } from "./util/invocation_lock.ts";
 import { flagDifferences, stableInvocationId } from "./invocation_id.ts";
 import { type Checkpoint, CheckpointError, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { reloadCellFiles } from "./cell_file.ts";
-import type { BenchArgs } from "./cli.ts";
+import { type BenchArgs, DEFAULT_CHECKPOINT_SECONDS } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
 import { carveValidation } from "./data/validation.ts";
@@ -529,6 +530,8 @@ async function oneRun(
     } else {
       engine.setParams(initialParams(layout, spec.seed, profile.init));
     }
+    const checkpointMs = (args.checkpointEvery ?? DEFAULT_CHECKPOINT_SECONDS) * 1000;
+    let lastCheckpointAt = performance.now();
     const r = await trainAndEvaluate({
       engine,
       train: splits.train,
@@ -557,6 +560,7 @@ async function oneRun(
       ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
       onEpoch: async (epochs, tta) => {
         run.epochs = [...epochs];
+        if (performance.now() - lastCheckpointAt < checkpointMs) return;
         const opt = engine.getOptimizerState();
         await writeCheckpoint(ckptPath, {
           header: {
@@ -573,6 +577,7 @@ async function oneRun(
           v: opt.v,
         });
         savedEpoch = epochs.length - 1;
+        lastCheckpointAt = performance.now();
       },
     });
     run.timeToAccuracy = r.timeToAccuracy;

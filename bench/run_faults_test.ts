@@ -155,6 +155,31 @@ Deno.test("a damaged checkpoint is not resumed from: the run restarts from the b
   });
 });
 
+Deno.test("--checkpoint-every skips checkpoints of runs younger than it; a resume then restarts them", async () => {
+  await withTemp(async (dir) => {
+    const flags = ["--arch", "lstm", "--epochs", "3"];
+    const ref = await runBench(smoke(`${dir}/ref`, flags), memoryProgress());
+    const out = `${dir}/cut`;
+    const counter = stepCounter();
+    // Stopped inside epoch 2, as above, but a checkpoint is due only after an hour.
+    const stopped = await runBench(
+      smoke(out, [...flags, "--checkpoint-every", "3600"]),
+      memoryProgress(),
+      { wrapEngine: counter.wrap, shouldStop: () => counter.steps >= 12 },
+    ).then(() => null, (e) => e);
+    if (!(stopped instanceof InterruptedError)) throw new Error(`not interrupted: ${stopped}`);
+    const id = stateId(out);
+    const files = [...Deno.readDirSync(`${out}/.state/${id}`)].map((e) => e.name);
+    if (files.some((f) => f.endsWith(".ckpt"))) {
+      throw new Error(`a checkpoint was written: ${files}`);
+    }
+    const p = memoryProgress();
+    const resumed = await runBench({ ...smoke(out), resume: id }, p);
+    if (p.lines.some((l) => /resuming after epoch/.test(l))) throw new Error(p.lines.join("\n"));
+    assertSameNumbers("restarted without a checkpoint", ref.results, resumed.results);
+  });
+});
+
 Deno.test("a successful invocation leaves no .state folder in --out", async () => {
   await withTemp(async (dir) => {
     const r = await runBench(
@@ -171,7 +196,7 @@ Deno.test("a successful invocation leaves no .state folder in --out", async () =
 
 function smokeArgs(out: string): string[] {
   return ["--profile", "smoke", "--engine", "native", "--threads", "2", "--onnx", "none"]
-    .concat(["--out", out]);
+    .concat(["--checkpoint-every", "0", "--out", out]);
 }
 
 Deno.test("SIGTERM stops bench like Ctrl-C: after the current batch, with the resume command", async () => {

@@ -74,7 +74,7 @@ Deno.test("a run killed with SIGKILL mid-training and resumed equals an uninterr
     const ref = await runBench(smoke(`${dir}/ref`, flags), memoryProgress());
     const out = `${dir}/killed`;
     const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--threads", "2"];
-    args.push("--onnx", "none", "--out", out, ...flags);
+    args.push("--onnx", "none", "--checkpoint-every", "0", "--out", out, ...flags);
     const child = new Deno.Command(Deno.execPath(), {
       args,
       cwd: root,
@@ -264,7 +264,8 @@ Deno.test("a second --resume of a live invocation is refused, and the live one e
   await withTemp(async (dir) => {
     const out = `${dir}/out`;
     const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--threads", "1"];
-    args.push("--onnx", "none", "--out", out, "--arch", "lstm", "--epochs", "10");
+    args.push("--onnx", "none", "--checkpoint-every", "0", "--out", out, "--arch", "lstm");
+    args.push("--epochs", "10");
     const child = new Deno.Command(Deno.execPath(), {
       args,
       cwd: root,

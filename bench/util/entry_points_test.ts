@@ -16,8 +16,8 @@ const ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
   "bench/main.ts": [
     ...["--profile", "--arch", "--cell", "--engine", "--epochs", "--labels", "--seed", "--seeds"],
     ...["--limit-batches", "--out", "--threads", "--device", "--machine", "--target-accuracy"],
-    ...["--onnx", "--batch-sizes", "--workers", "--lr", "--validation", "--reference", "--peers"],
-    ...["--peer-batches", "--shard", "--resume", "--id"],
+    ...["--onnx", "--batch-sizes", "--workers", "--lr", "--validation", "--reference"],
+    ...["--checkpoint-every", "--peers", "--peer-batches", "--shard", "--resume", "--id"],
   ],
   "reports/main.ts": ["--out", "--baseline", "--lang"],
   "bench/infer/main.ts": [

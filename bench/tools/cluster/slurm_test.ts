@@ -234,7 +234,7 @@ Deno.test({
         "a task requeued while it trains resumes its shard and ends as if never stopped",
         async () => {
           const flags = ["--profile", "smoke", "--arch", "lstm", "--epochs", "30"];
-          flags.push("--onnx", "none", "--engine", "native");
+          flags.push("--onnx", "none", "--engine", "native", "--checkpoint-every", "0");
           const ref = `${c.dir}/long-ref`, out = `${c.dir}/long`;
           await bench([...flags, "--id", "auto", "--out", ref]);
           const r = await sbatch(c, [
