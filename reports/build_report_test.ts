@@ -155,6 +155,25 @@ Deno.test("reports from arbitrary subsets of runs never show NaN, Infinity or un
   }
 });
 
+Deno.test("runs exported but not timed (rungs between named profiles) get one line naming their profiles", async () => {
+  const files = await loadFixtures("fixtures/results/one-machine.json");
+  const runs = files[0]!.results.runs;
+  const notTimed = (f: LoadedResults[]) =>
+    text(buildReport(f)).split("\n").filter((l) => l.startsWith("Not timed:"));
+  // Every exported run timed (the others not exported): no line.
+  for (const r of runs) if (r.inference.length === 0) r.onnx = null;
+  assertEquals(notTimed(files), []);
+  // Two exported runs of best with no inference figures: one line, with the count.
+  const exported = runs.filter((r) => r.onnx !== null && r.status === "ok");
+  assertEquals(exported.map((r) => r.profile), ["best", "best"]);
+  for (const r of exported) r.inference = [];
+  assertEquals(notTimed(files), [
+    "Not timed: 2 runs of best: exported and checked for parity only (a profile with " +
+    "inferSeconds 0 times no inference: the ladder's rungs between named profiles, whose shapes " +
+    "the named profiles around them time).",
+  ]);
+});
+
 Deno.test("a provider that was never measured gets one line, not a table row per run", async () => {
   const files = await loadFixtures("fixtures/results/one-machine.json");
   const report = buildReport(files);

@@ -9,6 +9,7 @@ import type { Run } from "../bench/results/types.ts";
 import {
   code,
   col,
+  compareProfiles,
   compareText,
   DASH,
   distinct,
@@ -73,6 +74,7 @@ export function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean)
   const all = inferenceRows(rows, byMachine);
   if (all.length === 0) {
     doc.paragraph("No inference measurement in these results.");
+    untimed(doc, rows);
     return;
   }
   // Rows with no figure at all (a provider that was unavailable for every run of them) are
@@ -149,4 +151,23 @@ export function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean)
       reason,
     ];
   }));
+  untimed(doc, rows);
+}
+
+/**
+ * One line for the runs whose model was exported and checked but not timed (a profile with
+ * `inferSeconds` 0: the ladder's rungs between named profiles), naming their profiles.
+ */
+function untimed(doc: Doc, rows: readonly RunRow[]): void {
+  const runs = okRows(rows).filter((r) => r.run.onnx !== null && r.run.inference.length === 0);
+  if (runs.length === 0) return;
+  const profiles = distinct(runs.map((r) => r.run.profile)).sort(compareProfiles);
+  doc.list([[
+    { strong: "Not timed:" },
+    ` ${runs.length === 1 ? "1 run" : `${runs.length} runs`} of `,
+    ...profiles.flatMap((p, i) => [...(i === 0 ? [] : [", "]), code(p)]),
+    ": exported and checked for parity only (a profile with inferSeconds 0 times no " +
+    "inference: the ladder's rungs between named profiles, whose shapes the named profiles " +
+    "around them time).",
+  ]]);
 }
