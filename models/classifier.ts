@@ -1,7 +1,8 @@
 /**
  * The stacked classifier shared by every engine: token ids `[B, T]` → embedding `[V, E]`
  * → L stacked cells of hidden size H (layer 0 reads the embedding, layer l > 0 reads
- * layer l − 1's `h`) → the LAST layer's `h` after the LAST timestep → linear `[H, 1]` →
+ * layer l − 1's `h`) → the readout of the LAST layer's `h` (the original's: after the LAST
+ * timestep; or its maximum over the timesteps, see {@linkcode Readout}) → linear `[H, 1]` →
  * one logit per sequence. Loss: mean binary cross-entropy with logits.
  *
  * Parameters live in ONE flat array in the order of {@linkcode paramLayout}, so every
@@ -12,6 +13,27 @@
 import { type Arch, cellGraph } from "./cells.ts";
 import type { ParamKind } from "./ir.ts";
 import { Rng, STREAM } from "./rng.ts";
+
+/**
+ * What the head reads of the top layer's `h` `[T, B, H]`:
+ * - `"last"`: its value after the last timestep (the original);
+ * - `"max"`: its maximum over all T timesteps, per sequence and unit (max pooling over time,
+ *   Johnson & Zhang 2016). The gradient goes to the timestep that holds the maximum, the
+ *   FIRST such timestep where several hold it (the reference and the native C and CUDA
+ *   engines; tfjs and autodiff tools share it among them; ties need equal float values and
+ *   do not occur in the tests' random data).
+ * Padded steps are not masked: with padding at the start they run the same state from the
+ * same pad token in every sequence.
+ */
+export type Readout = "last" | "max";
+
+/** The readouts, for validation and `--help`. */
+export const READOUTS: readonly Readout[] = ["last", "max"];
+
+/** A model's readout: its own, else the original's `"last"`. */
+export function readoutOf(cfg: ModelConfig): Readout {
+  return cfg.readout ?? "last";
+}
 
 /** The shape of a classifier. */
 export interface ModelConfig {
@@ -25,6 +47,8 @@ export interface ModelConfig {
   readonly hiddenSize: number;
   /** Number of stacked layers L. */
   readonly layers: number;
+  /** What the head reads of the top layer (see {@linkcode Readout}). @default "last" */
+  readonly readout?: Readout;
 }
 
 /**
@@ -78,6 +102,14 @@ export interface ParamLayout {
  */
 export function paramLayout(cfg: ModelConfig): ParamLayout {
   for (const [k, v] of Object.entries(cfg)) {
+    if (k === "readout") {
+      if (v !== undefined && !READOUTS.includes(v as Readout)) {
+        throw new RangeError(
+          `Invalid model config: readout must be one of ${READOUTS.join(", ")}, got ${v}`,
+        );
+      }
+      continue;
+    }
     if (k !== "arch" && !(Number.isInteger(v) && (v as number) > 0)) {
       throw new RangeError(`Invalid model config: ${k} must be a positive integer, got ${v}`);
     }

@@ -9,7 +9,7 @@
  * @module
  */
 import { cellGraph } from "./cells.ts";
-import { bceWithLogits, type ParamLayout } from "./classifier.ts";
+import { bceWithLogits, type ParamLayout, readoutOf } from "./classifier.ts";
 import { backward, type BackwardGraph } from "./grad.ts";
 import type { CellGraph, Node, OpName } from "./ir.ts";
 
@@ -188,7 +188,10 @@ export function referenceForward(
     tape.push(row);
     states = next;
   }
-  const top = states[L - 1]!["h"]!;
+  const hOut = g.outputs["h"]!;
+  const top = readoutOf(layout.config) === "max"
+    ? maxOverTime(tape.map((row) => row[L - 1]!.values[hOut]!), B * H).max
+    : states[L - 1]!["h"]!;
   const wy = layout.get("head.W_hy"), by = layout.get("head.b_y");
   const logits = new Float64Array(B);
   for (let b = 0; b < B; b++) {
@@ -197,6 +200,26 @@ export function referenceForward(
     logits[b] = s;
   }
   return { logits, tape, embedded };
+}
+
+/**
+ * The elementwise maximum of `T` arrays of `n` values, and for each element the FIRST
+ * timestep that holds it (the readout `"max"`).
+ */
+function maxOverTime(
+  steps: readonly Float64Array[],
+  n: number,
+): { max: Float64Array; at: Int32Array } {
+  const max = new Float64Array(n).fill(-Infinity), at = new Int32Array(n);
+  steps.forEach((h, t) => {
+    for (let i = 0; i < n; i++) {
+      if (h[i]! > max[i]!) {
+        max[i] = h[i]!;
+        at[i] = t;
+      }
+    }
+  });
+  return { max, at };
 }
 
 const BACKWARD = new Map<CellGraph, BackwardGraph>();
@@ -229,8 +252,12 @@ export function referenceBackward(
   const grad = new Float64Array(layout.total);
   const emb = layout.get("embedding");
   const wy = layout.get("head.W_hy"), by = layout.get("head.b_y");
-  // Head: logit = h_top W_hy + b_y.
-  const topH = fwd.tape[T - 1]![L - 1]!.values[g.outputs["h"]!]!;
+  // Head: logit = h_top W_hy + b_y, h_top the last step's h or its maximum over time.
+  const hOut = g.outputs["h"]!;
+  const pooled = readoutOf(layout.config) === "max"
+    ? maxOverTime(fwd.tape.map((row) => row[L - 1]!.values[hOut]!), B * H)
+    : null;
+  const topH = pooled?.max ?? fwd.tape[T - 1]![L - 1]!.values[hOut]!;
   const dTop = new Float64Array(B * H);
   for (let b = 0; b < B; b++) {
     const d = dlogits[b]!;
@@ -243,7 +270,11 @@ export function referenceBackward(
   const zeros = () => Object.fromEntries(g.states.map((s) => [s, new Float64Array(B * H)]));
   let carry: Record<string, Float64Array>[] = Array.from({ length: L }, zeros);
   for (let t = T - 1; t >= 0; t--) {
-    let fromAbove: Float64Array | null = t === T - 1 ? dTop : null;
+    let fromAbove: Float64Array | null = pooled !== null
+      ? dTop.map((d, i) => pooled.at[i] === t ? d : 0)
+      : t === T - 1
+      ? dTop
+      : null;
     const nextCarry: Record<string, Float64Array>[] = Array.from({ length: L }, zeros);
     for (let l = L - 1; l >= 0; l--) {
       const gradIn: Record<string, Float64Array> = { ...carry[l]! };

@@ -1,5 +1,5 @@
 import { ARCHS, cellGraph } from "./cells.ts";
-import { bceWithLogits } from "./classifier.ts";
+import { bceWithLogits, READOUTS } from "./classifier.ts";
 import { backward, GRAD_RULES } from "./grad.ts";
 import { interpret, referenceForward, referenceLossAndGrad } from "./reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "./_testing.ts";
@@ -8,9 +8,22 @@ import { Rng } from "./rng.ts";
 
 const B = 5, T = 7;
 
-for (const arch of ARCHS) {
-  Deno.test(`reference gradient of ${arch} matches central finite differences on every parameter`, () => {
-    const layout = tinyLayout(arch);
+Deno.test("the readout max reads every timestep's maximum, the readout last only the last step", () => {
+  const layout = tinyLayout("rnn"), pooled = tinyLayout("rnn", { readout: "max" });
+  const p = tinyParams(layout);
+  const { ids } = tinyBatch(B, T, layout.config.vocabSize);
+  const last = referenceForward(layout, p, ids, B, T).logits;
+  const max = referenceForward(pooled, p, ids, B, T).logits;
+  // Changing the first token moves max's logits, and (through the recurrence) last's too;
+  // the two readouts give different logits from the same parameters.
+  if (last.every((z, i) => Math.abs(z - max[i]!) < 1e-9)) throw new Error("readouts agree");
+  if (!max.every(Number.isFinite)) throw new Error(`non-finite logits ${max}`);
+});
+
+for (const [arch, readout] of ARCHS.flatMap((a) => READOUTS.map((r) => [a, r] as const))) {
+  const as = readout === "last" ? "" : ` (readout ${readout})`;
+  Deno.test(`reference gradient of ${arch}${as} matches central finite differences on every parameter`, () => {
+    const layout = tinyLayout(arch, { readout });
     const p = tinyParams(layout);
     const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
     const { grad } = referenceLossAndGrad(layout, p, ids, labels, T);
@@ -33,8 +46,8 @@ for (const arch of ARCHS) {
     }
   });
 
-  Deno.test(`reference logits of ${arch} depend on the input at test scale`, () => {
-    const layout = tinyLayout(arch);
+  Deno.test(`reference logits of ${arch}${as} depend on the input at test scale`, () => {
+    const layout = tinyLayout(arch, { readout });
     const { ids } = tinyBatch(B, T, layout.config.vocabSize);
     const { logits } = referenceForward(layout, tinyParams(layout), ids, B, T);
     const spread = Math.max(...logits) - Math.min(...logits);
