@@ -138,7 +138,14 @@ Deno.test("the CUDA lowering refuses a cell whose input is used other than by x 
   const odd: CellGraph = trace(spec);
   let msg = "";
   try {
-    cudaLayout({ graph: odd, backward: backward(odd), embedDim: 4, hiddenSize: 4, layers: 2 });
+    cudaLayout({
+      graph: odd,
+      backward: backward(odd),
+      embedDim: 4,
+      hiddenSize: 4,
+      layers: 2,
+      readout: "last",
+    });
   } catch (e) {
     if (!(e instanceof LoweringError)) throw e;
     msg = e.message;

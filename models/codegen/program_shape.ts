@@ -10,7 +10,7 @@
  */
 import { backward, type BackwardGraph } from "../grad.ts";
 import { cellGraph } from "../cells.ts";
-import type { ModelConfig } from "../classifier.ts";
+import { type ModelConfig, type Readout, readoutOf } from "../classifier.ts";
 import type { CellGraph, ParamKind } from "../ir.ts";
 
 /** Values wider than this many elements live in arrays; narrower ones in locals. */
@@ -53,6 +53,8 @@ export interface ProgramShape {
   readonly hiddenSize: number;
   /** Number of layers L. */
   readonly layers: number;
+  /** What the head reads of the top layer's h (`models/classifier.ts`). */
+  readonly readout: Readout;
 }
 
 /** The program shape of a classifier: its cell traced and differentiated, and its sizes. */
@@ -64,6 +66,7 @@ export function programShape(model: ModelConfig): ProgramShape {
     embedDim: model.embedDim,
     hiddenSize: model.hiddenSize,
     layers: model.layers,
+    readout: readoutOf(model),
   };
 }
 
