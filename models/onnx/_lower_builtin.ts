@@ -2,7 +2,9 @@
  * The `native` style: per layer one standard ONNX `RNN`, `GRU` or `LSTM` operator over all
  * timesteps, the cell's weights reordered into the operator's gates by the cell's own
  * `onnxBuiltin` mapping (GRU: z negated, see DESIGN.md §1; `linear_before_reset = 0`), read
- * only through {@linkcode nativeMapping}.
+ * only through {@linkcode nativeMapping}. With the readout "max" the top layer's operator
+ * returns its `Y` (every timestep's h) and a `ReduceMax` over the timesteps is what the head
+ * reads; otherwise its `Y_h` (the last timestep's).
  *
  * Letters: B batch, T timesteps, L layers, V vocabulary, E embedding, H hidden, I a layer's
  * input size, G the operator's gates.
@@ -10,7 +12,7 @@
  * @module
  */
 import { type Arch, cellGraph, cellSpec } from "../cells.ts";
-import type { ParamLayout } from "../classifier.ts";
+import { type ParamLayout, readoutOf } from "../classifier.ts";
 import type { OnnxBuiltinMapping } from "../ir.ts";
 import type { GraphBuilder } from "./_builder.ts";
 import { paramF32, type Params, paramView } from "./_params.ts";
@@ -45,7 +47,8 @@ export function nativeMapping(arch: Arch): OnnxBuiltinMapping {
  * @param params flat parameters in layout order
  * @param b the main graph
  * @param idsT the token ids `[T, B]`
- * @returns the top layer's last h `[B, H]`
+ * @returns the top layer's last h `[B, H]`, or with the readout "max" its maximum over the
+ * timesteps
  */
 export function lowerBuiltin(
   layout: ParamLayout,
@@ -94,6 +97,10 @@ export function lowerBuiltin(
     if (l < L - 1) {
       const [y] = b.node(map.op, inputs, attrs, 1); // Y [T, 1, B, H]
       x = b.op("Squeeze", [y!, b.int64s([1])]); // [T, B, H]
+    } else if (readoutOf(layout.config) === "max") {
+      const [y] = b.node(map.op, inputs, attrs, 1); // Y [T, 1, B, H]
+      // Opset ≥ 18: ReduceMax takes its axes as an input.
+      last = b.op("ReduceMax", [y!, b.int64s([0, 1])], { keepdims: { i: 0 } }); // [B, H]
     } else {
       const yh = b.fresh("y_h");
       b.node(map.op, inputs, attrs, ["", yh]); // Y_h [1, B, H]

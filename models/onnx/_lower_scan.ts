@@ -23,7 +23,8 @@ import type { ScanForm } from "./scan_options.ts";
  * @param input the parameters, the ids and the resolved options
  * @param forms the forms to emit (see {@linkcode scanForms}): one, or the small-batch and the
  * large-batch one
- * @returns the top layer's last h `[B, H]`
+ * @returns the top layer's last h `[B, H]`, or with the readout "max" its maximum over the
+ * timesteps (every form returns the same)
  */
 export function lowerScan(b: GraphBuilder, input: ScanInput, forms: readonly ScanForm[]): string {
   const ctx = scanContext(b, input);

@@ -63,7 +63,7 @@ export interface ScanContext extends ScanInput {
   weights(l: number, name: string): Params;
   /** Dims of a value with `n` features per sequence, in the chosen layout. */
   dimsOf(n: number, lead?: number[]): (number | string)[];
-  /** The top layer's last h `[H, B]` or `[B, H]` as `[B, H]`, for the head. */
+  /** The top layer's last (or maximum) h `[H, B]` or `[B, H]` as `[B, H]`, for the head. */
   batchMajor(g: GraphBuilder, v: string): string;
 }
 

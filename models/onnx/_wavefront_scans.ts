@@ -9,6 +9,11 @@
  * ramp), the other T in one without (the run). What lower blocks compute past timestep
  * T − 1 never reaches the top layer's last step.
  *
+ * The readout "max" costs one state of the run: the top block runs timestep s − K at step s,
+ * so the ramp's steps hold none of its timesteps and the run's T steps hold timesteps
+ * 0 … T − 1, each once; the run carries the top layer's running maximum of h (`Max` of it
+ * and the step's top h, from −∞) and the head reads its final value.
+ *
  * K = L − 1 (one layer a block) is the fewest ops per step, for small batches; a few blocks
  * keep each op's tensors in cache for large ones.
  *
@@ -19,16 +24,19 @@
 import { emitStackedGroup } from "./_emit_group.ts";
 import { scanBody } from "./_scan_body.ts";
 import type { FormGraph, ScanContext } from "./_scan_context.ts";
+import { readoutOf } from "../classifier.ts";
 
 /**
  * Emits the wavefront form's two `Scan`s (ramp and run) into the form's graph.
  *
  * @param ctx the export's context
  * @param out the form's graph (its form has the number of blocks)
- * @returns the top layer's last h `[B, H]`
+ * @returns the top layer's last h `[B, H]`, or with the readout "max" its maximum over the
+ * timesteps
  */
 export function wavefrontScans(ctx: ScanContext, out: FormGraph): string {
   const { arch, hiddenSize: H, layers: L } = ctx.layout.config;
+  const pooled = readoutOf(ctx.layout.config) === "max";
   const { g, plan, weights, dimsOf } = ctx, fm = ctx.featureMajor, outer = out.b;
   const K = out.form.blocks, D = (L - 1) / K, S = ctx.maxLen + K;
   /** Layer j of every block: 1 + j, 1 + D + j, … */
@@ -50,6 +58,7 @@ export function wavefrontScans(ctx: ScanContext, out: FormGraph): string {
     ...g.states.map(() => zeros0),
     ...Array.from({ length: D }, () => g.states.map(() => zerosK)).flat(),
   ];
+  let maxTop: string | null = null; // readout "max": the run's final maximum [1, ·, ·]
   for (const phase of ["ramp", "run"] as const) {
     const masked = phase === "ramp";
     const { body, P, xt, cell, layerGroup, input, output, scanInput, graph } = scanBody(
@@ -63,6 +72,8 @@ export function wavefrontScans(ctx: ScanContext, out: FormGraph): string {
       (_, j) =>
         Object.fromEntries(g.states.map((s) => [s, input(`${P}j${j}_${s}`, dimsOf(H, [K]))])),
     );
+    // Readout "max", the run only: the top layer's running maximum [1, ·, ·] (block K − 1).
+    const maxIn = pooled && !masked ? input(`${P}max_h`, dimsOf(H, [1])) : null;
     scanInput();
     const maskT = masked ? input(`${P}mask_t`, [K, 1, 1]) : null;
     const v0 = cell(0, xt, l0, layerGroup(0));
@@ -102,6 +113,12 @@ export function wavefrontScans(ctx: ScanContext, out: FormGraph): string {
       }
       x = vj[g.outputs["h"]!]!;
     }
+    if (maxIn !== null) {
+      const top = K === 1
+        ? x
+        : body.op("Slice", [x, body.int64s([K - 1]), body.int64s([K]), body.int64s([0])]);
+      output(body.op("Max", [maxIn, top]), dimsOf(H, [1]));
+    }
     const [from, to] = masked ? [0, K] : [K, S];
     const scans = [out.scanned(stepIds(from, to))];
     if (masked) {
@@ -110,11 +127,20 @@ export function wavefrontScans(ctx: ScanContext, out: FormGraph): string {
       scans.push(outer.init(`${outer.prefix}wavefront_mask`, [K, K, 1, 1], mask));
     }
     const finals = stateNames(phase);
-    outer.node("Scan", [...carried, ...scans], {
+    const maxFinal = `${outer.prefix}${phase}_max_h`;
+    outer.node("Scan", [
+      ...carried,
+      ...(maxIn === null ? [] : [out.filled([1, H], fm, -Infinity)]),
+      ...scans,
+    ], {
       body: { g: graph(`${arch}_wavefront_${phase}`) },
       num_scan_inputs: { i: scans.length },
-    }, finals);
+    }, maxIn === null ? finals : [...finals, maxFinal]);
     carried = finals;
+    if (maxIn !== null) maxTop = maxFinal;
+  }
+  if (maxTop !== null) {
+    return ctx.batchMajor(outer, outer.op("Squeeze", [maxTop, outer.int64s([0])]));
   }
   return ctx.batchMajor(
     outer,

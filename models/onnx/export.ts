@@ -17,11 +17,16 @@
  *   weights reordered into ONNX's gate order by the cell's `onnxBuiltin` mapping (GRU: z
  *   negated, see DESIGN.md §1; `linear_before_reset = 0`).
  *
+ * The head reads the top layer's h after the last timestep or, with the model's readout
+ * `"max"` ({@linkcode Readout}), its maximum over the timesteps: every style and form returns
+ * that `[B, H]` to the head (see each lowering), and the metadata and docString say `readout`
+ * (exports with the default readout "last" carry no such key, as before it existed).
+ *
  * Letters: B batch, T timesteps, L layers, H hidden.
  *
  * @module
  */
-import type { ParamLayout } from "../classifier.ts";
+import { type ParamLayout, type Readout, readoutOf } from "../classifier.ts";
 import { GraphBuilder } from "./_builder.ts";
 import { lowerBuiltin } from "./_lower_builtin.ts";
 import { lowerScan } from "./_lower_scan.ts";
@@ -47,7 +52,11 @@ export const ONNX_OUTPUT_NAME = "logits";
 export const ONNX_STYLES = ["scan", "native"] as const;
 /** A graph style: one `Scan` over all layers, or the standard recurrent operators. */
 export type OnnxStyle = (typeof ONNX_STYLES)[number];
-/** Metadata keys the exporter fills in itself from the layout and options. */
+/**
+ * Metadata keys the exporter fills in itself from the layout and options (`scanForm` and
+ * `scanSchedule` for the `scan` style only, `readout` for a readout other than "last" only;
+ * a caller's `readout` is checked against the model's either way).
+ */
 export const ONNX_METADATA_KEYS = [
   "architecture",
   "exportStyle",
@@ -58,6 +67,7 @@ export const ONNX_METADATA_KEYS = [
   "layers",
   "scanForm",
   "scanSchedule",
+  "readout",
 ] as const;
 
 /** Options of {@linkcode exportOnnx}. */
@@ -97,6 +107,7 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
       `${what}: unknown style "${opts.style}" (valid: ${ONNX_STYLES.join(", ")})`,
     );
   }
+  const readout: Readout = readoutOf(cfg);
   const scan = opts.style === "scan" ? resolveScanOptions(opts.scan) : null;
   const forms = scan === null ? null : scanForms(cfg.arch, cfg.layers, scan);
   const own: Record<string, string> = {
@@ -111,10 +122,14 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
     embedDim: String(cfg.embedDim),
     hiddenSize: String(cfg.hiddenSize),
     layers: String(cfg.layers),
+    // Only a readout other than the original's is named, so "last" exports stay as they were;
+    // a caller's "readout" is still checked against the model's.
+    ...(readout === "last" ? {} : { readout }),
   };
   for (const [k, v] of Object.entries(opts.metadata)) {
-    if (k in own && own[k] !== v) {
-      throw new Error(`${what}: metadata "${k}" is "${v}" but the model says "${own[k]}"`);
+    const says = k === "readout" ? readout : own[k];
+    if ((k in own || k === "readout") && says !== v) {
+      throw new Error(`${what}: metadata "${k}" is "${v}" but the model says "${says}"`);
     }
   }
   const b = new GraphBuilder("");
@@ -148,7 +163,9 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
     docString:
       `rnnbench ${cfg.arch} classifier: ${ONNX_INPUT_NAME} int64 [batch, ${opts.maxLen}] → ` +
       `${ONNX_OUTPUT_NAME} float32 [batch]; ${cfg.layers} layers of hidden size ${H}; ` +
-      `graph style "${opts.style}"`,
+      `graph style "${opts.style}"` +
+      (readout === "last" ? "" : `; readout "${readout}": the head reads the maximum over ` +
+        `the ${opts.maxLen} timesteps of the top layer's h, per sequence and unit`),
     graph: b.graph(`rnnbench_${cfg.arch}`, inputs, outputs),
     metadata: { ...opts.metadata, ...own },
   };

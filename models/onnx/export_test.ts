@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import { ARCHS, cellGraph } from "../cells.ts";
+import { paramLayout, READOUTS } from "../classifier.ts";
 import { referenceForward } from "../reference.ts";
 import { assertClose, tinyBatch, tinyLayout, tinyParams } from "../_testing.ts";
 import { nativeMapping } from "./_lower_builtin.ts";
@@ -13,7 +14,7 @@ import {
   onnxModel,
 } from "./export.ts";
 import { resolveScanOptions, scanFormOf, type ScanOptions } from "./scan_options.ts";
-import { type GraphDef, readModelInfo } from "./proto.ts";
+import { encodeModel, type GraphDef, readModelInfo } from "./proto.ts";
 
 const T = 7;
 
@@ -105,74 +106,144 @@ const VARIANTS: { label: string; opts: Omit<OnnxExportOptions, "maxLen" | "metad
   { label: "native", opts: { style: "native" } },
 ];
 
-for (const arch of ARCHS) {
-  for (const { label, opts } of VARIANTS) {
-    Deno.test(`ONNX export of ${arch}, ${label}, matches the float64 reference at two batch sizes`, async () => {
-      const layout = tinyLayout(arch);
-      const p = tinyParams(layout);
-      const bytes = exportOnnx(layout, p, { ...opts, maxLen: T, metadata: { profile: "smoke" } });
-      for (const [B, seed] of [[5, 3], [3, 11]] as const) {
-        const { ids } = tinyBatch(B, T, layout.config.vocabSize, seed);
-        const want = referenceForward(layout, p, ids, B, T).logits;
-        const got = await runOnnx(bytes, ids, B);
-        assertClose(`${arch} ${label} logits (B=${B})`, got, want, { atol: 1e-5, rtol: 0 });
-        const spread = Math.max(...got) - Math.min(...got);
-        if (!(spread > 1e-3)) throw new Error(`logits barely differ between sequences: ${spread}`);
-      }
-    });
+/** Test-name suffix of a readout: none for the original's "last". */
+const readoutLabel = (readout: string) => readout === "last" ? "" : ` (readout ${readout})`;
+
+// Every variant with each readout: "max" makes every style and form return the top layer's
+// maximum over time (checked against the reference's, which differs from its "last").
+for (const readout of READOUTS) {
+  for (const arch of ARCHS) {
+    for (const { label, opts } of VARIANTS) {
+      Deno.test(
+        `ONNX export of ${arch}, ${label}, matches the float64 reference at two batch sizes${
+          readoutLabel(readout)
+        }`,
+        async () => {
+          const layout = tinyLayout(arch, { readout });
+          const p = tinyParams(layout);
+          const bytes = exportOnnx(layout, p, {
+            ...opts,
+            maxLen: T,
+            metadata: { profile: "smoke" },
+          });
+          for (const [B, seed] of [[5, 3], [3, 11]] as const) {
+            const { ids } = tinyBatch(B, T, layout.config.vocabSize, seed);
+            const want = referenceForward(layout, p, ids, B, T).logits;
+            const got = await runOnnx(bytes, ids, B);
+            assertClose(`${arch} ${label}${readoutLabel(readout)} logits (B=${B})`, got, want, {
+              atol: 1e-5,
+              rtol: 0,
+            });
+            const spread = Math.max(...got) - Math.min(...got);
+            if (!(spread > 1e-3)) {
+              throw new Error(`logits barely differ between sequences: ${spread}`);
+            }
+            if (readout !== "last") assertReadoutMatters(layout, p, ids, B, T);
+          }
+        },
+      );
+    }
   }
 }
 
-for (const layers of [1, 2]) {
-  Deno.test(`wavefront ONNX export of a ${layers}-layer lstm matches the reference`, async () => {
-    const layout = tinyLayout("lstm", { layers });
-    const p = tinyParams(layout);
-    const bytes = exportOnnx(layout, p, {
-      style: "scan",
-      maxLen: T,
-      metadata: {},
-      scan: { schedule: "wavefront" },
-    });
-    const { ids } = tinyBatch(4, T, layout.config.vocabSize);
-    const want = referenceForward(layout, p, ids, 4, T).logits;
-    assertClose(`${layers} layers`, await runOnnx(bytes, ids, 4), want, { atol: 1e-5, rtol: 0 });
-  });
+/**
+ * Throws unless the reference's logits with the readout "last" differ from those of the
+ * model's own readout, so that a test of that readout could not pass with "last".
+ */
+function assertReadoutMatters(
+  layout: ReturnType<typeof tinyLayout>,
+  p: Float64Array,
+  ids: Int32Array,
+  B: number,
+  steps: number,
+): void {
+  const own = referenceForward(layout, p, ids, B, steps).logits;
+  const last =
+    referenceForward(paramLayout({ ...layout.config, readout: "last" }), p, ids, B, steps)
+      .logits;
+  const diff = Math.max(...Array.from(own, (z, i) => Math.abs(z - last[i]!)));
+  if (!(diff > 1e-3)) throw new Error(`the readout changes the logits by only ${diff}`);
+}
+
+for (const readout of READOUTS) {
+  for (const layers of [1, 2]) {
+    Deno.test(
+      `wavefront ONNX export of a ${layers}-layer lstm matches the reference${
+        readoutLabel(readout)
+      }`,
+      async () => {
+        const layout = tinyLayout("lstm", { layers, readout });
+        const p = tinyParams(layout);
+        const bytes = exportOnnx(layout, p, {
+          style: "scan",
+          maxLen: T,
+          metadata: {},
+          scan: { schedule: "wavefront" },
+        });
+        const { ids } = tinyBatch(4, T, layout.config.vocabSize);
+        const want = referenceForward(layout, p, ids, 4, T).logits;
+        assertClose(
+          `${layers} layers${readoutLabel(readout)}`,
+          await runOnnx(bytes, ids, 4),
+          want,
+          {
+            atol: 1e-5,
+            rtol: 0,
+          },
+        );
+      },
+    );
+  }
 }
 
 // Layer blocks of the wavefront: 5 layers, so layers 1…4 run as 1, 2 or 4 blocks; with T = 7
 // steps and also with fewer steps (2) than blocks, in both layouts and both transposes.
-for (const arch of ARCHS) {
-  Deno.test(`wavefront ONNX export of a 5-layer ${arch} in 1, 2 and 4 blocks matches the reference`, async () => {
-    const layout = tinyLayout(arch, { layers: 5 });
-    const p = tinyParams(layout);
-    const cases: [ScanOptions, number][] = [
-      [{ schedule: "wavefront", blocks: 1 }, T],
-      [{ schedule: "wavefront", blocks: 2 }, T],
-      [{ schedule: "wavefront", blocks: 4, transpose: "loop" }, T],
-      [{ schedule: "wavefront", blocks: 2, layout: "batch" }, T],
-      [{ schedule: "wavefront", blocks: 2, gather: "step" }, T],
-      [{ blocks: 2, wavefrontBelow: 4 }, T], // B = 5: the large-batch branch
-      [{ schedule: "wavefront", blocks: 4 }, 2],
-      [{ schedule: "wavefront", blocks: 2, transpose: "loop" }, 2],
-    ];
-    for (const [scan, steps] of cases) {
-      const bytes = exportOnnx(layout, p, { style: "scan", maxLen: steps, metadata: {}, scan });
-      const { ids } = tinyBatch(5, steps, layout.config.vocabSize);
-      const want = referenceForward(layout, p, ids, 5, steps).logits;
-      const s = await ort.InferenceSession.create(bytes);
-      try {
-        const feed = new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [5, steps]);
-        const got = (await s.run({ [ONNX_INPUT_NAME]: feed }))[ONNX_OUTPUT_NAME]!
-          .data as Float32Array;
-        assertClose(`${arch} ${JSON.stringify(scan)} T=${steps}`, got, want, {
-          atol: 1e-5,
-          rtol: 0,
-        });
-      } finally {
-        await s.release();
+for (const [arch, readout] of READOUTS.flatMap((r) => ARCHS.map((a) => [a, r] as const))) {
+  Deno.test(
+    `wavefront ONNX export of a 5-layer ${arch} in 1, 2 and 4 blocks matches the reference${
+      readoutLabel(readout)
+    }`,
+    async () => {
+      const layout = tinyLayout(arch, { layers: 5, readout });
+      const p = tinyParams(layout);
+      const cases: [ScanOptions, number][] = [
+        [{ schedule: "wavefront", blocks: 1 }, T],
+        [{ schedule: "wavefront", blocks: 2 }, T],
+        [{ schedule: "wavefront", blocks: 4, transpose: "loop" }, T],
+        [{ schedule: "wavefront", blocks: 2, layout: "batch" }, T],
+        [{ schedule: "wavefront", blocks: 2, gather: "step" }, T],
+        [{ blocks: 2, wavefrontBelow: 4 }, T], // B = 5: the large-batch branch
+        [{ schedule: "wavefront", blocks: 4 }, 2],
+        [{ schedule: "wavefront", blocks: 2, transpose: "loop" }, 2],
+      ];
+      for (const [scan, steps] of cases) {
+        const bytes = exportOnnx(layout, p, { style: "scan", maxLen: steps, metadata: {}, scan });
+        const { ids } = tinyBatch(5, steps, layout.config.vocabSize);
+        const want = referenceForward(layout, p, ids, 5, steps).logits;
+        const s = await ort.InferenceSession.create(bytes);
+        try {
+          const feed = new ort.Tensor("int64", BigInt64Array.from(ids, (v) => BigInt(v)), [
+            5,
+            steps,
+          ]);
+          const got = (await s.run({ [ONNX_INPUT_NAME]: feed }))[ONNX_OUTPUT_NAME]!
+            .data as Float32Array;
+          assertClose(
+            `${arch}${readoutLabel(readout)} ${JSON.stringify(scan)} T=${steps}`,
+            got,
+            want,
+            {
+              atol: 1e-5,
+              rtol: 0,
+            },
+          );
+          if (readout !== "last") assertReadoutMatters(layout, p, ids, 5, steps);
+        } finally {
+          await s.release();
+        }
       }
-    }
-  });
+    },
+  );
 }
 
 Deno.test("schedule auto holds the one-layer-a-block wavefront and a large-batch form per cell", () => {
@@ -493,4 +564,80 @@ Deno.test("a group whose gates share one activation runs it once, before the spl
   const lstm = count("lstm", {}, "Sigmoid"),
     lstmGate = count("lstm", { activation: "gate" }, "Sigmoid");
   if (lstm !== lstmGate || lstm !== 3 * L) throw new Error(`LSTM Sigmoids ${lstm} / ${lstmGate}`);
+});
+
+Deno.test("the readout max is named in the metadata and docString; last exports name none", () => {
+  for (const style of ["scan", "native"] as const) {
+    const max = tinyLayout("gru", { readout: "max" }), last = tinyLayout("gru");
+    const model = (layout: typeof max, metadata: Record<string, string> = {}) =>
+      onnxModel(layout, tinyParams(layout), { style, maxLen: T, metadata });
+    const m = model(max);
+    if (m.metadata["readout"] !== "max") {
+      throw new Error(`${style}: readout ${m.metadata["readout"]}`);
+    }
+    if (!/readout "max"/.test(m.docString ?? "")) {
+      throw new Error(`${style}: docString ${m.docString}`);
+    }
+    if (readModelInfo(encodeModel(m)).metadata["readout"] !== "max") {
+      throw new Error(`${style}: readout not in the file's metadata`);
+    }
+    const l = model(last);
+    if ("readout" in l.metadata || /readout/.test(l.docString ?? "")) {
+      throw new Error(`${style}: a "last" export names a readout`);
+    }
+    // A caller's readout must agree with the model's, named in the metadata or not.
+    model(max, { readout: "max" });
+    model(last, { readout: "last" });
+    for (const [layout, said, says] of [[max, "last", "max"], [last, "max", "last"]] as const) {
+      try {
+        model(layout, { readout: said });
+      } catch (e) {
+        const want = `metadata "readout" is "${said}" but the model says "${says}"`;
+        if (!(e as Error).message.includes(want)) throw e;
+        continue;
+      }
+      throw new Error(`${style}: metadata readout ${said} accepted for a ${says} model`);
+    }
+  }
+});
+
+Deno.test("the readout max carries a running maximum through the Scans, no [T, B, H] output", () => {
+  for (const arch of ARCHS) {
+    const layout = tinyLayout(arch, { readout: "max" }), p = tinyParams(layout);
+    const { layers: L } = layout.config;
+    const S = cellGraph(arch).states.length;
+    const graph = (scan: ScanOptions) =>
+      onnxModel(layout, p, { style: "scan", maxLen: T, metadata: {}, scan }).graph;
+    const bodyOf = (n: GraphDef["nodes"][number]) => (n.attrs!["body"] as { g: GraphDef }).g;
+    // Timestep: one state per layer and cell state, and the maximum; every output a state.
+    const [step] = graph({ schedule: "timestep" }).nodes.filter((n) => n.op === "Scan");
+    if (step!.outputs.length !== L * S + 1 || step!.inputs.length !== L * S + 2) {
+      throw new Error(
+        `${arch} timestep Scan: ${step!.inputs.length} in, ${step!.outputs.length} out`,
+      );
+    }
+    if (bodyOf(step!).nodes.filter((n) => n.op === "Max").length !== 1) {
+      throw new Error(`${arch} timestep body: not one Max`);
+    }
+    // Wavefront (L − 1 blocks of one layer): layer 0's states and the blocks' stacked ones,
+    // in the ramp as with "last", in the run with the maximum as one more state.
+    const [ramp, run] = graph({ schedule: "wavefront" }).nodes.filter((n) => n.op === "Scan");
+    const states = 2 * S;
+    if (ramp!.outputs.length !== states || run!.outputs.length !== states + 1) {
+      throw new Error(
+        `${arch} wavefront Scans: ${ramp!.outputs.length}, ${run!.outputs.length} out`,
+      );
+    }
+    if (bodyOf(ramp!).nodes.some((n) => n.op === "Max")) {
+      throw new Error(`${arch}: Max in the ramp`);
+    }
+    if (bodyOf(run!).nodes.filter((n) => n.op === "Max").length !== 1) {
+      throw new Error(`${arch} wavefront run body: not one Max`);
+    }
+    // Native: the top layer's Y reduced over the timesteps.
+    const native = onnxModel(layout, p, { style: "native", maxLen: T, metadata: {} }).graph;
+    if (native.nodes.filter((n) => n.op === "ReduceMax").length !== 1) {
+      throw new Error(`${arch} native: not one ReduceMax`);
+    }
+  }
 });
