@@ -32,7 +32,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cellGraph } from "./cells.ts";
-import type { ParamLayout } from "./classifier.ts";
+import { type ParamLayout, readoutOf } from "./classifier.ts";
 import type { CellGraph, ForwardOp, Node, OpName } from "./ir.ts";
 
 /** What an op reads while a forward cell graph is interpreted. */
@@ -150,6 +150,61 @@ function checkParams(layout: ParamLayout, params: readonly tf.Tensor[]): void {
 export type TfjsStates = Record<string, tf.Tensor2D>[];
 
 /**
+ * Tensors carried along the timesteps beside the states, fed the top layer's `h` of each
+ * step: the readout `"max"` keeps its running maximum this way (and, for checkpointing,
+ * where it was reached; and, backwards, the head gradient's contribution).
+ */
+interface Pool {
+  /** The carried tensors before the run's first step (never disposed by the run), or
+   * null: the first step starts them. */
+  readonly init: readonly tf.Tensor[] | null;
+  /**
+   * The carried tensors after global timestep `t`, from those before it (null before
+   * the first) and the top layer's `h` at `t`. Must return NEW tensors (the run disposes
+   * the previous ones).
+   */
+  step(prev: readonly tf.Tensor[] | null, h: tf.Tensor2D, t: number): tf.Tensor[];
+}
+
+/**
+ * The running maximum over time of the top `h` (readout `"max"`), differentiable: tfjs's
+ * `maximum` sends the gradient to its first argument on a tie, so to the FIRST timestep
+ * holding the maximum, as the reference does.
+ */
+const MAX_POOL: Pool = {
+  init: null,
+  step: (prev, h) => [prev === null ? tf.clone(h) : tf.maximum(prev[0]!, h)],
+};
+
+/**
+ * The running maximum over time of the top `h` and the FIRST timestep reaching it
+ * (float32 `[B, H]`), without autodiff: `[max, argmax]`.
+ */
+const ARGMAX_POOL: Pool = {
+  init: null,
+  step: (prev, h, t) => {
+    if (prev === null) return [tf.clone(h), tf.fill(h.shape, t, "float32")];
+    const [m, at] = prev as [tf.Tensor2D, tf.Tensor2D];
+    return [tf.maximum(m, h), tf.where(tf.greater(h, m), tf.fill(h.shape, t, "float32"), at)];
+  },
+};
+
+/**
+ * The part of Σ_t sum(h_t ⊙ dh_t) that the readout `"max"` adds: the head's gradient
+ * `dTop` at the timestep holding each maximum (`argmax`, float32 `[B, H]`), a scalar.
+ */
+function maxGradPool(dTop: tf.Tensor2D, argmax: tf.Tensor2D): Pool {
+  return {
+    init: null,
+    step: (prev, h, t) => {
+      const at = tf.cast(tf.equal(argmax, tf.scalar(t)), "float32");
+      const term = tf.sum(tf.mul(h, tf.mul(dTop, at)));
+      return [prev === null ? term : tf.add(prev[0]!, term)];
+    },
+  };
+}
+
+/**
  * The recurrent stack over tfjs tensors, built once per pass from the parameter tensors:
  * per-layer weight lookup, shared constants, the timestep loop and the head.
  */
@@ -220,22 +275,48 @@ class Stack {
    * is a `tf.tidy` and intermediate states are disposed once the next step has them.
    */
   run(initial: TfjsStates, xs: readonly tf.Tensor2D[], tidySteps: boolean): TfjsStates {
-    const S = this.g.states;
+    return this.runPooled(initial, xs, tidySteps, null, 0).states;
+  }
+
+  /**
+   * {@linkcode run}, also carrying `pool` along the steps (fed the top `h` of each step);
+   * `t0` is the global timestep of `xs[0]`. Returns the end states and the carried
+   * tensors after the last step (`[]` without a pool).
+   */
+  runPooled(
+    initial: TfjsStates,
+    xs: readonly tf.Tensor2D[],
+    tidySteps: boolean,
+    pool: Pool | null,
+    t0: number,
+  ): { states: TfjsStates; pooled: tf.Tensor[] } {
+    const S = this.g.states, top = this.L - 1;
     let states = initial;
-    xs.forEach((x, t) => {
+    let carried = pool?.init ?? null;
+    xs.forEach((x, i) => {
       if (!tidySteps) {
         states = this.#step(x, states);
+        if (pool !== null) carried = pool.step(carried, states[top]!["h"]!, t0 + i);
         return;
       }
-      const prev = states;
-      const flat = tf.tidy(() => this.#step(x, prev).flatMap((s) => S.map((k) => s[k]!)));
-      if (t > 0) { for (const s of prev) for (const k of S) s[k]!.dispose(); }
+      const prev = states, prevCarried = carried;
+      const flat = tf.tidy(() => {
+        const next = this.#step(x, prev);
+        const out: tf.Tensor[] = next.flatMap((s) => S.map((k) => s[k]!));
+        if (pool !== null) out.push(...pool.step(prevCarried, next[top]!["h"]!, t0 + i));
+        return out;
+      });
+      if (i > 0) {
+        for (const s of prev) for (const k of S) s[k]!.dispose();
+        for (const c of prevCarried ?? []) c.dispose();
+      }
       states = Array.from(
         { length: this.L },
-        (_, l) => Object.fromEntries(S.map((k, j) => [k, flat[l * S.length + j]!])),
+        (_, l) => Object.fromEntries(S.map((k, j) => [k, flat[l * S.length + j] as tf.Tensor2D])),
       );
+      if (pool !== null) carried = flat.slice(this.L * S.length);
     });
-    return states;
+    return { states, pooled: carried === null ? [] : [...carried] };
   }
 
   /** The head: `h W_hy + b_y`, h `[B, H]` → logits `[B]`. */
@@ -274,7 +355,8 @@ export interface TfjsLogitsOptions {
 
 /**
  * The recurrent stack and the head: `embedded[t] [B, E]` → L layers × T timesteps → the
- * last layer's `h` after the last step `[B, H]` → `h W_hy + b_y` → logits `[B]`.
+ * last layer's `h` after the last step `[B, H]` (readout `"last"`), or its maximum over
+ * the timesteps (readout `"max"`) → `h W_hy + b_y` → logits `[B]`.
  * The embedding tensor `params[0]` is not read (the inputs are already embedded).
  *
  * @param layout the parameter layout
@@ -303,7 +385,12 @@ export function tfjsLogits(
 ): tf.Tensor1D {
   const B = checkEmbedded(layout, embedded);
   const stack = new Stack(layout, params);
-  const states = stack.run(stack.zeros(B), embedded, options.tidySteps ?? true);
+  const tidySteps = options.tidySteps ?? true;
+  if (readoutOf(layout.config) === "max") {
+    const { pooled } = stack.runPooled(stack.zeros(B), embedded, tidySteps, MAX_POOL, 0);
+    return stack.logits(pooled[0] as tf.Tensor2D);
+  }
+  const states = stack.run(stack.zeros(B), embedded, tidySteps);
   return stack.logits(states[stack.L - 1]!["h"]!);
 }
 
@@ -567,16 +654,28 @@ function checkpointed(
       { length: L },
       (_, l) => Object.fromEntries(S.map((n, j) => [n, flat[l * S.length + j] as tf.Tensor2D])),
     );
-  // Forward without a tape, keeping the states at the start of every chunk.
+  const max = readoutOf(layout.config) === "max";
+  // Forward without a tape, keeping the states at the start of every chunk (and, for the
+  // readout "max", the running maximum of the top h and where it was reached).
   const starts: TfjsStates[] = [];
   let states = stack.zeros(B);
+  let pooled: tf.Tensor[] = [];
   for (let c0 = 0; c0 < T; c0 += k) {
     starts.push(states);
-    const from = states;
-    states = unflatten(tf.tidy(() => flatten(stack.run(from, xs.slice(c0, c0 + k), true))));
+    const from = states, before = pooled;
+    const pool = max ? { ...ARGMAX_POOL, init: c0 === 0 ? null : before } : null;
+    const flat = tf.tidy(() => {
+      const r = stack.runPooled(from, xs.slice(c0, c0 + k), true, pool, c0);
+      return [...flatten(r.states), ...r.pooled];
+    });
+    states = unflatten(flat);
+    pooled = flat.slice(L * S.length);
+    for (const t of before) t.dispose();
   }
-  // Head and loss on a tape: gradient of the top h and of the head's weights.
-  const top = states[L - 1]!["h"]!;
+  // Head and loss on a tape: gradient of the top h (or of its maximum over time) and of
+  // the head's weights.
+  const [maxH, argmax] = pooled as tf.Tensor2D[];
+  const top = max ? maxH! : states[L - 1]!["h"]!;
   const nHead = 2, cellParams = params.slice(1, params.length - nHead);
   const head = params.slice(params.length - nHead);
   const logits = stack.logits(top);
@@ -584,10 +683,15 @@ function checkpointed(
     tfjsBce(stack.logits(h as tf.Tensor2D), y)
   )([top, ...head]);
   for (const t of flatten(states)) t.dispose();
+  maxH?.dispose();
   // Backward, chunk by chunk: the vector-Jacobian product of the chunk's end states with
-  // their incoming gradients dS, as the gradient of the scalar Σ sum(state ⊙ dS).
+  // their incoming gradients dS, as the gradient of the scalar Σ sum(state ⊙ dS). For the
+  // readout "max" the head's gradient enters the top h at the step of each maximum (a
+  // pool adds Σ_t sum(h_t ⊙ dTop ⊙ [argmax = t]) over the chunk), not as an end state's.
   let dS: (tf.Tensor | null)[] = new Array(L * S.length).fill(null);
-  dS[(L - 1) * S.length + S.indexOf("h")] = headGrads[0]!;
+  const dTop = headGrads[0]! as tf.Tensor2D;
+  const gradPool = max ? maxGradPool(dTop, argmax!) : null;
+  if (!max) dS[(L - 1) * S.length + S.indexOf("h")] = dTop;
   const dxs: tf.Tensor2D[] = new Array(T);
   const acc: (tf.Tensor | null)[] = cellParams.map(() => null);
   for (let c = starts.length - 1; c >= 0; c--) {
@@ -597,12 +701,12 @@ function checkpointed(
     const incoming = dS;
     const f = (...args: tf.Tensor[]): tf.Scalar => {
       const init = c === 0 ? from : unflatten(args.slice(0, fromLeaves.length));
-      const end = flatten(stack.run(init, chunk, true));
-      const terms = end.flatMap((t, i) => {
+      const r = stack.runPooled(init, chunk, true, gradPool, c0);
+      const terms = flatten(r.states).flatMap((t, i) => {
         const d = incoming[i];
         return d === null || d === undefined ? [] : [tf.sum(tf.mul(t, d))];
       });
-      return tf.addN(terms) as tf.Scalar;
+      return tf.addN([...terms, ...r.pooled]) as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(f)([...fromLeaves, ...chunk, ...cellParams]);
     value.dispose();
@@ -619,6 +723,10 @@ function checkpointed(
       }
     });
     if (c > 0) { for (const t of fromLeaves) t.dispose(); }
+  }
+  if (max) {
+    dTop.dispose();
+    argmax!.dispose();
   }
   return {
     loss: loss as tf.Scalar,

@@ -7,7 +7,7 @@
 //   rtol 1e-3, atol 1e-5.
 import * as tf from "@tensorflow/tfjs";
 import { ARCHS, cellGraph } from "./cells.ts";
-import { bceWithLogits } from "./classifier.ts";
+import { bceWithLogits, READOUTS } from "./classifier.ts";
 import type { ForwardOp, Node } from "./ir.ts";
 import { interpret, referenceForward, referenceLossAndGrad } from "./reference.ts";
 import { Rng } from "./rng.ts";
@@ -115,127 +115,154 @@ for (const backend of BACKENDS) {
   });
 
   for (const arch of ARCHS) {
-    Deno.test(`tfjs logits of ${arch} on ${backend} match the float64 reference`, async () => {
-      await use(backend);
-      const layout = tinyLayout(arch);
-      const p = tinyParams(layout);
-      const { ids } = tinyBatch(B, T, layout.config.vocabSize);
-      const want = referenceForward(layout, p, ids, B, T).logits;
-      tf.tidy(() => {
-        const params = tfjsParams(layout, p);
-        // End to end (customGrad embedding + unstack) and the engine's path (JS gather).
-        assertClose(
-          `${arch} ${backend} tfjsForward`,
-          data(tfjsForward(layout, params, ids, B, T)),
-          want,
-          LOGITS,
-        );
-        const xs = embedSteps(data(params[0]!), layout.config.embedDim, timeMajor(ids, B, T), B, T);
-        for (const tidySteps of [true, false]) {
+    for (const readout of READOUTS) {
+      const as = readout === "last" ? "" : ` with the readout ${readout}`;
+      Deno.test(`tfjs logits of ${arch}${as} on ${backend} match the float64 reference`, async () => {
+        await use(backend);
+        const layout = tinyLayout(arch, { readout });
+        const p = tinyParams(layout);
+        const { ids } = tinyBatch(B, T, layout.config.vocabSize);
+        const want = referenceForward(layout, p, ids, B, T).logits;
+        tf.tidy(() => {
+          const params = tfjsParams(layout, p);
+          // End to end (customGrad embedding + unstack) and the engine's path (JS gather).
           assertClose(
-            `${arch} ${backend} tfjsLogits (tidySteps ${tidySteps})`,
-            data(tfjsLogits(layout, params, xs, { tidySteps })),
+            `${arch} ${backend} tfjsForward`,
+            data(tfjsForward(layout, params, ids, B, T)),
             want,
             LOGITS,
           );
+          const xs = embedSteps(
+            data(params[0]!),
+            layout.config.embedDim,
+            timeMajor(ids, B, T),
+            B,
+            T,
+          );
+          for (const tidySteps of [true, false]) {
+            assertClose(
+              `${arch} ${backend} tfjsLogits (tidySteps ${tidySteps})`,
+              data(tfjsLogits(layout, params, xs, { tidySteps })),
+              want,
+              LOGITS,
+            );
+          }
+        });
+      });
+
+      Deno.test(`tfjs gradient of ${arch}${as} on ${backend} matches the reference's analytic gradient and loss, with and without checkpointing`, async () => {
+        await use(backend);
+        const layout = tinyLayout(arch, { readout });
+        const p = tinyParams(layout);
+        const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
+        const ref = referenceLossAndGrad(layout, p, ids, labels, T);
+        // null: one tape; 1: every step; 3: chunks of 3, 3 and 1 steps.
+        for (const checkpointEvery of [null, 1, 3]) {
+          const what = `${arch} ${backend} checkpointEvery ${checkpointEvery}`;
+          tf.tidy(() => {
+            const params = tfjsParams(layout, p);
+            const r = tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T, {
+              checkpointEvery,
+            });
+            assertClose(`${what} loss`, data(r.loss), [ref.loss], { atol: 0, rtol: 1e-5 });
+            assertClose(`${what} logits`, data(r.logits), ref.logits, LOGITS);
+            layout.tensors.forEach((t, i) => {
+              assertClose(
+                `${what} d/d${t.name}`,
+                data(r.grads[i]!),
+                ref.grad.subarray(t.offset, t.offset + t.size),
+                ANALYTIC,
+              );
+            });
+          });
         }
       });
-    });
-
-    Deno.test(`tfjs gradient of ${arch} on ${backend} matches the reference's analytic gradient and loss, with and without checkpointing`, async () => {
-      await use(backend);
-      const layout = tinyLayout(arch);
-      const p = tinyParams(layout);
-      const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
-      const ref = referenceLossAndGrad(layout, p, ids, labels, T);
-      // null: one tape; 1: every step; 3: chunks of 3, 3 and 1 steps.
-      for (const checkpointEvery of [null, 1, 3]) {
-        const what = `${arch} ${backend} checkpointEvery ${checkpointEvery}`;
-        tf.tidy(() => {
-          const params = tfjsParams(layout, p);
-          const r = tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T, {
-            checkpointEvery,
-          });
-          assertClose(`${what} loss`, data(r.loss), [ref.loss], { atol: 0, rtol: 1e-5 });
-          assertClose(`${what} logits`, data(r.logits), ref.logits, LOGITS);
-          layout.tensors.forEach((t, i) => {
-            assertClose(
-              `${what} d/d${t.name}`,
-              data(r.grads[i]!),
-              ref.grad.subarray(t.offset, t.offset + t.size),
-              ANALYTIC,
-            );
-          });
-        });
-      }
-    });
+    }
   }
 }
 
 for (const arch of ARCHS) {
-  Deno.test(`tfjs gradient of ${arch} matches central finite differences of the float64 reference loss on every parameter`, async () => {
-    await use("cpu");
-    const layout = tinyLayout(arch);
-    const p = tinyParams(layout);
-    const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
-    const lossAt = (q: Float64Array) =>
-      bceWithLogits(referenceForward(layout, q, ids, B, T).logits, labels).loss;
-    const grads = tf.tidy(() => {
-      const params = tfjsParams(layout, p);
-      return tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T).grads.map(data);
-    });
-    const h = 1e-6;
-    layout.tensors.forEach((t, i) => {
-      const fd = new Float64Array(t.size);
-      const q = p.slice();
-      for (let j = 0; j < t.size; j++) {
-        const k = t.offset + j, orig = q[k]!;
-        q[k] = orig + h;
-        const up = lossAt(q);
-        q[k] = orig - h;
-        fd[j] = (up - lossAt(q)) / (2 * h);
-        q[k] = orig;
-      }
-      assertClose(`${arch} tfjs d/d${t.name} vs finite differences`, grads[i]!, fd, FINITE_DIFF);
-    });
-  });
-
-  Deno.test(`tf.grads through tfjsForward (customGrad embedding) of ${arch} equals tfjsLossAndGrad`, async () => {
-    await use("cpu");
-    const layout = tinyLayout(arch);
-    const p = tinyParams(layout);
-    const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
-    tf.tidy(() => {
-      const params = tfjsParams(layout, p);
-      const y = tf.tensor1d(Float32Array.from(labels));
-      const auto = tf.grads((...ps: tf.Tensor[]) => tfjsBce(tfjsForward(layout, ps, ids, B, T), y))(
-        params,
-      );
-      const fast = tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T).grads;
+  for (const readout of READOUTS) {
+    const as = readout === "last" ? "" : ` with the readout ${readout}`;
+    Deno.test(`tfjs gradient of ${arch}${as} matches central finite differences of the float64 reference loss on every parameter`, async () => {
+      await use("cpu");
+      const layout = tinyLayout(arch, { readout });
+      const p = tinyParams(layout);
+      const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
+      const lossAt = (q: Float64Array) =>
+        bceWithLogits(referenceForward(layout, q, ids, B, T).logits, labels).loss;
+      const grads = tf.tidy(() => {
+        const params = tfjsParams(layout, p);
+        return tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T).grads.map(data);
+      });
+      const h = 1e-6;
       layout.tensors.forEach((t, i) => {
-        assertClose(`${arch} d/d${t.name}`, data(auto[i]!), data(fast[i]!), {
-          atol: 1e-7,
-          rtol: 1e-5,
-        });
+        const fd = new Float64Array(t.size);
+        const q = p.slice();
+        for (let j = 0; j < t.size; j++) {
+          const k = t.offset + j, orig = q[k]!;
+          q[k] = orig + h;
+          const up = lossAt(q);
+          q[k] = orig - h;
+          fd[j] = (up - lossAt(q)) / (2 * h);
+          q[k] = orig;
+        }
+        assertClose(
+          `${arch}${as} tfjs d/d${t.name} vs finite differences`,
+          grads[i]!,
+          fd,
+          FINITE_DIFF,
+        );
       });
     });
-  });
+
+    Deno.test(`tf.grads through tfjsForward (customGrad embedding) of ${arch}${as} equals tfjsLossAndGrad, with and without checkpointing`, async () => {
+      await use("cpu");
+      const layout = tinyLayout(arch, { readout });
+      const p = tinyParams(layout);
+      const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
+      tf.tidy(() => {
+        const params = tfjsParams(layout, p);
+        const y = tf.tensor1d(Float32Array.from(labels));
+        const auto = tf.grads((...ps: tf.Tensor[]) =>
+          tfjsBce(tfjsForward(layout, ps, ids, B, T), y)
+        )(
+          params,
+        );
+        for (const checkpointEvery of [null, 3]) {
+          const fast = tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T, {
+            checkpointEvery,
+          }).grads;
+          layout.tensors.forEach((t, i) => {
+            assertClose(
+              `${arch}${as} checkpointEvery ${checkpointEvery} d/d${t.name}`,
+              data(auto[i]!),
+              data(fast[i]!),
+              { atol: 1e-7, rtol: 1e-5 },
+            );
+          });
+        }
+      });
+    });
+  }
 }
 
-Deno.test("tfjsLossAndGrad (with and without checkpointing) and tfjsForward leave no tensors behind inside tf.tidy", async () => {
+Deno.test("tfjsLossAndGrad (with and without checkpointing) and tfjsForward leave no tensors behind inside tf.tidy, with either readout", async () => {
   await use("cpu");
-  const layout = tinyLayout("lstm");
-  const p = tinyParams(layout);
-  const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
-  const before = tf.memory().numTensors;
-  tf.tidy(() => {
-    const params = tfjsParams(layout, p);
-    tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T);
-    tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T, { checkpointEvery: 2 });
-    tfjsForward(layout, params, ids, B, T);
-  });
-  const after = tf.memory().numTensors;
-  if (after !== before) throw new Error(`${after - before} tensors leaked`);
+  for (const readout of READOUTS) {
+    const layout = tinyLayout("lstm", { readout });
+    const p = tinyParams(layout);
+    const { ids, labels } = tinyBatch(B, T, layout.config.vocabSize);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const params = tfjsParams(layout, p);
+      tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T);
+      tfjsLossAndGrad(layout, params, data(params[0]!), ids, labels, T, { checkpointEvery: 2 });
+      tfjsForward(layout, params, ids, B, T);
+    });
+    const after = tf.memory().numTensors;
+    if (after !== before) throw new Error(`${readout}: ${after - before} tensors leaked`);
+  }
 });
 
 Deno.test("tfjsCellStep refuses backward-only ops with a clear message", () => {

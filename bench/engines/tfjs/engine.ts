@@ -31,7 +31,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { cellGraph } from "../../../models/cells.ts";
-import type { ParamLayout } from "../../../models/classifier.ts";
+import { type ParamLayout, readoutOf } from "../../../models/classifier.ts";
 import { embedSteps, tfjsLogits, tfjsLossAndGrad, timeMajor } from "../../../models/tfjs.ts";
 import type { Availability, Batch, Engine, EngineOptions, OptimizerState } from "../engine.ts";
 
@@ -174,7 +174,9 @@ export function tfjsAvailability(backend: TfjsBackend): Promise<Availability> {
  * values and the accumulated gradients, which tfjs frees only at the end). With
  * checkpointing every k steps the tape holds k steps, plus the states at every k-th step.
  * On top: the embedded inputs and their gradients, the parameters, Adam's moments and
- * the update's temporaries.
+ * the update's temporaries; and, for the readout `"max"`, the running maximum of the top
+ * `h` on the tape (like one more node of one layer per step) and, with checkpointing,
+ * the maximum and its timestep kept across chunks.
  *
  * @param layout the parameter layout
  * @param batchSize B
@@ -199,7 +201,10 @@ export function tfjsTrainBytes(
     : Math.ceil(maxLen / checkpointEvery) * stepBytes * g.states.length;
   const inputs = maxLen * batchSize * E * 4 * 3; // x_t, dx_t, their concatenation
   const params = layout.total * 4 * 7; // params, m, v, grad, scatter result, temporaries
-  return tape + saved + inputs + params;
+  const pooled = readoutOf(layout.config) === "max"
+    ? (tapeSteps * 3 + (saved > 0 ? 2 : 0)) * batchSize * H * 4
+    : 0;
+  return tape + saved + inputs + params + pooled;
 }
 
 /** How a step will run within a memory budget: one tape, checkpoints, or not at all. */

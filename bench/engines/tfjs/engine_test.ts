@@ -8,10 +8,19 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamConfig } from "../../../models/adam.ts";
-import { type ModelConfig, paramLayout } from "../../../models/classifier.ts";
+import { ARCHS } from "../../../models/cells.ts";
+import { type ModelConfig, paramLayout, READOUTS } from "../../../models/classifier.ts";
+import { referenceLossAndGrad } from "../../../models/reference.ts";
 import { assertClose, ignorableTest, tinyConfig } from "../../../models/_testing.ts";
-import { engineConformance } from "../conformance.ts";
-import { engineFixture, engineOptions, withEngine } from "../_testing.ts";
+import { engineConformance, TOLERANCES } from "../conformance.ts";
+import {
+  assertCloseAll,
+  assertGradClose,
+  engineFixture,
+  engineOptions,
+  FIXTURE,
+  withEngine,
+} from "../_testing.ts";
 import type { EngineOptions } from "../engine.ts";
 import { clipByGlobalNorm, createTfjsEngine, tfjsAvailability, tfjsTrainBytes } from "./engine.ts";
 
@@ -28,29 +37,54 @@ for (const backend of BACKENDS) {
     if (!a.detail.includes(`${backend} backend`)) throw new Error(`detail: ${a.detail}`);
   });
 
-  Deno.test(`tfjs-${backend} leaks no tensors across train steps, predict and lossAndGrad`, async () => {
-    const { layout, params, batch } = engineFixture("lstm");
-    const opts = engineOptions(layout, { gradClip: 1 });
-    for (const checkpointEvery of [null, 2]) {
-      const before = tf.memory().numTensors;
-      await withEngine(() => createTfjsEngine(opts, backend, { checkpointEvery }), async (e) => {
-        e.setParams(params);
-        await e.trainStep(batch);
-        const after1 = tf.memory().numTensors;
-        for (let i = 0; i < 3; i++) await e.trainStep(batch);
-        await e.predict(batch.ids, batch.size);
-        await e.lossAndGrad(batch);
-        e.setOptimizerState(e.getOptimizerState());
-        e.setParams(e.getParams());
-        const after4 = tf.memory().numTensors;
-        if (after4 !== after1) {
-          throw new Error(
-            `checkpointEvery ${checkpointEvery}: tensors grew from ${after1} to ${after4}`,
-          );
-        }
-      });
-      const end = tf.memory().numTensors;
-      if (end !== before) throw new Error(`${end - before} tensors remain after dispose()`);
+  Deno.test(`tfjs-${backend} leaks no tensors across train steps, predict and lossAndGrad, with either readout`, async () => {
+    for (const readout of READOUTS) {
+      const { layout, params, batch } = engineFixture("lstm", { model: { readout } });
+      const opts = engineOptions(layout, { gradClip: 1 });
+      for (const checkpointEvery of [null, 2]) {
+        const before = tf.memory().numTensors;
+        await withEngine(() => createTfjsEngine(opts, backend, { checkpointEvery }), async (e) => {
+          e.setParams(params);
+          await e.trainStep(batch);
+          const after1 = tf.memory().numTensors;
+          for (let i = 0; i < 3; i++) await e.trainStep(batch);
+          await e.predict(batch.ids, batch.size);
+          await e.lossAndGrad(batch);
+          e.setOptimizerState(e.getOptimizerState());
+          e.setParams(e.getParams());
+          const after4 = tf.memory().numTensors;
+          if (after4 !== after1) {
+            throw new Error(
+              `checkpointEvery ${checkpointEvery}: tensors grew from ${after1} to ${after4}`,
+            );
+          }
+        });
+        const end = tf.memory().numTensors;
+        if (end !== before) throw new Error(`${end - before} tensors remain after dispose()`);
+      }
+    }
+  });
+
+  Deno.test(`tfjs-${backend} with the readout max and gradient checkpointing matches the float64 reference`, async () => {
+    for (const cell of ARCHS) {
+      const f = engineFixture(cell, { model: { readout: "max" } });
+      const ref = referenceLossAndGrad(f.layout, f.params, f.batch.ids, f.labels, FIXTURE.T);
+      // 1: every step its own chunk; 3: chunks of 3, 3 and 1 steps (T = 7).
+      for (const checkpointEvery of [1, 3]) {
+        const opts = engineOptions(f.layout);
+        await withEngine(() => createTfjsEngine(opts, backend, { checkpointEvery }), async (e) => {
+          if (!e.detail.includes(`checkpointing every ${checkpointEvery} steps`)) {
+            throw new Error(e.detail);
+          }
+          e.setParams(f.params);
+          const at = `${cell} max checkpointEvery ${checkpointEvery}`;
+          const { loss, grad } = await e.lossAndGrad(f.batch);
+          assertCloseAll(`${at} loss`, [loss], [ref.loss], TOLERANCES.loss);
+          assertGradClose(at, f.layout, grad, ref.grad, TOLERANCES.gradient);
+          const logits = await e.trainStep(f.batch);
+          assertCloseAll(`${at} trainStep logits`, logits, ref.logits, TOLERANCES.logits);
+        });
+      }
     }
   });
 }
