@@ -20,6 +20,41 @@ export function groupCode(shape: ProgramShape): string {
   // Layer 0 reads E inputs, layers above H: one call, or a choice between two.
   const byI = (f: (I: number) => string, indent: string) =>
     E === H || shape.layers === 1 ? f(E) : `if (l == 0) ${f(E)};\n${indent}else ${f(H)}`;
+  const max = shape.readout === "max";
+  // The readout "max": the forward keeps the top layer's running maximum per unit; the
+  // backward finds each unit's first maximum on the tape and sends the head's gradient there.
+  const fwdMax = max
+    ? `
+      if (l == RB_L - 1) {
+        if (t == 0) for (int j = 0; j < RB_H; j++) hmax[j] = o[j];
+        else for (int j = 0; j < RB_H; j++) hmax[j] = rb_max(hmax[j], o[j]);
+      }`
+    : "";
+  const bwdMax = max
+    ? `
+  /* readout max: each unit's maximum over time and the first timestep holding it */
+  lane_t hmax[RB_H], at[RB_H];
+  for (int t = 0; t < T; t++) {
+    const lane_t *h = tape + ((size_t)(RB_L - 1) * T + t) * RB_TAPE, tf = RB_SPLAT((float)t);
+    for (int j = 0; j < RB_H; j++) {
+      if (t == 0) {
+        hmax[j] = h[j];
+        at[j] = RB_ZERO;
+      } else {
+        at[j] = rb_select(h[j] > hmax[j], tf, at[j]);
+        hmax[j] = rb_max(hmax[j], h[j]);
+      }
+    }
+  }
+  const lane_t *top = hmax;`
+    : `
+  const lane_t *top = tape + ((size_t)(RB_L - 1) * T + (T - 1)) * RB_TAPE;`;
+  const injectTop = max
+    ? `{
+          const lane_t tf = RB_SPLAT((float)t);
+          for (int j = 0; j < RB_H; j++) gin[j] += rb_select(at[j] == tf, dtop[j], RB_ZERO);
+        }`
+    : `if (t == T - 1) for (int j = 0; j < RB_H; j++) gin[j] += dtop[j];`;
   return `
 /* Gathers the embedding rows of group g at timestep t: x [E] lanes; lanes past B read row 0.
  * Prefetches the rows of timestep t + 1. */
@@ -43,7 +78,7 @@ RB_FN void rb_gather(const float *RB_RESTRICT emb, const int *RB_RESTRICT ids, i
 RB_GROUP_FN lane_t rb_group_forward(const float *RB_RESTRICT emb, const rb_w_t *RB_RESTRICT Wc,
     const int *RB_RESTRICT ids, int B, int T, int g, lane_t *RB_RESTRICT tape,
     lane_t *RB_RESTRICT hbuf, lane_t *RB_RESTRICT xbuf) {
-  lane_t zeros[RB_SH], ob[2][RB_TAPE];
+  lane_t zeros[RB_SH], ob[2][RB_TAPE];${max ? "\n  lane_t hmax[RB_H];" : ""}
   for (int i = 0; i < RB_SH; i++) zeros[i] = RB_ZERO;
   const lane_t *last = zeros;
   for (int l = 0; l < RB_L; l++) {
@@ -60,11 +95,11 @@ RB_GROUP_FN lane_t rb_group_forward(const float *RB_RESTRICT emb, const rb_w_t *
       }
       lane_t *o = tape ? tape + ((size_t)l * T + t) * RB_TAPE : ob[t & 1];
       ${byI((I) => `rb_cell_fwd_I${I}(Wl, x, last, o)`, "      ")};
-      if (!tape) for (int j = 0; j < RB_H; j++) hout[(size_t)t * RB_H + j] = o[j];
+      if (!tape) for (int j = 0; j < RB_H; j++) hout[(size_t)t * RB_H + j] = o[j];${fwdMax}
       last = o;
     }
-  }
-  /* head: logit = h_top · W_hy + b_y (state 0 is h) */
+  }${max ? "\n  last = hmax;" : ""}
+  /* head: logit = h_top · W_hy + b_y (state 0 is h${max ? "; h_top its maximum over time" : ""}) */
   const rb_w_t *RB_RESTRICT head = Wc + RB_NCELL;
   lane_t z = last[0] * head[0];
   for (int j = 1; j < RB_H; j++) z += last[j] * head[j];
@@ -81,8 +116,7 @@ RB_GROUP_FN void rb_group_backward(const float *RB_RESTRICT emb, const rb_w_t *R
     lane_t *RB_RESTRICT acc, lane_t *RB_RESTRICT dxa, lane_t *RB_RESTRICT dxb,
     lane_t *RB_RESTRICT xbuf, lane_t *RB_RESTRICT stash, float *RB_RESTRICT dxEmb) {
   /* head: logit = h_top · W_hy + b_y */
-  const rb_w_t *RB_RESTRICT head = Wc + RB_NCELL;
-  const lane_t *top = tape + ((size_t)(RB_L - 1) * T + (T - 1)) * RB_TAPE;
+  const rb_w_t *RB_RESTRICT head = Wc + RB_NCELL;${bwdMax}
   lane_t dtop[RB_H];
   for (int j = 0; j < RB_H; j++) {
     acc[RB_NCELL + j] += top[j] * dz;
@@ -102,7 +136,7 @@ RB_GROUP_FN void rb_group_backward(const float *RB_RESTRICT emb, const rb_w_t *R
       lane_t gin[RB_SH];
       for (int i = 0; i < RB_SH; i++) gin[i] = carry[i];
       if (l == RB_L - 1) {
-        if (t == T - 1) for (int j = 0; j < RB_H; j++) gin[j] += dtop[j];
+        ${injectTop}
       } else {
         for (int j = 0; j < RB_H; j++) gin[j] += above[(size_t)t * RB_H + j];
       }

@@ -35,6 +35,12 @@
  *   {@linkcode EMB_SEGMENT} positions in order, `rb_emb_rows` sums a row's runs in order.
  * - Global-norm clipping (`rb_sqnorm`, `rb_norm_final`, fixed-order, in double) and Adam
  *   (`rb_adam`, exactly the C target's arithmetic) run on the device.
+ * - The readout is compiled in: a `"last"` program is the original code; a `"max"` program
+ *   keeps, in the forward, every lane's running maximum of its `h` over time and the first
+ *   timestep that holds it (the top lane's feed the head: `htop`, `ttop`), and its backward
+ *   adds `dLoss/dmax_j` to the top layer's `h_j` at that timestep `ttop[j]` instead of at
+ *   `T − 1`. The code files mark the lines of one readout with `{{readout R}}`
+ *   ({@linkcode keepReadout}).
  *
  * What is generated from the IR: one cell forward and backward for every layer
  * (`rb_cu_fwd`, `rb_cu_bwd`: the base's, for I = H, with the hoisted projections bound
@@ -53,7 +59,7 @@
  *
  * @module
  */
-import type { ModelConfig } from "../classifier.ts";
+import { type ModelConfig, type Readout, READOUTS } from "../classifier.ts";
 import type { Node } from "../ir.ts";
 import { Emitter, type Storage } from "./emitter.ts";
 import { LoweringError } from "./lowering_error.ts";
@@ -102,6 +108,30 @@ const KERNEL_FILES = [
   "cuda_embedding.cu",
   "cuda_adam.cu",
 ] as const;
+
+/** What a `{{readout R}}` hole leaves at the start of its line: keep it, or drop it. */
+const KEEP = "\u0000readout-keep\u0000", DROP = "\u0000readout-drop\u0000";
+
+/**
+ * A code file's lines for one readout: a line that opens with `{{readout R}}` (filled with
+ * {@linkcode KEEP} or {@linkcode DROP} by {@linkcode CudaRenderer.kernels}) is kept without
+ * the hole when R is the program's readout, dropped otherwise; other lines stay as they are.
+ * @throws Error naming the file when the hole is not at the start of its line
+ */
+function keepReadout(file: string, code: string): string {
+  const lines: string[] = [];
+  for (const line of code.split("\n")) {
+    const keep = line.startsWith(KEEP), drop = line.startsWith(DROP);
+    const rest = keep ? line.slice(KEEP.length) : drop ? line.slice(DROP.length) : line;
+    if (rest.includes(KEEP) || rest.includes(DROP)) {
+      throw new Error(
+        `Cannot fill code file "kernels/${file}": a {{readout R}} hole must open its line`,
+      );
+    }
+    if (!drop) lines.push(rest);
+  }
+  return lines.join("\n");
+}
 
 /**
  * The CUDA renderer: one warp per sequence, one lane per layer (see the module comment).
@@ -190,6 +220,9 @@ export class CudaRenderer extends Renderer {
       `#define RB_DW0_TILE ${lay.dw0Tile}`,
       `#define RB_DW0_PER ${Math.ceil(lay.NO / FLAT_BLOCK)}   /* outputs per thread of rb_dw0 */`,
       `#define RB_FLAT ${FLAT_BLOCK}`,
+      ...(shape.readout === "max"
+        ? [`/* readout max: the head reads the top layer's h maximised over the timesteps */`]
+        : []),
     ].join("\n");
   }
 
@@ -390,7 +423,8 @@ ${offsets.join("\n")}
   /**
    * The wavefront passes and every kernel: the code files `kernels/cuda_wavefront.cu`,
    * `cuda_model.cu`, `cuda_embedding.cu` and `cuda_adam.cu`, with each kernel declared
-   * from {@linkcode CUDA_KERNELS}, and the emulator's launch wrappers.
+   * from {@linkcode CUDA_KERNELS}, the lines of the shape's readout (`{{readout R}}`,
+   * {@linkcode keepReadout}), and the emulator's launch wrappers.
    */
   override kernels(shape: ProgramShape): string {
     const lay = this.#layout(shape);
@@ -414,8 +448,16 @@ ${offsets.join("\n")}
         declared.add(name);
         return signature(name as KernelName, bounds === undefined ? null : threads.get(bounds)!);
       },
+      readout: ([r = "", ...more]) => {
+        if (!READOUTS.includes(r as Readout) || more.length > 0) {
+          throw new Error(
+            `Cannot fill {{readout ${[r, ...more].join(" ")}}}: one of ${READOUTS.join(", ")}`,
+          );
+        }
+        return r === shape.readout ? KEEP : DROP;
+      },
     };
-    const code = KERNEL_FILES.map((f) => codeFile(f, holes));
+    const code = KERNEL_FILES.map((f) => keepReadout(f, codeFile(f, holes)));
     const missing = Object.keys(CUDA_KERNELS).filter((k) => !declared.has(k));
     if (missing.length > 0) {
       throw new Error(`Internal error: no code file declares the kernels ${missing.join(", ")}`);

@@ -1,10 +1,11 @@
 /**
  * The CUDA lowering: the generated source compiles with nvcc for sm_90 (Hopper) at a
- * small shape and at the original shape, for every architecture, whenever nvcc exists
- * (no GPU needed); and the lowering refuses what it cannot map, naming why.
+ * small shape (both readouts) and at the original shape, for every architecture, whenever
+ * nvcc exists (no GPU needed); the readout is compiled in; and the lowering refuses what it
+ * cannot map, naming why.
  */
 import { type Arch, ARCHS } from "../cells.ts";
-import type { ModelConfig } from "../classifier.ts";
+import { type ModelConfig, readoutOf, READOUTS } from "../classifier.ts";
 import { type CellGraph, type CellSpec, trace } from "../ir.ts";
 import { backward } from "../grad.ts";
 import { CUDA_KERNELS, cudaLayout, cudaLayoutFor, generateCuda, type KernelName } from "./cuda.ts";
@@ -24,6 +25,7 @@ async function nvccVersion(): Promise<string | null> {
 
 /** Compiles with nvcc for sm_90 into a fresh directory (no cache); returns ptxas' report. */
 async function compile(model: ModelConfig): Promise<string> {
+  const what = `${model.arch} (readout ${readoutOf(model)})`;
   const dir = await Deno.makeTempDir({ prefix: `rnnbench-nvcc-${model.arch}-` });
   try {
     await Deno.writeTextFile(`${dir}/k.cu`, generateCuda(model));
@@ -39,7 +41,7 @@ async function compile(model: ModelConfig): Promise<string> {
     const out = await new Deno.Command(nvcc, { args, stdout: "piped", stderr: "piped" }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     if (!out.success) {
-      throw new Error(`nvcc failed on the generated ${model.arch} CUDA:\n${text.slice(0, 4000)}`);
+      throw new Error(`nvcc failed on the generated ${what} CUDA:\n${text.slice(0, 4000)}`);
     }
     if ((await Deno.stat(`${dir}/k.cubin`)).size < 1000) throw new Error("empty cubin");
     return text;
@@ -75,10 +77,12 @@ const original = (arch: Arch): ModelConfig => ({
 const NVCC_MISSING = (await nvccVersion()) === null ? `${nvcc} not found` : null;
 
 ignorableTest({
-  name: "generated CUDA of rnn, gru and lstm at a small shape compiles with nvcc for sm_90",
+  name:
+    "generated CUDA of rnn, gru and lstm at a small shape, readouts last and max, compiles with nvcc for sm_90",
   ignore: NVCC_MISSING,
   async fn() {
-    const reports = await Promise.all(ARCHS.map((a) => compile(small(a))));
+    const models = READOUTS.flatMap((readout) => ARCHS.map((a) => ({ ...small(a), readout })));
+    const reports = await Promise.all(models.map(compile));
     for (const r of reports) {
       for (const k of Object.keys(CUDA_KERNELS)) registers(r, k);
     }
@@ -86,14 +90,22 @@ ignorableTest({
 });
 
 ignorableTest({
-  name: "generated CUDA of rnn, gru and lstm at the original shape compiles with nvcc for sm_90",
+  name:
+    "generated CUDA of rnn, gru and lstm (and lstm with the readout max) at the original shape compiles with nvcc for sm_90",
   ignore: NVCC_MISSING,
   async fn() {
-    const reports = await Promise.all(ARCHS.map((a) => compile(original(a))));
+    const models: ModelConfig[] = [
+      ...ARCHS.map(original),
+      { ...original("lstm"), readout: "max" },
+    ];
+    const reports = await Promise.all(models.map(compile));
     reports.forEach((r, i) => {
       // 4 warps per block: 255 registers is the hardware's limit per thread.
       const regs = registers(r, "rb_train");
-      if (regs > 255) throw new Error(`${ARCHS[i]} rb_train uses ${regs} registers`);
+      const m = models[i]!;
+      if (regs > 255) {
+        throw new Error(`${m.arch} (readout ${readoutOf(m)}) rb_train uses ${regs} registers`);
+      }
     });
   },
 });
@@ -112,6 +124,40 @@ Deno.test("generated CUDA declares every kernel of the table with its parameters
   // The op table and the flush are the shared ones: the same comments as the C target.
   for (const want of ["rb_flush_I4", "@ W_xz [4, 4]", "rb_cu_fwd", "rb_cu_bwd", "rb_cu_dx0"]) {
     if (!src.includes(want)) throw new Error(`no ${want}`);
+  }
+});
+
+Deno.test("the readout is compiled in: last is the original code, max passes the argmax from forward to backward", () => {
+  for (const arch of ARCHS) {
+    const plain = generateCuda(small(arch));
+    const last = generateCuda({ ...small(arch), readout: "last" });
+    const max = generateCuda({ ...small(arch), readout: "max" });
+    if (last !== plain) throw new Error(`${arch}: readout "last" is not the default program`);
+    for (const src of [last, max]) {
+      if (src.includes("{{") || src.includes("\u0000")) throw new Error(`${arch}: unfilled hole`);
+    }
+    // "last": the top layer's gradient enters at T − 1; nothing of the maximum.
+    for (const want of ["(t == T - 1 ? dtop[j] : 0.0f)", "lane, tape, htop);"]) {
+      if (!last.includes(want)) throw new Error(`${arch} last: no ${want}`);
+    }
+    for (const not of ["ttop", "mx[", "readout max"]) {
+      if (last.includes(not)) throw new Error(`${arch} last: has ${not}`);
+    }
+    // "max": the running maximum and its first timestep, handed from forward to backward.
+    for (
+      const want of [
+        "const bool up = t == 0 || o[j] > mx[j];",
+        "for (int j = 0; j < RB_H; j++) s[j] = mx[j];",
+        "ttop[j] = at[j];",
+        "rb_wave_forward(Ws, rest, pre0, b, T, lane, tape, htop, ttop);",
+        "rb_wave_forward(Ws, rest, pre0, b, T, lane, nullptr, nullptr, nullptr);",
+        "rb_wave_backward(Ws, pre0, b, T, lane, tape, dtop, ttop, gpre0, partial);",
+        "(t == ttop[j] ? dtop[j] : 0.0f)",
+      ]
+    ) {
+      if (!max.includes(want)) throw new Error(`${arch} max: no ${want}`);
+    }
+    if (max.includes("t == T - 1 ? dtop")) throw new Error(`${arch} max: gradient at T − 1`);
   }
 });
 

@@ -44,9 +44,16 @@ Deno.test("native gradient with saved (not recomputed) forward values matches th
 
 Deno.test("native forward and gradient of a wide hidden size (H = 20 > REG_MAX) match the reference", async () => {
   // H = 20 puts every value in arrays and makes the matmul blocks 8 + 8 + 4 wide; E = 5 < H
-  // and 2 layers exercise both cell functions (I = 5 and I = 20) in wide mode.
-  for (const arch of ARCHS) {
-    const f = engineFixture(arch, { size: 11, model: { hiddenSize: 20, layers: 2 }, scale: 0.5 });
+  // and 2 layers exercise both cell functions (I = 5 and I = 20) in wide mode; the readout
+  // max once more with one layer (best's shape: the top layer reads the embedding).
+  const shapes = ARCHS.flatMap((arch) => [
+    { arch, model: { hiddenSize: 20, layers: 2 } },
+    { arch, model: { hiddenSize: 20, layers: 2, readout: "max" as const } },
+    { arch, model: { hiddenSize: 20, layers: 1, readout: "max" as const } },
+  ]);
+  for (const { arch: cell, model } of shapes) {
+    const f = engineFixture(cell, { size: 11, model, scale: 0.5 });
+    const arch = `${cell} L=${model.layers}${"readout" in model ? " max" : ""}`;
     const { layout, params, batch, labels } = f;
     const opts = engineOptions(layout, { batchSize: 11, threads: 2 });
     await withEngine(() => createNativeEngine(opts), async (e) => {

@@ -7,7 +7,9 @@
  * Hole: {{kernel NAME BOUNDS}} is the declaration of kernel NAME, extern "C" __global__
  * void, with its parameters from the table CUDA_KERNELS (models/codegen/cuda_kernels.ts),
  * which the host's launches also come from. BOUNDS gives __launch_bounds__: "flat" for
- * FLAT_BLOCK threads, "warps" for RB_WPB warps, none for no bounds.
+ * FLAT_BLOCK threads, "warps" for RB_WPB warps, none for no bounds. {{readout R}} opens a
+ * line that only programs of the readout R ("last" or "max") keep, as in cuda_wavefront.cu:
+ * "max" passes the argmax over time (ttop) from the forward to the backward of rb_train.
  */
 
 /* ================= kernels ================= */
@@ -25,7 +27,8 @@
   rb_load_weights(rest, Ws);
   const int lane = threadIdx.x & 31, b = blockIdx.x * RB_WPB + (threadIdx.x >> 5);
   if (b >= B) return;
-  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, nullptr, nullptr);
+{{readout last}}  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, nullptr, nullptr);
+{{readout max}}  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, nullptr, nullptr, nullptr);
   if (lane == 0) logits[b] = z;
 }
 
@@ -35,9 +38,13 @@
   const int lane = threadIdx.x & 31, b = blockIdx.x * RB_WPB + (threadIdx.x >> 5);
   if (b >= B) return;
   float htop[RB_H];
+{{readout max}}  int ttop[RB_H]; /* readout max: the first t of each unit's maximum (top lane) */
 #pragma unroll
   for (int j = 0; j < RB_H; j++) htop[j] = 0.0f;
-  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, tape, htop);
+{{readout max}}#pragma unroll
+{{readout max}}  for (int j = 0; j < RB_H; j++) ttop[j] = 0;
+{{readout last}}  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, tape, htop);
+{{readout max}}  const float z = rb_wave_forward(Ws, rest, pre0, b, T, lane, tape, htop, ttop);
   __syncwarp(); /* the tape written by every lane is read by its neighbour below */
   /* BCE with logits and dLoss/dz, in double as the C target */
   const double zz = z, y = labels[b];
@@ -56,7 +63,8 @@
     for (int j = 0; j < RB_H; j++) ph[j] = htop[j] * dz;
     ph[RB_H] = dz;
   }
-  rb_wave_backward(Ws, pre0, b, T, lane, tape, dtop, gpre0, partial);
+{{readout last}}  rb_wave_backward(Ws, pre0, b, T, lane, tape, dtop, gpre0, partial);
+{{readout max}}  rb_wave_backward(Ws, pre0, b, T, lane, tape, dtop, ttop, gpre0, partial);
 }
 
 {{kernel rb_reduce flat}} {

@@ -4,7 +4,12 @@
  * this header, into each program after the generated cell functions (rb_cu_fwd, rb_cu_bwd)
  * and the parameter-gradient flush, which it calls.
  *
- * Hole: {{flush}} is the name of the generated flush of this shape, rb_flush_I<H>.
+ * Holes: {{flush}} is the name of the generated flush of this shape, rb_flush_I<H>.
+ * {{readout R}} opens a line that only programs of the readout R ("last" or "max", the
+ * shape's readout) keep (without the hole); programs of the other readout drop the line.
+ * So a "last" program is the original code, and a "max" program adds the running maximum
+ * over time of the top layer's h (forward) and sends its gradient to the first timestep
+ * that holds it (backward).
  */
 
 /* ================= device passes (one warp per sequence, one lane per layer) ================= */
@@ -28,16 +33,26 @@ RB_FN void rb_load_weights(const float *RB_RESTRICT rest, float *RB_RESTRICT Ws)
  * pre0 [B][T][PH]: layer 0's hoisted projections. tape [B][T+L−1][SH][32] (or NULL):
  * every lane's states after every wave it is active, coalesced. htop [H]: the top layer's
  * h after the last timestep (lane L−1). Returns the logit (every lane). */
+{{readout max}}/* Readout max: the head reads, and htop [H] (or NULL) holds, the top layer's h maximised
+{{readout max}} * over the timesteps, per unit; ttop [H] (or NULL): the first t holding each maximum. */
 RB_FN float rb_wave_forward(const float *RB_RESTRICT Ws, const float *RB_RESTRICT rest,
     const float *RB_RESTRICT pre0, int b, int T, int lane, float *RB_RESTRICT tape,
-    float *RB_RESTRICT htop) {
+{{readout last}}    float *RB_RESTRICT htop) {
+{{readout max}}    float *RB_RESTRICT htop, int *RB_RESTRICT ttop) {
   const float *RB_RESTRICT W = Ws + (lane < RB_L ? lane : RB_L - 1) * RB_WS;
   const int NW = T + RB_L - 1;
   lane_t s[RB_SH], o[RB_SH], x[RB_H], hp[RB_H], ext[RB_PH];
+{{readout max}}  lane_t mx[RB_H]; /* every lane's running maximum of its h over time (the top lane's is read) */
+{{readout max}}  int at[RB_H];    /* and the first timestep that holds it */
 #pragma unroll
   for (int i = 0; i < RB_SH; i++) s[i] = 0.0f;
 #pragma unroll
   for (int j = 0; j < RB_H; j++) hp[j] = 0.0f;
+{{readout max}}#pragma unroll
+{{readout max}}  for (int j = 0; j < RB_H; j++) {
+{{readout max}}    mx[j] = 0.0f;
+{{readout max}}    at[j] = 0;
+{{readout max}}  }
   for (int w = 0; w < NW; w++) {
     const int t = w - lane;
     const bool active = lane < RB_L && t >= 0 && t < T;
@@ -56,6 +71,13 @@ RB_FN float rb_wave_forward(const float *RB_RESTRICT Ws, const float *RB_RESTRIC
       for (int i = 0; i < RB_SH; i++) s[i] = o[i];
 #pragma unroll
       for (int j = 0; j < RB_H; j++) hp[j] = o[j];
+{{readout max}}      /* t = 0 starts the maximum; later, only a strictly greater h moves it (first argmax) */
+{{readout max}}#pragma unroll
+{{readout max}}      for (int j = 0; j < RB_H; j++) {
+{{readout max}}        const bool up = t == 0 || o[j] > mx[j];
+{{readout max}}        mx[j] = up ? o[j] : mx[j];
+{{readout max}}        at[j] = up ? t : at[j];
+{{readout max}}      }
       if (tape) {
         float *RB_RESTRICT row = tape + ((size_t)b * NW + w) * RB_SH * 32 + lane;
 #pragma unroll
@@ -63,6 +85,9 @@ RB_FN float rb_wave_forward(const float *RB_RESTRICT Ws, const float *RB_RESTRIC
       }
     }
   }
+{{readout max}}  /* readout max: the maximum over time takes the place of the last h */
+{{readout max}}#pragma unroll
+{{readout max}}  for (int j = 0; j < RB_H; j++) s[j] = mx[j];
   /* head: logit = h_top · W_hy + b_y (state 0 is h) */
   float z = 0.0f;
   if (lane == RB_L - 1) {
@@ -74,6 +99,10 @@ RB_FN float rb_wave_forward(const float *RB_RESTRICT Ws, const float *RB_RESTRIC
 #pragma unroll
       for (int j = 0; j < RB_H; j++) htop[j] = s[j];
     }
+{{readout max}}    if (ttop) {
+{{readout max}}#pragma unroll
+{{readout max}}      for (int j = 0; j < RB_H; j++) ttop[j] = at[j];
+{{readout max}}    }
   }
   return __shfl_sync(RB_FULL, z, RB_L - 1);
 }
@@ -82,8 +111,11 @@ RB_FN float rb_wave_forward(const float *RB_RESTRICT Ws, const float *RB_RESTRIC
  * t = w − l; the layer above's dx at the same t arrives from lane l + 1 (previous wave).
  * dtop [H]: dLoss/dh of the top layer at the last timestep. Writes gpre0 [B][T][PH] (lane 0)
  * and partial [B][PN][32]: this sequence's parameter gradients, per layer (lane). */
+{{readout max}}/* Readout max: dtop [H] is dLoss/d(max over time); unit j's goes to the top layer's h at
+{{readout max}} * t = ttop[j], the first timestep holding the maximum (from rb_wave_forward). */
 RB_FN void rb_wave_backward(const float *RB_RESTRICT Ws, const float *RB_RESTRICT pre0, int b,
     int T, int lane, const float *RB_RESTRICT tape, const float *RB_RESTRICT dtop,
+{{readout max}}    const int *RB_RESTRICT ttop,
     float *RB_RESTRICT gpre0, float *RB_RESTRICT partial) {
   const float *RB_RESTRICT W = Ws + (lane < RB_L ? lane : RB_L - 1) * RB_WS;
   const int NW = T + RB_L - 1;
@@ -103,7 +135,8 @@ RB_FN void rb_wave_backward(const float *RB_RESTRICT Ws, const float *RB_RESTRIC
 #pragma unroll
     for (int j = 0; j < RB_H; j++) {
       const float above = __shfl_down_sync(RB_FULL, dxp[j], 1);
-      gin[j] = active ? carry[j] + (lane == RB_L - 1 ? (t == T - 1 ? dtop[j] : 0.0f) : above) : 0.0f;
+{{readout last}}      gin[j] = active ? carry[j] + (lane == RB_L - 1 ? (t == T - 1 ? dtop[j] : 0.0f) : above) : 0.0f;
+{{readout max}}      gin[j] = active ? carry[j] + (lane == RB_L - 1 ? (t == ttop[j] ? dtop[j] : 0.0f) : above) : 0.0f;
     }
 #pragma unroll
     for (int i = RB_H; i < RB_SH; i++) gin[i] = active ? carry[i] : 0.0f;
