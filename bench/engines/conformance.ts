@@ -167,6 +167,10 @@ export function engineConformance(
       `${name} training of ${cell} is bitwise identical across runs`,
       () => trainingIsReproducible(s, cell),
     );
+    test(
+      `${name} with the readout max: logits and gradient of ${cell} match the float64 reference`,
+      () => maxReadoutMatches(s, cell),
+    );
   }
   const first = cells[0];
   if (first === undefined) return;
@@ -218,6 +222,32 @@ async function gradientMatches(s: Subject, cell: Cell): Promise<void> {
     assertGradClose(cell, f.layout, grad, ref.grad, TOLERANCES.gradient);
     const after = e.getParams();
     assertCloseAll(`${cell} params after lossAndGrad`, after, f.params, TOLERANCES.unchanged);
+  });
+}
+
+/**
+ * The readout `"max"` (max pooling over time): logits of a full batch, and loss and gradient
+ * of a full batch and of a short one (21 in an engine built for 24), against the reference.
+ */
+async function maxReadoutMatches(s: Subject, cell: Cell): Promise<void> {
+  const model = { readout: "max" } as const;
+  const f = engineFixture(cell, { model });
+  await withEngine(s.make(f), async (e) => {
+    e.setParams(f.params);
+    const want = referenceForward(f.layout, f.params, f.batch.ids, B, T).logits;
+    assertCloseAll(`${cell} max logits`, await e.predict(f.batch.ids, B), want, TOLERANCES.logits);
+    const ref = referenceLossAndGrad(f.layout, f.params, f.batch.ids, f.labels, T);
+    const { loss, grad } = await e.lossAndGrad(f.batch);
+    assertCloseAll(`${cell} max loss`, [loss], [ref.loss], TOLERANCES.loss);
+    assertGradClose(`${cell} max`, f.layout, grad, ref.grad, TOLERANCES.gradient);
+  });
+  const short = engineFixture(cell, { size: 21, model });
+  const ref = referenceLossAndGrad(short.layout, short.params, short.batch.ids, short.labels, T);
+  await withEngine(s.make(short, { batchSize: 24 }), async (e) => {
+    e.setParams(short.params);
+    const { loss, grad } = await e.lossAndGrad(short.batch);
+    assertCloseAll(`${cell} max B=21 loss`, [loss], [ref.loss], TOLERANCES.loss);
+    assertGradClose(`${cell} max B=21`, short.layout, grad, ref.grad, TOLERANCES.gradient);
   });
 }
 
