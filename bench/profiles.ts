@@ -12,6 +12,7 @@
 import { type EncodedDataset, loadDataset } from "./data/dataset.ts";
 import { cacheDir } from "./util/cache_dir.ts";
 import type { Arch } from "../models/cells.ts";
+import type { Readout } from "../models/classifier.ts";
 import type { LabelMode } from "./data/batches.ts";
 import type { KeepTokens, Padding } from "./data/encode.ts";
 import type { RunConfig } from "./results/types.ts";
@@ -126,6 +127,7 @@ export function runConfigOf(
     lrSchedule: p.lrSchedule === "constant" ? null : p.lrSchedule,
     init: p.init,
     wordDropout: wordDropoutOf(p, arch),
+    ...(p.readout === "last" ? {} : { readout: p.readout }),
     dataSource: run.dataSource,
   };
 }
@@ -152,6 +154,11 @@ export interface Profile {
   readonly hiddenSize: number;
   /** Stacked layers L. */
   readonly layers: number;
+  /**
+   * What the head reads of the top layer's h: `"last"`, its value after the last step (the
+   * original), or `"max"`, its maximum over the steps (`Readout` in models/classifier.ts).
+   */
+  readonly readout: Readout;
   /** Sequences per batch. */
   readonly batchSize: number;
   /** Training epochs (epoch 0, the evaluation before training, comes on top). */
@@ -194,6 +201,7 @@ const original: Profile = {
   embedDim: 64,
   hiddenSize: 8,
   layers: 25,
+  readout: "last",
   batchSize: 1000,
   epochs: 5,
   learningRate: { default: 1e-7, lstm: 1e-10, gru: 1e-9 },
@@ -532,6 +540,7 @@ const smoke: Profile = {
   embedDim: 16,
   hiddenSize: 8,
   layers: 2,
+  readout: "last",
   batchSize: 100,
   epochs: 3,
   learningRate: { default: 1e-2, rnn: 3e-3 },

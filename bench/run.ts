@@ -458,6 +458,7 @@ async function oneRun(
     embedDim: profile.embedDim,
     hiddenSize: profile.hiddenSize,
     layers: profile.layers,
+    ...(profile.readout === "last" ? {} : { readout: profile.readout }),
   };
   const layout = paramLayout(model);
   const lr = learningRateOf(profile, spec.arch);

