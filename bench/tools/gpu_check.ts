@@ -161,6 +161,28 @@ function gradClose(name: string, layout: ParamLayout, got: Float32Array, want: A
 }
 
 /**
+ * How much farther from float64 than the native engine the CUDA engine's gradient may be, per
+ * tensor, where the two differ by more than the tolerance: on the H200 (2026-12-04) the deep
+ * vanilla RNN's layers.7.W_xh was 2.2e-3 of its scale off float64 on CUDA and 1.0e-3 on the
+ * native engine, in opposite directions (3.2e-3 apart); a wrong kernel is off by O(1).
+ */
+export const CONDITIONING_FACTOR = 4;
+
+/** max |got − want| over tensor `t`, over the tensor's max |want| (0 when it is all zero). */
+function relativeDistance(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  t: { readonly offset: number; readonly size: number },
+): number {
+  let scale = 0, diff = 0;
+  for (let i = t.offset; i < t.offset + t.size; i++) {
+    scale = Math.max(scale, Math.abs(want[i]!));
+    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
+/**
  * Checks the CUDA engine against the native engine (or the float64 reference) on one
  * small shape. @throws Error with the first mismatches
  */
@@ -199,7 +221,43 @@ export async function checkShape(
       ? await native.lossAndGrad(batch)
       : referenceLossAndGrad(layout, params, ids, labels, T);
     assertClose(`${what} loss`, [g.loss], [w.loss], { atol: 1e-5, rtol: 0 });
-    gradClose(what, layout, g.grad, w.grad);
+    try {
+      gradClose(what, layout, g.grad, w.grad);
+    } catch (e) {
+      if (!native) throw e;
+      // Against the native engine: where the two float32 engines differ by more than the
+      // tolerance, measure how far each is from float64. A shape that amplifies float32
+      // rounding (the deep vanilla RNN with enlarged weights: the native engine itself is
+      // 1.0e-3 of a tensor's scale off float64 there) passes when CUDA is within
+      // CONDITIONING_FACTOR of the native engine's own distance, tensor by tensor.
+      const ref = referenceLossAndGrad(layout, params, ids, labels, T).grad;
+      const bad = layout.tensors.flatMap((t) => {
+        const c = relativeDistance(g.grad, ref, t), n = relativeDistance(w.grad, ref, t);
+        return c <= Math.max(1e-3, CONDITIONING_FACTOR * n) ? [] : [{ name: t.name, c, n }];
+      });
+      const worst = (x: ArrayLike<number>) =>
+        layout.tensors.map((t) => ({ name: t.name, rel: relativeDistance(x, ref, t) }))
+          .reduce((a, b) => b.rel > a.rel ? b : a);
+      const c = worst(g.grad), n = worst(w.grad);
+      const distances = `against the float64 reference (largest |difference| over the ` +
+        `tensor's largest |value|): cuda ${c.rel.toExponential(2)} (${c.name}), native ` +
+        `${n.rel.toExponential(2)} (${n.name})`;
+      if (bad.length > 0) {
+        throw new Error(
+          `${(e as Error).message}\n  ${distances}; farther than ${CONDITIONING_FACTOR}× the ` +
+            `native engine's own distance: ${
+              bad.slice(0, 5).map((b) =>
+                `${b.name} (cuda ${b.c.toExponential(2)}, native ${b.n.toExponential(2)})`
+              ).join(", ")
+            }`,
+        );
+      }
+      log(
+        `  note ${what}: the engines differ by more than 1e-3 of a tensor's scale, but float32 ` +
+          `rounding is amplified here: ${distances}; cuda is within ${CONDITIONING_FACTOR}× the ` +
+          `native engine's own distance on every tensor`,
+      );
+    }
     const again = await cuda.lossAndGrad(batch);
     if (!again.grad.every((x, i) => Object.is(x, g.grad[i]))) {
       throw new Error(`${what}: two gradients of the same batch differ (not reproducible)`);

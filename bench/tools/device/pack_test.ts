@@ -40,6 +40,45 @@ Deno.test("bench/tools/device/run.sh stops, naming the missing file and what to 
   }
 });
 
+/** The flags run.sh gives Deno on the GPU machine. */
+const RUN_FLAGS = "-A --cached-only --node-modules-dir=manual";
+
+Deno.test("the GPU check loads with run.sh's flags from a tree whose node_modules holds only the kit's packages", async () => {
+  // What the GPU machine has: the tracked tree, node_modules with DEVICE_NPM only, an empty
+  // Deno cache and no network. With nodeModulesDir "auto", --cached-only alone tried to
+  // install every package of deno.json and stopped (the first run on the H200, 2026-12-04).
+  const script = await Deno.readTextFile("bench/tools/device/run.sh");
+  assert(script.includes(`"$bin/deno" run ${RUN_FLAGS} bench/tools/gpu_check.ts`), script);
+  const dir = await Deno.makeTempDir({ prefix: "rnnbench-device-tree-" });
+  try {
+    const ls = await new Deno.Command("git", { args: ["ls-files", "-z"], stdout: "piped" })
+      .output();
+    for (const f of new TextDecoder().decode(ls.stdout).split("\0").filter((f) => f !== "")) {
+      await Deno.mkdir(`${dir}/${f.replace(/[^/]*$/, "")}`, { recursive: true });
+      await Deno.copyFile(f, `${dir}/${f}`);
+    }
+    const pkgs = DEVICE_NPM.flatMap((name) => [
+      `node_modules/${name}`,
+      ...[...Deno.readDirSync("node_modules/.deno")].filter((e) => e.name.startsWith(`${name}@`))
+        .map((e) => `node_modules/.deno/${e.name}`),
+    ]);
+    const cp = await new Deno.Command("cp", { args: ["-a", "--parents", ...pkgs, dir] }).output();
+    assert(cp.success, "cannot copy the kit's packages");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...RUN_FLAGS.split(" "), "bench/tools/gpu_check.ts", "--help"],
+      cwd: dir,
+      env: { DENO_DIR: `${dir}/.deno_dir`, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, text);
+    assert(text.includes("Usage: gpu-check"), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A stand-in kit: a "deno" that prints its arguments, and two small archives. */
 async function fakeKit(dir: string): Promise<void> {
   await Deno.mkdir(`${dir}/bench/tools/device`, { recursive: true });
@@ -84,7 +123,7 @@ Deno.test("bench/tools/device/run.sh unpacks the kit with xz, or with Python's l
         const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
         assertEquals(out.code, 0, `${what}: ${text}`);
         assert(
-          text.includes("fake deno: run -A --cached-only bench/tools/gpu_check.ts --out") &&
+          text.includes(`fake deno: run ${RUN_FLAGS} bench/tools/gpu_check.ts --out`) &&
             text.includes("--arch lstm"),
           `${what}: ${text}`,
         );

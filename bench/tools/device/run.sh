@@ -37,7 +37,7 @@ untar_xz .device/cache.tar.xz && untar_xz .device/node_modules.tar.xz ||
 } | tee "$out/machine.txt"
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 export DENO_DIR=${DENO_DIR:-$PWD/.device/deno_dir} # Deno's own cache, in the tree too
-"$bin/deno" run -A --cached-only bench/tools/gpu_check.ts --out "$out" "$@" 2>&1 | tee "$out/gpu_check.log"
+"$bin/deno" run -A --cached-only --node-modules-dir=manual bench/tools/gpu_check.ts --out "$out" "$@" 2>&1 | tee "$out/gpu_check.log"
 rc=${PIPESTATUS[0]}
 echo "run.sh: gpu_check exited $rc; log in $out/gpu_check.log"
 exit "$rc"
