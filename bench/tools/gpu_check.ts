@@ -32,6 +32,8 @@ import {
   type ModelConfig,
   type ParamLayout,
   paramLayout,
+  type Readout,
+  READOUTS,
 } from "../../models/classifier.ts";
 import { generateCuda } from "../../models/codegen/cuda.ts";
 import { referenceForward, referenceLossAndGrad } from "../../models/reference.ts";
@@ -191,6 +193,7 @@ export async function checkShape(
   shape: CheckShape,
   device: number,
   useNative: boolean,
+  readout: Readout = "last",
 ): Promise<void> {
   const model: ModelConfig = {
     arch,
@@ -198,6 +201,7 @@ export async function checkShape(
     embedDim: shape.embedDim,
     hiddenSize: shape.hiddenSize,
     layers: shape.layers,
+    ...(readout === "last" ? {} : { readout }),
   };
   const layout = paramLayout(model);
   const { T, B } = shape;
@@ -427,6 +431,8 @@ export interface GpuCheckArgs {
   readonly peerBatches: number;
   readonly epochs: number;
   readonly shapes: CheckShape[];
+  /** What the head of the correctness check's models reads (the timed epochs: the profile's). */
+  readonly readout: Readout;
   /** The GPU architecture to fill `.cache/cuda` for, then exit; null: run the check. */
   readonly precompile: string | null;
   readonly profile: Profile;
@@ -447,6 +453,10 @@ export function gpuCheckCommand(): Command {
     .addOption(
       new Option("--shapes <list>", `correctness check shapes (${shapeNames.join(", ")})`)
         .argParser(nameList("check shape", shapeNames)).default(shapeNames, shapeNames.join(",")),
+    )
+    .addOption(
+      new Option("--readout <r>", "readout of the correctness check's models")
+        .choices([...READOUTS]).default("last"),
     )
     .option("--skip-epochs", "check correctness only", false)
     .option("--epochs <n>", "timed epochs per architecture", integer("--epochs", 1, 20), 3)
@@ -503,7 +513,7 @@ export function parseGpuCheckArgs(argv: string[], cells: readonly CellFile[] = [
 async function main(): Promise<number> {
   const cells = await loadCellFlagOrExit("gpu-check", Deno.args);
   const values = exitOnUsageError("gpu-check", () => parseGpuCheckArgs(Deno.args, cells));
-  const { archs, device, peerBatches, profile, shapes, epochs } = values;
+  const { archs, device, peerBatches, profile, shapes, epochs, readout } = values;
   if (values.precompile !== null) {
     await precompile(values.precompile, archs, true);
     return 0;
@@ -525,12 +535,16 @@ async function main(): Promise<number> {
   // 1. Correctness first.
   const nat = await nativeAvailability();
   const against = nat.ok ? "the native CPU engine" : `the float64 reference (${nat.reason})`;
-  log(`\n1. correctness against ${against}`);
+  log(`\n1. correctness against ${against}${readout === "last" ? "" : `, readout ${readout}`}`);
   if (nat.ok) {
     // Build the native libraries of every shape at once (their cache is per CPU model).
     const t0 = performance.now();
     await Promise.all(
-      archs.flatMap((a) => shapes.map((sh) => loadNative({ arch: a, ...sh }))),
+      archs.flatMap((a) =>
+        shapes.map((sh) =>
+          loadNative({ arch: a, ...sh, ...(readout === "last" ? {} : { readout }) })
+        )
+      ),
     );
     log(`  native libraries ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -541,7 +555,7 @@ async function main(): Promise<number> {
     for (const shape of shapes) {
       const t0 = performance.now();
       try {
-        await checkShape(arch, shape, device, nat.ok);
+        await checkShape(arch, shape, device, nat.ok, readout);
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         console.error(`FAILED ${arch} ${shape.name}: ${error}`);
@@ -555,7 +569,7 @@ async function main(): Promise<number> {
     }
   }
   const passed = archs.filter((a) => !failures.some((f) => f.arch === a));
-  summary.correctness = { against, shapes, archs, passed, failures };
+  summary.correctness = { against, readout, shapes, archs, passed, failures };
   const finish = async (): Promise<number> => {
     await Deno.mkdir(values.out!, { recursive: true });
     const stamp = new Date().toISOString().replace(/[-:.]/g, "");

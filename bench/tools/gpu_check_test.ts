@@ -149,3 +149,27 @@ Deno.test("medianEpoch takes the middle epoch by train + eval seconds", () => {
     if (got !== want) throw new Error(`median of ${JSON.stringify(epochs)}: ${got}, want ${want}`);
   }
 });
+
+emuTest(
+  "gpu-check (emulated) --readout max checks the max-pooling kernels and records the readout",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const r = await gpuCheck([
+        ...["--arch", "gru", "--readout", "max", "--skip-epochs", "--shapes", "small"],
+        ...["--out", dir],
+      ]);
+      const all = `${r.stdout}\n${r.stderr}`;
+      if (r.code !== 0) throw new Error(`exit ${r.code}:\n${all}`);
+      for (const want of [/correctness against .*, readout max/, /ok {2}gru small \(L=3 /]) {
+        if (!want.test(r.stdout)) throw new Error(`output lacks ${want}:\n${all}`);
+      }
+      const s = await summaryIn(dir) as { correctness: { readout: string; passed: string[] } };
+      if (s.correctness.readout !== "max" || s.correctness.passed.join() !== "gru") {
+        throw new Error(`correctness summary: ${JSON.stringify(s.correctness)}`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
