@@ -92,6 +92,11 @@ export function learningRateOf(p: Profile, arch: Arch): number {
   return forCell(p.learningRate, arch, `learning rate in profile "${p.name}"`);
 }
 
+/** What a profile's head reads of an architecture's top layer (see {@linkcode PerCell}). */
+export function cellReadoutOf(p: Profile, arch: Arch): Readout {
+  return forCell(p.readout, arch, `readout in profile "${p.name}"`);
+}
+
 /** A profile's word-dropout probability for an architecture (see {@linkcode PerCell}). */
 export function wordDropoutOf(p: Profile, arch: Arch): number {
   return forCell(p.wordDropout, arch, `word dropout in profile "${p.name}"`);
@@ -127,7 +132,7 @@ export function runConfigOf(
     lrSchedule: p.lrSchedule === "constant" ? null : p.lrSchedule,
     init: p.init,
     wordDropout: wordDropoutOf(p, arch),
-    ...(p.readout === "last" ? {} : { readout: p.readout }),
+    ...(cellReadoutOf(p, arch) === "last" ? {} : { readout: cellReadoutOf(p, arch) }),
     dataSource: run.dataSource,
   };
 }
@@ -156,9 +161,10 @@ export interface Profile {
   readonly layers: number;
   /**
    * What the head reads of the top layer's h: `"last"`, its value after the last step (the
-   * original), or `"max"`, its maximum over the steps (`Readout` in models/classifier.ts).
+   * original), or `"max"`, its maximum over the steps (`Readout` in models/classifier.ts); per
+   * architecture, like the learning rate.
    */
-  readonly readout: Readout;
+  readonly readout: PerCell<Readout>;
   /** Sequences per batch. */
   readonly batchSize: number;
   /** Training epochs (epoch 0, the evaluation before training, comes on top). */
@@ -201,7 +207,7 @@ const original: Profile = {
   embedDim: 64,
   hiddenSize: 8,
   layers: 25,
-  readout: "last",
+  readout: { default: "last" },
   batchSize: 1000,
   epochs: 5,
   learningRate: { default: 1e-7, lstm: 1e-10, gru: 1e-9 },
@@ -540,7 +546,7 @@ const smoke: Profile = {
   embedDim: 16,
   hiddenSize: 8,
   layers: 2,
-  readout: "last",
+  readout: { default: "last" },
   batchSize: 100,
   epochs: 3,
   learningRate: { default: 1e-2, rnn: 3e-3 },

@@ -17,6 +17,7 @@ import { memoryProgress } from "./util/progress.ts";
 import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
 import { initParams, paramLayout } from "../models/classifier.ts";
 import { parseSweepArgs, sweepConfigs } from "./tools/sweep.ts";
+import { readModelInfo } from "../models/onnx/proto.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -83,7 +84,7 @@ Deno.test("fixed resolves to its documented values", () => {
     embedDim: 64,
     hiddenSize: 8,
     layers: 5,
-    readout: "last",
+    readout: { default: "last" },
     batchSize: 1000,
     epochs: 10,
     learningRate: { default: 3e-3, lstm: 1e-2 },
@@ -112,7 +113,7 @@ Deno.test("best resolves to its documented values", () => {
     embedDim: 64,
     hiddenSize: 64,
     layers: 1,
-    readout: "last",
+    readout: { default: "last" },
     batchSize: 100,
     epochs: 5,
     learningRate: { default: 1e-2, rnn: 3e-3 },
@@ -276,6 +277,14 @@ Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base 
     ...["--validation", "0.2", "--set", 'learningRate={"rnn":1e-7,"lstm":1e-10,"gru":1e-9}'],
   ]);
   assertEquals(sweepConfigs(per)[0]!.profile.learningRate, { rnn: 1e-7, lstm: 1e-10, gru: 1e-9 });
+  // A per-cell choice: one value for every cell, or JSON; a bad one is named.
+  const readout = (v: string) =>
+    sweepConfigs(parseSweepArgs(["--validation", "0.2", "--set", `readout=${v}`]))[0]!.profile
+      .readout;
+  assertEquals(readout("max"), { default: "max" });
+  assertEquals(readout('{"default":"max","gru":"last"}'), { default: "max", gru: "last" });
+  assertThrows(() => readout("mean"), /must be one of last, max, got "mean"/);
+  assertThrows(() => readout('{"default":1}'), /needs text, got 1 for "default"/);
 });
 
 Deno.test("a cosine profile sets the scheduled rate before every training step", async () => {
@@ -303,6 +312,42 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
     const base = learningRateOf(PROFILES.smoke, "gru");
     assertEquals(lrs, [0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4)));
     assertEquals(r.results.runs[0]!.config.lrSchedule, "cosine");
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a per-cell readout reaches each architecture's model, its ONNX file and its record", async () => {
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  Deno.chdir(root);
+  try {
+    const profile = {
+      ...PROFILES.smoke,
+      name: "pooled",
+      epochs: 1,
+      readout: { default: "max", gru: "last" } as const,
+    };
+    const r = await runBench(
+      parseBenchArgs([
+        ...["--arch", "rnn,gru", "--engine", "native", "--limit-batches", "2"],
+        ...["--out", dir],
+      ]),
+      memoryProgress(),
+      { profiles: [profile] },
+    );
+    const runs = r.results.runs;
+    assertEquals(runs.map((x) => [x.arch, x.config.readout]), [["rnn", "max"], ["gru", undefined]]);
+    // The ONNX export computes the engine's model: its parity check against the engine passed.
+    for (const run of runs) {
+      if (run.onnx === null || !(run.onnx.maxAbsDiff < 1e-4)) {
+        throw new Error(`${run.arch}: ONNX parity ${JSON.stringify(run.onnx)}`);
+      }
+      // The exporter writes the readout of the model the engine trained.
+      const meta = readModelInfo(await Deno.readFile(run.onnx.path)).metadata;
+      assertEquals(meta["readout"], run.arch === "rnn" ? "max" : undefined);
+    }
   } finally {
     Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });

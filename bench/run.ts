@@ -50,6 +50,7 @@ import { createEngine, type EngineKind, resolveEngine } from "./engines/registry
 import { gitRevision, machineInfo } from "./util/machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
 import {
+  cellReadoutOf,
   getProfile,
   type InitScheme,
   learningRateOf,
@@ -458,7 +459,9 @@ async function oneRun(
     embedDim: profile.embedDim,
     hiddenSize: profile.hiddenSize,
     layers: profile.layers,
-    ...(profile.readout === "last" ? {} : { readout: profile.readout }),
+    ...(cellReadoutOf(profile, spec.arch) === "last"
+      ? {}
+      : { readout: cellReadoutOf(profile, spec.arch) }),
   };
   const layout = paramLayout(model);
   const lr = learningRateOf(profile, spec.arch);

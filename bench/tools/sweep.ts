@@ -78,33 +78,49 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: string): T => {
   return v as T;
 };
 /**
- * A per-cell number: `x` (every architecture), or JSON such as `{"default":0.25,"rnn":0}`;
- * `check` throws on a bad value.
+ * A per-cell value: one value (every architecture), or JSON such as `{"default":0.25,"rnn":0}`;
+ * `one` parses one value from text, `fromJson` checks one JSON value; both throw on a bad one.
  */
-const perCell = (check: (x: number) => void) => (v: string): PerCell<number> => {
-  if (v.trim().startsWith("{")) {
-    const o = JSON.parse(v) as Record<string, unknown>;
-    const known = cellNames();
-    const out: Record<string, number> = {};
-    for (const [k, x] of Object.entries(o)) {
-      if (k !== "default" && !known.includes(k)) {
-        throw new Error(`names unknown architecture "${k}" (valid: default, ${known.join(", ")})`);
+const perCellOf =
+  <T>(one: (v: string) => T, fromJson: (x: unknown, k: string) => T) => (v: string): PerCell<T> => {
+    if (v.trim().startsWith("{")) {
+      const o = JSON.parse(v) as Record<string, unknown>;
+      const known = cellNames();
+      const out: Record<string, T> = {};
+      for (const [k, x] of Object.entries(o)) {
+        if (k !== "default" && !known.includes(k)) {
+          throw new Error(
+            `names unknown architecture "${k}" (valid: default, ${known.join(", ")})`,
+          );
+        }
+        out[k] = fromJson(x, k);
       }
-      if (typeof x !== "number") {
-        throw new Error(`needs numbers, got ${JSON.stringify(x)} for "${k}"`);
+      if (out["default"] === undefined && known.some((a) => out[a] === undefined)) {
+        throw new Error(`needs a "default" or a value for every architecture, got ${v}`);
       }
-      check(x);
-      out[k] = x;
+      return out;
     }
-    if (out["default"] === undefined && known.some((a) => out[a] === undefined)) {
-      throw new Error(`needs a "default" or a value for every architecture, got ${v}`);
+    return { default: one(v) };
+  };
+/** A per-cell number; `check` throws on a bad value. */
+const perCell = (check: (x: number) => void) =>
+  perCellOf((v) => {
+    const x = num(0, false)(v);
+    check(x);
+    return x;
+  }, (x, k) => {
+    if (typeof x !== "number") {
+      throw new Error(`needs numbers, got ${JSON.stringify(x)} for "${k}"`);
     }
-    return out;
-  }
-  const x = num(0, false)(v);
-  check(x);
-  return { default: x };
-};
+    check(x);
+    return x;
+  });
+/** A per-cell choice among `values`. */
+const perCellOneOf = <T extends string>(values: readonly T[]) =>
+  perCellOf(oneOf(values), (x, k) => {
+    if (typeof x !== "string") throw new Error(`needs text, got ${JSON.stringify(x)} for "${k}"`);
+    return oneOf(values)(x);
+  });
 const learningRates = perCell((x) => {
   if (!(x > 0)) throw new Error(`needs positive numbers, got ${x}`);
 });
@@ -121,7 +137,7 @@ export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] }
   embedDim: num(1, true),
   hiddenSize: num(1, true),
   layers: num(1, true),
-  readout: oneOf<Readout>(READOUTS),
+  readout: perCellOneOf<Readout>(READOUTS),
   batchSize: num(1, true),
   epochs: num(1, true),
   learningRate: learningRates,
