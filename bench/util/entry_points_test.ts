@@ -31,7 +31,8 @@ const ENTRY_POINTS: Readonly<Record<string, readonly string[]>> = {
     "--out",
   ],
   "bench/tools/gpu_check.ts": [
-    ...["--device", "--arch", "--cell", "--shapes", "--skip-epochs", "--epochs", "--peers"],
+    ...["--device", "--arch", "--cell", "--shapes", "--readout", "--skip-epochs", "--epochs"],
+    "--peers",
     ...["--peer-batches", "--profile", "--out", "--precompile"],
   ],
   "bench/tools/device/pack.ts": ["--sm", "--profile"],

@@ -1,7 +1,10 @@
 import { codeFile } from "./_code_file.ts";
 
 Deno.test("codeFile() copies a code file without its header comment, holes filled", () => {
-  const code = codeFile("cuda_wavefront.cu", { flush: () => "rb_flush_I8" });
+  const code = codeFile("cuda_wavefront.cu", {
+    flush: () => "rb_flush_I8",
+    readout: ([r]) => `@${r}@`,
+  });
   const file = Deno.readTextFileSync(new URL("./kernels/cuda_wavefront.cu", import.meta.url));
   if (!file.startsWith("/*") || !file.includes("{{flush}}")) {
     throw new Error("kernels/cuda_wavefront.cu should open with a header and hold {{flush}}");
@@ -9,7 +12,8 @@ Deno.test("codeFile() copies a code file without its header comment, holes fille
   if (code.includes("{{") || code.includes("Hole:") || !code.includes("rb_flush_I8(")) {
     throw new Error(`unexpected code:\n${code.slice(0, 400)}`);
   }
-  const unfilled = code.replaceAll("rb_flush_I8(", "{{flush}}(");
+  const unfilled = code.replaceAll("rb_flush_I8(", "{{flush}}(")
+    .replaceAll("@max@", "{{readout max}}").replaceAll("@last@", "{{readout last}}");
   if (!file.endsWith(`*/\n\n${unfilled}\n`)) {
     throw new Error("the code is not all after the header");
   }
@@ -18,7 +22,7 @@ Deno.test("codeFile() copies a code file without its header comment, holes fille
 Deno.test("codeFile() refuses a hole it has no filler for, naming the file and the hole", () => {
   let msg = "";
   try {
-    codeFile("cuda_wavefront.cu", {});
+    codeFile("cuda_wavefront.cu", { readout: () => "" });
   } catch (e) {
     msg = (e as Error).message;
   }
