@@ -86,7 +86,7 @@ export function expandLadder(names: readonly string[]): string[] {
 
 /**
  * The valid profile names for `--help`, without listing every rung: the named profiles and
- * the range of the others ("ladder-02-lr … ladder-17-hidden").
+ * the range of the others ("ladder-02-lr … ladder-18-epochs").
  * @param withLadder also name {@linkcode LADDER_PROFILE} (for flags that take a list)
  */
 export function profileChoicesText(withLadder = false): string {

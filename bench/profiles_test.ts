@@ -113,7 +113,7 @@ Deno.test("best resolves to its documented values", () => {
     embedDim: 64,
     hiddenSize: 64,
     layers: 1,
-    readout: { default: "last" },
+    readout: { default: "max", gru: "last" },
     batchSize: 100,
     epochs: 5,
     learningRate: { default: 1e-2, rnn: 3e-3 },

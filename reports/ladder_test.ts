@@ -3,7 +3,7 @@
 // profile, and last-epoch accuracies chosen here.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { LADDER, type Rung, rungOf, rungSwitching } from "../bench/ladder.ts";
-import { learningRateOf, wordDropoutOf } from "../bench/profiles.ts";
+import { cellReadoutOf, learningRateOf, wordDropoutOf } from "../bench/profiles.ts";
 import type { Arch, Run, RunConfig } from "../bench/results/types.ts";
 import { type Block, chartsOf, plainText, type Report, type Table } from "./model.ts";
 import { buildReport, type LoadedResults } from "./build_report.ts";
@@ -30,6 +30,7 @@ function configOf(template: RunConfig, r: Rung, arch: Arch): RunConfig {
     lrSchedule: p.lrSchedule === "constant" ? null : p.lrSchedule,
     init: p.init,
     wordDropout: wordDropoutOf(p, arch),
+    ...(cellReadoutOf(p, arch) === "last" ? {} : { readout: cellReadoutOf(p, arch) }),
   };
 }
 
