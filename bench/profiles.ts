@@ -469,8 +469,8 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
    * Chosen last, at the final shape and epochs. Sweep W (validation, 3 seeds, from the rung
    * before), last-epoch medians: RNN 0.8538 against 0.7344 (the vanilla RNN's last state
    * forgets most of a 400-token review), LSTM 0.8938 against 0.8866, GRU 0.8928 against 0.9004.
-   * Sweeps Y and Z found nothing to add on top: a 40,000-token vocabulary (LSTM 0.8932) and 8
-   * epochs (GRU 0.8886 at seed 1).
+   * Sweeps Y and Z found nothing to adopt on top: a 40,000-token vocabulary (LSTM 0.8932), 8
+   * epochs (LSTM 0.8974, +0.004, but one value for every cell, and the GRU loses at 8).
    */
   {
     field: "readout",
