@@ -72,6 +72,8 @@ export {
   type ModelConfig,
   type ParamLayout,
   paramLayout,
+  type Readout,
+  READOUTS,
   type TensorSpec,
 } from "./models/classifier.ts";
 export {
