@@ -114,6 +114,7 @@ export function runConfigOf(
   arch: Arch,
   run: Pick<RunConfig, "limitBatches" | "threads" | "dataSource">,
 ): RunConfig {
+  const readout = cellReadoutOf(p, arch);
   return {
     learningRate: learningRateOf(p, arch),
     epochs: p.epochs,
@@ -132,7 +133,7 @@ export function runConfigOf(
     lrSchedule: p.lrSchedule === "constant" ? null : p.lrSchedule,
     init: p.init,
     wordDropout: wordDropoutOf(p, arch),
-    ...(cellReadoutOf(p, arch) === "last" ? {} : { readout: cellReadoutOf(p, arch) }),
+    ...(readout === "last" ? {} : { readout }),
     dataSource: run.dataSource,
   };
 }

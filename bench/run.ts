@@ -459,9 +459,7 @@ async function oneRun(
     embedDim: profile.embedDim,
     hiddenSize: profile.hiddenSize,
     layers: profile.layers,
-    ...(cellReadoutOf(profile, spec.arch) === "last"
-      ? {}
-      : { readout: cellReadoutOf(profile, spec.arch) }),
+    readout: cellReadoutOf(profile, spec.arch),
   };
   const layout = paramLayout(model);
   const lr = learningRateOf(profile, spec.arch);

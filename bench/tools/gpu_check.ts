@@ -201,7 +201,7 @@ export async function checkShape(
     embedDim: shape.embedDim,
     hiddenSize: shape.hiddenSize,
     layers: shape.layers,
-    ...(readout === "last" ? {} : { readout }),
+    readout,
   };
   const layout = paramLayout(model);
   const { T, B } = shape;
@@ -540,11 +540,7 @@ async function main(): Promise<number> {
     // Build the native libraries of every shape at once (their cache is per CPU model).
     const t0 = performance.now();
     await Promise.all(
-      archs.flatMap((a) =>
-        shapes.map((sh) =>
-          loadNative({ arch: a, ...sh, ...(readout === "last" ? {} : { readout }) })
-        )
-      ),
+      archs.flatMap((a) => shapes.map((sh) => loadNative({ arch: a, ...sh, readout }))),
     );
     log(`  native libraries ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }

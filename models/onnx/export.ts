@@ -126,10 +126,10 @@ export function onnxModel(layout: ParamLayout, params: Params, opts: OnnxExportO
     // a caller's "readout" is still checked against the model's.
     ...(readout === "last" ? {} : { readout }),
   };
+  const model: Record<string, string> = { ...own, readout };
   for (const [k, v] of Object.entries(opts.metadata)) {
-    const says = k === "readout" ? readout : own[k];
-    if ((k in own || k === "readout") && says !== v) {
-      throw new Error(`${what}: metadata "${k}" is "${v}" but the model says "${says}"`);
+    if (k in model && model[k] !== v) {
+      throw new Error(`${what}: metadata "${k}" is "${v}" but the model says "${model[k]}"`);
     }
   }
   const b = new GraphBuilder("");
