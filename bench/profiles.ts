@@ -20,12 +20,18 @@ import type { RunConfig } from "./results/types.ts";
 /**
  * How the learning rate moves over training, per optimizer step:
  * - `"constant"`: the base rate throughout (the original);
- * - `"cosine"`: `base · ½(1 + cos(π s / S))` for step s of S, from the base rate down to 0.
+ * - `"cosine"`: `base · ½(1 + cos(π s / S))` for step s of S, from the base rate down to 0;
+ * - `"tail-decay"`: the base rate for the steps before the last
+ *   {@linkcode TAIL_DECAY_SHARE} (20 %) of them, then a straight line down to 0 over the rest (the "stable, then decay"
+ *   schedule: the noisy iterate of a constant rate settles at the end).
  */
-export type LrSchedule = "constant" | "cosine";
+export type LrSchedule = "constant" | "cosine" | "tail-decay";
 
 /** The schedules, for validation and `--help`. */
-export const LR_SCHEDULES: readonly LrSchedule[] = ["constant", "cosine"];
+export const LR_SCHEDULES: readonly LrSchedule[] = ["constant", "cosine", "tail-decay"];
+
+/** The share of a run's optimizer steps over which `"tail-decay"` takes the rate to 0. */
+export const TAIL_DECAY_SHARE = 0.2;
 
 /**
  * The learning rate of optimizer step `step` (0-based) of `totalSteps`.
@@ -47,7 +53,9 @@ export function scheduledLearningRate(
 ): number {
   if (schedule === "constant" || totalSteps <= 0) return base;
   const s = Math.min(Math.max(step, 0), totalSteps);
-  return base * 0.5 * (1 + Math.cos((Math.PI * s) / totalSteps));
+  if (schedule === "cosine") return base * 0.5 * (1 + Math.cos((Math.PI * s) / totalSteps));
+  const tail = TAIL_DECAY_SHARE * totalSteps, start = totalSteps - tail;
+  return s <= start ? base : base * (totalSteps - s) / tail;
 }
 
 /**

@@ -161,6 +161,19 @@ Deno.test("scheduledLearningRate() is constant, or a cosine from the base rate t
   assertEquals(scheduledLearningRate("cosine", 0.01, 10, 10) < 1e-15, true);
 });
 
+Deno.test("scheduledLearningRate() tail-decay: the base rate, then a line to 0 over the last 20 %", () => {
+  const lrs = [0, 1, 7, 8, 9, 10].map((s) => scheduledLearningRate("tail-decay", 0.01, s, 10));
+  // steps 0–8 of 10 are before or at the tail's start (8 = 10 − 0.2 · 10); step 9 halfway down
+  assertEquals(lrs.slice(0, 4), [0.01, 0.01, 0.01, 0.01]);
+  assertEquals(Math.abs(lrs[4]! - 0.005) < 1e-15, true);
+  assertEquals(lrs[5], 0);
+  for (let s = 1; s < 250; s++) {
+    const a = scheduledLearningRate("tail-decay", 3e-3, s - 1, 250);
+    const b = scheduledLearningRate("tail-decay", 3e-3, s, 250);
+    assertEquals(b <= a && b > 0, true, `step ${s}: ${a} → ${b}`);
+  }
+});
+
 Deno.test("the validation split is carved from train and disjoint from test (row identity)", async () => {
   const ds = await fixture();
   const { train, evaluated, validationSize } = runSplits(ds, 0.2);
