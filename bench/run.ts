@@ -46,7 +46,12 @@ import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
 import { carveValidation } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
-import { createEngine, type EngineKind, resolveEngine } from "./engines/registry.ts";
+import {
+  createEngine,
+  type EngineKind,
+  prepareEngines,
+  resolveEngine,
+} from "./engines/registry.ts";
 import { gitRevision, machineInfo } from "./util/machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
 import {
@@ -367,11 +372,7 @@ async function runInvocation(
   const done = new Set(results.runs.map((r) => r.runId));
   const data = new Map<string, { ds: EncodedDataset; splits: RunSplits }>();
   const validation = args.validation ?? 0; // absent in states saved before the flag existed
-  let ok = results.runs.every((r) => r.status === "ok");
-  for (const spec of matrix) {
-    const rid = runId(runPrefix, spec);
-    if (done.has(rid)) continue;
-    const p = spec.profile;
+  const dataFor = async (p: Profile) => {
     const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.keepTokens, p.vocabMaxSize]);
     let entry = data.get(key);
     if (entry === undefined) {
@@ -390,6 +391,27 @@ async function runInvocation(
       entry = { ds, splits };
       data.set(key, entry);
     }
+    return entry;
+  };
+  // Before the first run trains: every run's data, while the engine builds what the runs need
+  // (the native engine's compiles run as processes beside the encoding, two at a time), so
+  // that neither the builds nor the encoding share the cores with a timed epoch.
+  const pending = matrix.filter((spec) => !done.has(runId(runPrefix, spec)));
+  const prepared = prepareEngines(
+    resolved.kind,
+    pending.map((spec) => modelOf(spec, PLACEHOLDER_VOCAB)),
+    navigator.hardwareConcurrency,
+  );
+  try {
+    for (const spec of pending) await dataFor(spec.profile);
+  } finally {
+    await prepared;
+  }
+  let ok = results.runs.every((r) => r.status === "ok");
+  for (const spec of matrix) {
+    const rid = runId(runPrefix, spec);
+    if (done.has(rid)) continue;
+    const entry = await dataFor(spec.profile);
     try {
       const run = await oneRun(rid, spec, resolved.kind, entry, args, dir, progress, hooks);
       if (run.status !== "ok") ok = false;
@@ -442,6 +464,25 @@ function referenceSourceOf(
   return imdb ? "imdb" : "fixture";
 }
 
+/**
+ * What {@linkcode prepareEngines} is given for a vocabulary not yet known: the engines' builds
+ * do not depend on it (the native engine's C takes it at run time).
+ */
+const PLACEHOLDER_VOCAB = 2;
+
+/** The model a run trains, for a vocabulary of `vocabSize` tokens. */
+function modelOf(spec: RunSpec, vocabSize: number): ModelConfig {
+  const p = spec.profile;
+  return {
+    arch: spec.arch,
+    vocabSize,
+    embedDim: p.embedDim,
+    hiddenSize: p.hiddenSize,
+    layers: p.layers,
+    readout: cellReadoutOf(p, spec.arch),
+  };
+}
+
 async function oneRun(
   rid: string,
   spec: RunSpec,
@@ -453,14 +494,7 @@ async function oneRun(
   hooks: BenchHooks,
 ): Promise<Run> {
   const profile = spec.profile;
-  const model: ModelConfig = {
-    arch: spec.arch,
-    vocabSize: data.vocabSize,
-    embedDim: profile.embedDim,
-    hiddenSize: profile.hiddenSize,
-    layers: profile.layers,
-    readout: cellReadoutOf(profile, spec.arch),
-  };
+  const model = modelOf(spec, data.vocabSize);
   const layout = paramLayout(model);
   const lr = learningRateOf(profile, spec.arch);
   const trainLabels = applyLabelMode(splits.train.labels, profile.labels);

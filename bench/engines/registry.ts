@@ -9,7 +9,8 @@
  * @module
  */
 import type { Availability, Engine, EngineOptions } from "./engine.ts";
-import { createNativeEngine, nativeAvailability } from "./native/engine.ts";
+import { compileNative, createNativeEngine, nativeAvailability } from "./native/engine.ts";
+import { type ModelConfig, readoutOf } from "../../models/classifier.ts";
 import { createTfjsEngine, tfjsAvailability } from "./tfjs/engine.ts";
 import { createCudaEngine } from "./cuda/engine.ts";
 import { cudaAvailability, cudaFitProblem } from "./cuda/probe.ts";
@@ -117,6 +118,39 @@ export async function resolveEngine(choice: EngineChoice, extras: EngineExtras):
   const a = await availability(kind, extras);
   if (!a.ok) throw new Error(`Cannot use engine ${kind}: ${a.reason}`);
   return { kind, reason: `engine ${kind}: ${a.detail}` };
+}
+
+/**
+ * Builds ahead of time what creating engines of `kind` for these models would build, so that
+ * an invocation's builds overlap each other and whatever the caller does meanwhile: for the
+ * native engine, each distinct shape's C library, `parallel` compiles at a time (one compiler
+ * process uses one core; a fresh checkout of the default run compiles six). The other engines
+ * build nothing ahead. Never throws: a build that fails here fails again, and is reported,
+ * when its run creates the engine.
+ * @param kind the engine the runs will use
+ * @param models the runs' models (shapes; repeats are built once)
+ * @param parallel compiles at a time, ≥ 1
+ * @param nativeCacheDir where the native libraries go @default the native engine's cache
+ */
+export async function prepareEngines(
+  kind: EngineKind,
+  models: readonly ModelConfig[],
+  parallel: number,
+  nativeCacheDir?: string,
+): Promise<void> {
+  if (kind !== "native") return;
+  const byShape = new Map<string, ModelConfig>();
+  for (const m of models) {
+    byShape.set(JSON.stringify([m.arch, m.embedDim, m.hiddenSize, m.layers, readoutOf(m)]), m);
+  }
+  const queue = [...byShape.values()];
+  const worker = async () => {
+    for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
+      await compileNative(m, nativeCacheDir === undefined ? {} : { cacheDir: nativeCacheDir })
+        .catch(() => {});
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
 }
 
 /** Creates a concrete engine. */

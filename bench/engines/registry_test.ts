@@ -12,7 +12,8 @@ import type { CellSpec } from "../../models/ir.ts";
 import { referenceForward } from "../../models/reference.ts";
 import { assertClose } from "../../models/_testing.ts";
 import { engineFixture, engineOptions, FIXTURE, withEngine } from "./_testing.ts";
-import { availability, createEngine, resolveEngine } from "./registry.ts";
+import { availability, createEngine, prepareEngines, resolveEngine } from "./registry.ts";
+import { compileNative } from "./native/engine.ts";
 
 /** relu of the layer input, then the RNN's affine step. */
 const reluIn: CellSpec<never, { W: "input"; U: "hidden"; b: "bias" }> = {
@@ -65,4 +66,29 @@ Deno.test("--engine cuda is refused for that cell; auto skips cuda, says why, an
     const got = await e.predict(f.batch.ids, f.batch.size);
     assertClose(`${auto.kind} logits of reluin`, got, want, { atol: 1e-5, rtol: 0 });
   });
+});
+
+Deno.test("prepareEngines builds every native shape ahead (a broken one does not stop it); engines find them cached", async () => {
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    const a = { arch: "rnn", vocabSize: 2, embedDim: 3, hiddenSize: 2, layers: 2 } as const;
+    const b = { ...a, layers: 1 };
+    // a repeat (another vocabulary, the readout spelled out), and a shape that cannot build
+    const again = { ...a, vocabSize: 50, readout: "last" as const };
+    const broken = { ...a, arch: "no-such-cell" };
+    await prepareEngines("native", [a, again, b, broken], 2, cacheDir);
+    const built = [];
+    for await (const e of Deno.readDir(cacheDir)) if (e.isDirectory) built.push(e.name);
+    if (built.length !== 2) throw new Error(`expected 2 libraries, found ${built.join(", ")}`);
+    for (const m of [again, b]) {
+      const c = await compileNative(m, { cacheDir });
+      if (!c.compiled.cached) throw new Error(`${JSON.stringify(m)} was compiled again`);
+    }
+    await prepareEngines("tfjs-cpu", [a], 2, cacheDir); // builds nothing
+    let entries = 0;
+    for await (const _ of Deno.readDir(cacheDir)) entries++;
+    if (entries !== 2) throw new Error(`tfjs-cpu built something: ${entries} entries`);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
 });

@@ -79,17 +79,19 @@ export interface LoadNativeOptions {
 }
 
 /**
- * Generates, compiles (or finds in the cache) and loads the C library of a model shape.
+ * Generates and compiles (or finds in the cache) the C library of a model shape, without
+ * loading it: what {@linkcode loadNative} does first, for building libraries ahead of time.
+ * The source does not depend on `model.vocabSize` (a runtime argument of `rb_create`).
  *
  * @param model the model shape
  * @param opts lanes and cache directory
- * @returns the loaded library
+ * @returns the library, the compiler and the lanes
  * @throws Error when no compiler works or the compile fails (with its message)
  */
-export async function loadNative(
+export async function compileNative(
   model: ModelConfig,
   opts: LoadNativeOptions = {},
-): Promise<LoadedNative> {
+): Promise<Omit<LoadedNative, "lib">> {
   const probe = await probeCCompiler();
   if (!probe.ok) throw new Error(`Cannot use engine native: ${probe.reason}`);
   const compiler = probe.compiler;
@@ -101,6 +103,22 @@ export async function loadNative(
     label,
     ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
   });
+  return { compiled, compiler, lanes };
+}
+
+/**
+ * Generates, compiles (or finds in the cache) and loads the C library of a model shape.
+ *
+ * @param model the model shape
+ * @param opts lanes and cache directory
+ * @returns the loaded library
+ * @throws Error when no compiler works or the compile fails (with its message)
+ */
+export async function loadNative(
+  model: ModelConfig,
+  opts: LoadNativeOptions = {},
+): Promise<LoadedNative> {
+  const { compiled, compiler, lanes } = await compileNative(model, opts);
   let loaded = LOADED.get(compiled.path);
   if (loaded === undefined) {
     let lib: NativeLibrary;
