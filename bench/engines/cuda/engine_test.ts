@@ -39,6 +39,7 @@ import {
   type OptionChanges,
 } from "../_testing.ts";
 import { createCudaEngine } from "./engine.ts";
+import type { FaultedStep } from "./_fault_child.ts";
 import { cudaAvailability } from "./probe.ts";
 import { deviceBuffers, launchPlan } from "./launch_plan.ts";
 import { moduleLoadHint } from "./module_load_hint.ts";
@@ -52,7 +53,7 @@ import { CU, openDriver } from "./driver.ts";
 import { type Engine, predictBatch } from "../engine.ts";
 import { availability, resolveEngine } from "../registry.ts";
 
-const B = FIXTURE.B, T = FIXTURE.T;
+const T = FIXTURE.T;
 
 engineConformance("cuda (emulated)", async (o) => createCudaEngine(o, 0, await tuning()), {
   ignore: EMULATOR_MISSING,
@@ -64,12 +65,12 @@ async function engineFor(layout: ParamLayout, over: OptionChanges = {}): Promise
 }
 
 /**
- * Runs `code` in a fresh `deno eval` (fresh driver, probe caches and environment) and
- * returns the JSON of the last line it prints.
+ * Runs `deno <args>` in a child process (fresh driver, probe caches and environment: this
+ * process's, changed by `env`) and returns the JSON of the last line it prints.
  */
-async function evalJson<T>(code: string, env: Record<string, string>): Promise<T> {
+async function denoJson<T>(args: string[], env: Record<string, string>): Promise<T> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
+    args,
     env,
     stdout: "piped",
     stderr: "piped",
@@ -78,8 +79,31 @@ async function evalJson<T>(code: string, env: Record<string, string>): Promise<T
   try {
     return JSON.parse(text.split("\n").pop() || "undefined") as T;
   } catch {
-    throw new Error(`no JSON from deno eval: ${text} ${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(
+      `no JSON from deno ${args[0]}: ${text} ${new TextDecoder().decode(out.stderr)}`,
+    );
   }
+}
+
+/** Runs `code` in a fresh `deno eval` and returns the JSON of the last line it prints. */
+function evalJson<T>(code: string, env: Record<string, string>): Promise<T> {
+  return denoJson<T>(["eval", code], env);
+}
+
+/**
+ * What `step` throws on the emulator when its driver call `fail` fails
+ * (`RNNBENCH_EMU_FAIL=<call>[:<kernel>]`), or "" when nothing throws. It runs in a child
+ * process (`_fault_child.ts`), the only one whose environment has the fault: emulated
+ * tests of other files run in this process at the same time (`deno test --parallel`).
+ */
+async function faultMessage(fail: string, step: Omit<FaultedStep, "tuning">): Promise<string> {
+  const script = new URL("./_fault_child.ts", import.meta.url).pathname;
+  const s: FaultedStep = { ...step, tuning: await tuning() };
+  const r = await denoJson<{ message: string | null }>(
+    ["run", "--allow-all", script, JSON.stringify(s)],
+    { RNNBENCH_EMU_FAIL: fail },
+  );
+  return r.message ?? "";
 }
 
 emuTest(
@@ -228,54 +252,34 @@ emuTest(
 );
 
 emuTest("a failing driver call names the call, the kernel and the CUDA error", async () => {
-  const { layout, params, batch } = engineFixture("rnn");
-  const engine = await engineFor(layout);
-  try {
-    engine.setParams(params);
-    Deno.env.set("RNNBENCH_EMU_FAIL", "cuLaunchKernel:rb_train");
-    let msg = "";
-    await engine.trainStep(batch).catch((e) => (msg = String(e)));
-    Deno.env.delete("RNNBENCH_EMU_FAIL");
-    const want =
-      /Cannot launch kernel rb_train \(grid 2, block 128, .*\): cuLaunchKernel failed with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES \(too many resources requested for launch\)/;
-    if (!want.test(msg)) throw new Error(`unexpected message: ${msg}`);
+  const [launch, copy] = await Promise.all([
+    faultMessage("cuLaunchKernel:rb_train", { cell: "rnn", step: "trainStep" }),
     // An asynchronous fault reported at the copy names the kernels launched before it.
-    Deno.env.set("RNNBENCH_EMU_FAIL", "cuMemcpyDtoH");
-    msg = "";
-    await engine.predict(batch.ids, B).catch((e) => (msg = String(e)));
-    Deno.env.delete("RNNBENCH_EMU_FAIL");
-    if (
-      !/cuMemcpyDtoH_v2 failed with CUDA_ERROR_LAUNCH_FAILED.*after kernels rb_pre0, rb_forward/
-        .test(msg)
-    ) {
-      throw new Error(`unexpected message: ${msg}`);
-    }
-  } finally {
-    Deno.env.delete("RNNBENCH_EMU_FAIL");
-    engine.dispose();
+    faultMessage("cuMemcpyDtoH", { cell: "rnn", step: "predict" }),
+  ]);
+  const want =
+    /Cannot launch kernel rb_train \(grid 2, block 128, .*\): cuLaunchKernel failed with CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES \(too many resources requested for launch\)/;
+  if (!want.test(launch)) throw new Error(`unexpected message: ${launch}`);
+  if (
+    !/cuMemcpyDtoH_v2 failed with CUDA_ERROR_LAUNCH_FAILED.*after kernels rb_pre0, rb_forward/
+      .test(copy)
+  ) {
+    throw new Error(`unexpected message: ${copy}`);
   }
 });
 
 emuTest(
   "a module the driver refuses names the compiler and the driver's CUDA version",
   async () => {
-    // A shape no other test loads, so that its module is not already in the context.
-    const layout = tinyLayout("gru", { hiddenSize: 3 });
-    Deno.env.set("RNNBENCH_EMU_FAIL", "cuModuleLoadData");
-    let msg = "";
-    try {
-      (await engineFor(layout)).dispose();
-    } catch (e) {
-      msg = String(e);
-    } finally {
-      Deno.env.delete("RNNBENCH_EMU_FAIL");
-    }
+    // (A fresh process: its context has loaded no module yet.)
+    const model = { hiddenSize: 3 };
+    const msg = await faultMessage("cuModuleLoadData", { cell: "gru", model, step: "create" });
     const want = new RegExp(
       "Cannot load the gru E=\\d+ H=3 L=\\d+ kernels .*cuModuleLoadData failed with " +
         "CUDA_ERROR_INVALID_IMAGE .*compiled by g\\+\\+ .* the driver supports CUDA 13\\.0",
     );
     if (!want.test(msg)) throw new Error(`unexpected message: ${msg}`);
-    (await engineFor(layout)).dispose(); // and it loads once the driver takes it
+    (await engineFor(tinyLayout("gru", model))).dispose(); // and it loads once the driver takes it
   },
 );
 
