@@ -40,14 +40,14 @@ import {
 } from "../_testing.ts";
 import { createCudaEngine } from "./engine.ts";
 import type { FaultedStep } from "./_fault_child.ts";
+import type { StepsRequest, StepsResult } from "./_steps_child.ts";
+import type { BenchOutcome } from "./_bench_child.ts";
+import type { Run } from "../../results/types.ts";
 import { cudaAvailability } from "./probe.ts";
 import { deviceBuffers, launchPlan } from "./launch_plan.ts";
 import { moduleLoadHint } from "./module_load_hint.ts";
 import { packArgs } from "./pack_args.ts";
 import { TokenSorter } from "./token_sorter.ts";
-import { parseBenchArgs } from "../../cli.ts";
-import { memoryProgress } from "../../util/progress.ts";
-import { runBench } from "../../run.ts";
 import { nvrtcToolchain, openNvrtc } from "./compiler.ts";
 import { CU, openDriver } from "./driver.ts";
 import { type Engine, predictBatch } from "../engine.ts";
@@ -66,12 +66,18 @@ async function engineFor(layout: ParamLayout, over: OptionChanges = {}): Promise
 
 /**
  * Runs `deno <args>` in a child process (fresh driver, probe caches and environment: this
- * process's, changed by `env`) and returns the JSON of the last line it prints.
+ * process's, changed by `env`; in `cwd`, default this process's) and returns the JSON of the
+ * last line it prints.
  */
-async function denoJson<T>(args: string[], env: Record<string, string>): Promise<T> {
+async function denoJson<T>(
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<T> {
   const out = await new Deno.Command(Deno.execPath(), {
     args,
     env,
+    ...(cwd === undefined ? {} : { cwd }),
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -223,31 +229,40 @@ emuTest(
       ...ARCHS.map((arch) => ({ arch, over: {} })),
       { arch: "gru" as const, over: { vocabSize: 300, embedDim: 256 } },
     ];
-    for (const { arch, over } of cases) {
-      const { layout, params, batch } = engineFixture(arch, { size: 21, model: over });
-      const run = async (order: string) => {
-        Deno.env.set("RNNBENCH_EMU_ORDER", order);
-        const engine = await engineFor(layout, { batchSize: 24, gradClip: 1e-3 });
-        try {
-          engine.setParams(params);
-          const out = [await engine.trainStep(batch), await engine.trainStep(batch)];
-          out.push(await engine.predict(batch.ids, batch.size));
-          return { params: engine.getParams(), out };
-        } finally {
-          engine.dispose();
-          Deno.env.delete("RNNBENCH_EMU_ORDER");
-        }
-      };
-      const want = await run("forward");
-      for (const order of ["reverse", "shuffle:1"]) {
-        const got = await run(order);
+    // Each order in a child process (`_steps_child.ts`), the only one whose environment has
+    // it: emulated tests of other files run in this process at the same time.
+    const script = new URL("./_steps_child.ts", import.meta.url).pathname;
+    const request: StepsRequest = {
+      tuning: await tuning(),
+      runs: cases.map(({ arch, over }) => ({
+        cell: arch,
+        size: 21,
+        model: over,
+        options: { batchSize: 24, gradClip: 1e-3 },
+        trainSteps: 2,
+      })),
+    };
+    const floats = (bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
+    const orders = ["forward", "reverse", "shuffle:1"];
+    const [want, ...got] = await Promise.all(orders.map(async (order) => {
+      const r = await denoJson<{ runs: StepsResult[] }>(
+        ["run", "--allow-all", script, JSON.stringify(request)],
+        { RNNBENCH_EMU_ORDER: order },
+      );
+      return r.runs.map((run) => ({ params: floats(run.params), out: run.out.map(floats) }));
+    }));
+    cases.forEach(({ arch, over }, c) => {
+      const { layout } = engineFixture(arch, { size: 21, model: over });
+      const w = want![c]!;
+      orders.slice(1).forEach((order, o) => {
+        const g = got[o]![c]!;
         const what = `${arch} (P=${layout.total})`;
-        assertSameBits(`${what} parameters in order ${order}`, got.params, want.params);
-        got.out.forEach((o, i) =>
-          assertSameBits(`${what} logits of call ${i + 1} in order ${order}`, o, want.out[i]!)
+        assertSameBits(`${what} parameters in order ${order}`, g.params, w.params);
+        g.out.forEach((l, i) =>
+          assertSameBits(`${what} logits of call ${i + 1} in order ${order}`, l, w.out[i]!)
         );
-      }
-    }
+      });
+    });
   },
 );
 
@@ -552,37 +567,42 @@ emuTest(
   async () => {
     // The whole bench loop (shuffled batches, evaluation, results file) with the CUDA engine:
     // its epoch losses must match the native CPU engine's on the same seed and data.
+    // Both in a child process (`_bench_child.ts`) in the project's directory (the data cache
+    // lives in its .cache/), whose environment alone names the emulator: tests of other files
+    // run in this process at the same time, with its working directory and environment.
     const t = await tuning();
     const root = new URL("../../../", import.meta.url).pathname;
+    const script = new URL("./_bench_child.ts", import.meta.url).pathname;
     const dir = await Deno.makeTempDir();
-    const cwd = Deno.cwd();
-    Deno.chdir(root); // the data cache lives in the project's .cache/
-    Deno.env.set("RNNBENCH_CUDA_EMULATOR", t.emulator.dir);
     try {
-      const run = async (engine: string) => {
-        const args = parseBenchArgs([
-          ...["--profile", "smoke", "--arch", "lstm", "--epochs", "2", "--limit-batches", "3"],
-          ...["--engine", engine, "--threads", "2", "--onnx", "none", "--out", `${dir}/${engine}`],
-        ]);
-        const r = await runBench(args, memoryProgress());
-        if (!r.ok || r.results.runs.length !== 1) throw new Error(`${engine} bench failed`);
-        return r.results.runs[0]!;
+      const engines = ["cuda", "native"];
+      const argv = (engine: string) => [
+        ...["--profile", "smoke", "--arch", "lstm", "--epochs", "2", "--limit-batches", "3"],
+        ...["--engine", engine, "--threads", "2", "--onnx", "none", "--out", `${dir}/${engine}`],
+      ];
+      const { invocations } = await denoJson<{ invocations: BenchOutcome[] }>(
+        ["run", "--allow-all", script, JSON.stringify(engines.map(argv))],
+        { RNNBENCH_CUDA_EMULATOR: t.emulator.dir },
+        root,
+      );
+      const ran = (i: number): Run => {
+        const r = invocations[i];
+        if (!r?.ok || r.runs.length !== 1) throw new Error(`${engines[i]} bench failed`);
+        return r.runs[0]!;
       };
-      const cuda = await run("cuda"), native = await run("native");
+      const cuda = ran(0), native = ran(1);
       if (
         cuda.engine !== "cuda" || !/rnnbench CUDA emulator \(CPU\) \(sm_90/.test(cuda.engineDetail)
       ) {
         throw new Error(`engine not recorded: ${cuda.engine}: ${cuda.engineDetail}`);
       }
-      const losses = (r: typeof cuda) =>
+      const losses = (r: Run) =>
         r.epochs.flatMap((e) => [e.trainLoss ?? 0, e.testLoss, e.testAccuracy]);
       assertClose("cuda vs native epoch losses and accuracies", losses(cuda), losses(native), {
         atol: 1e-6,
         rtol: 0,
       });
     } finally {
-      Deno.env.delete("RNNBENCH_CUDA_EMULATOR");
-      Deno.chdir(cwd);
       await Deno.remove(dir, { recursive: true });
     }
   },

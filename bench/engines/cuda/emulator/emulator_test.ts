@@ -4,9 +4,9 @@
  * what went wrong, and that a correct kernel gives the same bits in every order. (The
  * generated kernels are checked in every order in `cuda_test.ts`.)
  */
-import { emulatorToolchain } from "../compiler.ts";
 import { CudaContext, openDriver } from "../driver.ts";
 import { emulatorTuning, emuTest } from "../../_testing.ts";
+import type { LaunchRequest, LaunchResult, PlantedLaunch } from "./_launch_child.ts";
 
 /** Planted kernels; `sync` 0 leaves out the barrier a neighbour's read needs. */
 const SOURCE = String.raw`
@@ -87,64 +87,73 @@ type Kernel =
   | "split_barrier"
   | "outside";
 
-/** Runs one planted kernel in an order; its output, or the launch error's text. */
-async function launch(
-  kernel: Kernel,
-  arg: number,
-  grid: number,
-  block: number,
-  order: string,
-  env: Record<string, string> = {},
-): Promise<{ out: Float32Array } | { error: string }> {
+/** A launch of a planted kernel (`kernel`, `arg`, `grid`, `block`) in `order`, with `env` set. */
+type Launch = PlantedLaunch & { readonly kernel: Kernel };
+
+/** A launch's output, or the launch error's text. */
+type Launched = { out: Float32Array } | { error: string };
+
+/** The child process of {@linkcode launchAll}. */
+const CHILD = new URL("./_launch_child.ts", import.meta.url).pathname;
+
+/**
+ * Runs the launches in one child process (`_launch_child.ts`): the order and `env` are
+ * variables the emulator reads on every call, and emulated tests of other files run in this
+ * process at the same time (`deno test --parallel`). A child costs a few tenths of a
+ * second: batch the launches of a test.
+ */
+async function launchAll(launches: readonly Launch[]): Promise<Launched[]> {
   const t = await emulatorTuning();
-  const built = await emulatorToolchain(t.emulator.headerPath, t.cacheDir)
-    .build(SOURCE, "emulator self-test kernels");
-  const opened = openDriver(t.emulator.driverPath);
-  if (!opened.ok) throw new Error(opened.reason);
-  const lastError = Deno.dlopen(t.emulator.driverPath, {
-    rb_emu_last_error: { parameters: [], result: "pointer" },
-  });
-  const ctx = new CudaContext(opened.driver, 0);
-  const n = grid * block;
-  const ptr = ctx.alloc(4 * n, "out");
-  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  const request: LaunchRequest = {
+    driverPath: t.emulator.driverPath,
+    headerPath: t.emulator.headerPath,
+    cacheDir: t.cacheDir,
+    source: SOURCE,
+    launches,
+  };
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", CHILD, JSON.stringify(request)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  const text = dec.decode(out.stdout).trim();
+  let results: LaunchResult[] | undefined;
   try {
-    ctx.memset32(ptr, 0, n, "out");
-    const fn = ctx.getFunction(ctx.loadModule(built.image, "planted kernels"), kernel);
-    const slots = new ArrayBuffer(16);
-    new DataView(slots).setBigUint64(0, ptr, true);
-    new DataView(slots).setInt32(8, arg, true);
-    Deno.env.set("RNNBENCH_EMU_ORDER", order);
-    try {
-      ctx.launch(fn, kernel, { grid, block, sharedBytes: 0 }, slots);
-    } catch (e) {
-      const p = lastError.symbols.rb_emu_last_error();
-      const why = p ? new Deno.UnsafePointerView(p).getCString() : "";
-      return { error: `${e instanceof Error ? e.message : e} | ${why}` };
-    } finally {
-      Deno.env.delete("RNNBENCH_EMU_ORDER");
-    }
-    const out = new Float32Array(n);
-    ctx.dtoh(out, ptr, "out");
-    return { out };
-  } finally {
-    for (const k of Object.keys(env)) Deno.env.delete(k);
-    ctx.free(ptr);
-    lastError.close();
+    results = (JSON.parse(text.split("\n").pop() || "null") as { results?: LaunchResult[] })
+      ?.results;
+  } catch { /* reported below */ }
+  if (!Array.isArray(results) || results.length !== launches.length) {
+    throw new Error(
+      `the launch child (exit ${out.code}) gave no results: ${text} ${dec.decode(out.stderr)}`,
+    );
   }
+  return results.map((r) =>
+    "error" in r ? { error: r.error } : { out: new Float32Array(Uint32Array.from(r.bits).buffer) }
+  );
 }
 
 const ORDERS = ["forward", "reverse", "shuffle:1", "shuffle:2"];
 
-/** The outputs of a kernel in every order; throws if any launch fails. */
-async function inEveryOrder(k: Kernel, arg: number, grid: number, block: number) {
-  const outs: Float32Array[] = [];
-  for (const order of ORDERS) {
-    const r = await launch(k, arg, grid, block, order);
-    if ("error" in r) throw new Error(`${k} failed in order ${order}: ${r.error}`);
-    outs.push(r.out);
-  }
-  return outs;
+/**
+ * The outputs of each kernel (`[kernel, arg, grid, block]`) in every order, by kernel then
+ * order, from one child; throws if any launch fails.
+ */
+async function inEveryOrder(
+  kernels: readonly (readonly [Kernel, number, number, number])[],
+): Promise<Float32Array[][]> {
+  const rs = await launchAll(
+    kernels.flatMap(([kernel, arg, grid, block]) =>
+      ORDERS.map((order) => ({ kernel, arg, grid, block, order }))
+    ),
+  );
+  return kernels.map(([k], i) =>
+    ORDERS.map((order, j) => {
+      const r = rs[i * ORDERS.length + j]!;
+      if ("error" in r) throw new Error(`${k} failed in order ${order}: ${r.error}`);
+      return r.out;
+    })
+  );
 }
 
 function firstDifference(a: Float32Array, b: Float32Array): number {
@@ -152,39 +161,38 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
 }
 
 emuTest("a kernel with its barriers gives the same bits in every emulator order", async () => {
-  for (const [k, grid, block] of [["block_neighbour", 3, 64], ["warp_neighbour", 1, 32]] as const) {
-    const outs = await inEveryOrder(k, 1, grid, block);
+  const kernels = [["block_neighbour", 3, 64], ["warp_neighbour", 1, 32]] as const;
+  const outs = await inEveryOrder(kernels.map(([k, grid, block]) => [k, 1, grid, block] as const));
+  kernels.forEach(([k, grid, block], c) => {
     const want = Float32Array.from(
       { length: grid * block },
       (_, i) => k === "block_neighbour" ? i - (i % 64) + ((i + 1) % 64) : ((i + 1) % 32) + 1,
     );
-    outs.forEach((o, j) => {
+    outs[c]!.forEach((o, j) => {
       const i = firstDifference(o, want);
       if (i >= 0) throw new Error(`${k} in order ${ORDERS[j]}: [${i}] = ${o[i]}, want ${want[i]}`);
     });
-  }
+  });
 });
 
 emuTest("a missing __syncthreads or __syncwarp changes the results between orders", async () => {
-  for (const [k, grid, block] of [["block_neighbour", 3, 64], ["warp_neighbour", 1, 32]] as const) {
-    const outs = await inEveryOrder(k, 0, grid, block);
-    if (outs.slice(1).every((o) => firstDifference(o, outs[0]!) < 0)) {
+  const kernels = [["block_neighbour", 3, 64], ["warp_neighbour", 1, 32]] as const;
+  const outs = await inEveryOrder(kernels.map(([k, grid, block]) => [k, 0, grid, block] as const));
+  kernels.forEach(([k], c) => {
+    if (outs[c]!.slice(1).every((o) => firstDifference(o, outs[c]![0]!) < 0)) {
       throw new Error(`${k} without its barrier gave the same bits in every order: race not seen`);
     }
-  }
+  });
 });
 
 emuTest("blocks that depend on each other give different results in reverse order", async () => {
-  const [forward, reverse] = await inEveryOrder("across_blocks", 0, 8, 32);
+  const [forward, reverse] = (await inEveryOrder([["across_blocks", 0, 8, 32]]))[0]!;
   if (firstDifference(forward!, reverse!) < 0) {
     throw new Error(`same results in both orders: ${forward!.slice(0, 8)}`);
   }
 });
 
 emuTest("a correct shuffle reduction works, and misused warp intrinsics fail by name", async () => {
-  for (const out of await inEveryOrder("warp_misuse", 0, 1, 32)) {
-    if (out.some((v) => v !== 528)) throw new Error(`shuffle sum: ${out.slice(0, 4)}…, want 528`);
-  }
   const cases: [number, RegExp][] = [
     [1, /lane 0 is at __syncwarp .* while lane 1 is at __shfl_down_sync/],
     [
@@ -194,42 +202,65 @@ emuTest("a correct shuffle reduction works, and misused warp intrinsics fail by 
     [3, /thread 30 of block \(0,0,0\): a shuffle reads a lane that has exited/],
     [4, /width other than 32/],
   ];
-  for (const [mode, want] of cases) {
-    const r = await launch("warp_misuse", mode, 1, 32, "forward");
+  const [[sums], misused] = await Promise.all([
+    inEveryOrder([["warp_misuse", 0, 1, 32]]),
+    launchAll(
+      cases.map(([mode]) => ({
+        kernel: "warp_misuse",
+        arg: mode,
+        grid: 1,
+        block: 32,
+        order: "forward",
+      })),
+    ),
+  ]);
+  for (const out of sums!) {
+    if (out.some((v) => v !== 528)) throw new Error(`shuffle sum: ${out.slice(0, 4)}…, want 528`);
+  }
+  cases.forEach(([mode, want], c) => {
+    const r = misused[c]!;
     if (!("error" in r)) throw new Error(`mode ${mode}: the launch succeeded`);
     if (
       !/cuLaunchKernel failed with CUDA_ERROR_LAUNCH_FAILED/.test(r.error) || !want.test(r.error)
     ) {
       throw new Error(`mode ${mode}: unexpected message: ${r.error}`);
     }
-  }
+  });
 });
 
 emuTest("a bad RNNBENCH_EMU_ORDER fails the launch, saying what it accepts", async () => {
-  for (const order of ["sideways", "shuffle:x"]) {
-    const r = await launch("warp_neighbour", 1, 1, 32, order);
+  const orders = ["sideways", "shuffle:x"];
+  const rs = await launchAll(
+    orders.map((order) => ({ kernel: "warp_neighbour", arg: 1, grid: 1, block: 32, order })),
+  );
+  orders.forEach((order, c) => {
+    const r = rs[c]!;
     if (!("error" in r) || !r.error.includes(`RNNBENCH_EMU_ORDER=${order}:`)) {
       throw new Error(`order ${order}: ${JSON.stringify(r)}`);
     }
-  }
+  });
 });
 
 emuTest("RNNBENCH_EMU_SKIP skips one kernel, or with * every kernel and memset", async () => {
   const bits = (o: Float32Array) => new Uint32Array(o.buffer);
-  const one = await launch("warp_neighbour", 1, 1, 32, "forward", {
-    RNNBENCH_EMU_SKIP: "warp_neighbour",
+  const skipping = (skip: string): Launch => ({
+    kernel: "warp_neighbour",
+    arg: 1,
+    grid: 1,
+    block: 32,
+    order: "forward",
+    env: { RNNBENCH_EMU_SKIP: skip },
   });
-  if (!("out" in one) || bits(one.out).some((b) => b !== 0)) {
+  const [one, other, all] = await launchAll(
+    [skipping("warp_neighbour"), skipping("block_neighbour"), skipping("*")],
+  );
+  if (!one || !("out" in one) || bits(one.out).some((b) => b !== 0)) {
     throw new Error(`a skipped kernel wrote, or the memset did not run: ${JSON.stringify(one)}`);
   }
-  const other = await launch("warp_neighbour", 1, 1, 32, "forward", {
-    RNNBENCH_EMU_SKIP: "block_neighbour",
-  });
-  if (!("out" in other) || other.out[0] !== 2) {
+  if (!other || !("out" in other) || other.out[0] !== 2) {
     throw new Error(`skipping another kernel changed this one: ${JSON.stringify(other)}`);
   }
-  const all = await launch("warp_neighbour", 1, 1, 32, "forward", { RNNBENCH_EMU_SKIP: "*" });
-  if (!("out" in all) || bits(all.out).some((b) => b !== 0xffffffff)) {
+  if (!all || !("out" in all) || bits(all.out).some((b) => b !== 0xffffffff)) {
     throw new Error(`with * a kernel or the memset ran: ${JSON.stringify(all)}`);
   }
 });
@@ -237,11 +268,14 @@ emuTest("RNNBENCH_EMU_SKIP skips one kernel, or with * every kernel and memset",
 emuTest(
   "threads of a block waiting at different __syncthreads fail the launch, naming both",
   async () => {
-    const ok = await launch("split_barrier", 0, 1, 64, "forward");
-    if (!("out" in ok) || ok.out[63] !== 63) throw new Error(`one barrier: ${JSON.stringify(ok)}`);
-    const r = await launch("split_barrier", 1, 1, 64, "forward");
+    const [ok, r] = await launchAll(
+      [0, 1].map((arg) => ({ kernel: "split_barrier", arg, grid: 1, block: 64, order: "forward" })),
+    );
+    if (!ok || !("out" in ok) || ok.out[63] !== 63) {
+      throw new Error(`one barrier: ${JSON.stringify(ok)}`);
+    }
     if (
-      !("error" in r) ||
+      !r || !("error" in r) ||
       !/thread 0 waits at the __syncthreads of line \d+, thread 1 at the one of line \d+/.test(
         r.error,
       )
@@ -252,16 +286,27 @@ emuTest(
 );
 
 emuTest("a kernel that writes outside its buffer fails the launch, saying where", async () => {
-  // 32 floats (128 bytes): mode -1 writes out[32], at byte 128; mode 2 writes out[-2], at -8.
-  for (const [mode, want] of [[-1, "at byte 128"], [2, "at byte -8"]] as const) {
-    const r = await launch("outside", mode, 1, 32, "forward");
+  // 32 floats (128 bytes): mode -1 writes out[32], at byte 128; mode 2 writes out[-2], at -8;
+  // mode 0 writes out[31], the last float.
+  const cases = [[-1, "at byte 128"], [2, "at byte -8"]] as const;
+  const rs = await launchAll(
+    [...cases.map(([mode]) => mode), 0].map((arg) => ({
+      kernel: "outside",
+      arg,
+      grid: 1,
+      block: 32,
+      order: "forward",
+    })),
+  );
+  cases.forEach(([mode, want], c) => {
+    const r = rs[c]!;
     if (
       !("error" in r) || !r.error.includes(`wrote outside a device buffer of 128 bytes, ${want}`)
     ) {
       throw new Error(`mode ${mode}: ${JSON.stringify(r)}`);
     }
-  }
-  const inside = await launch("outside", 0, 1, 32, "forward"); // out[31]: the last float
+  });
+  const inside = rs[cases.length]!;
   if (!("out" in inside) || inside.out[31] !== 1) throw new Error(JSON.stringify(inside));
 });
 
