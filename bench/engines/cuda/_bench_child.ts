@@ -6,7 +6,9 @@
  * tests of other files running there at the same time see. Prints `{ "invocations": … }` as
  * JSON on its last line, one {@linkcode BenchOutcome} per invocation.
  *
- * Usage: `deno run --allow-all _bench_child.ts <JSON of string[][]>`: the command lines.
+ * Usage: `RNNBENCH_TEST_REQUEST=<JSON of string[][]> deno run --allow-all _bench_child.ts`: the
+ * command lines (in the environment, not the arguments: a file reading its arguments is a
+ * user-facing entry point, `bench/util/entry_points_test.ts`).
  *
  * @module
  */
@@ -37,6 +39,8 @@ export async function benchInvocations(argvs: readonly string[][]): Promise<Benc
 }
 
 if (import.meta.main) {
-  const invocations = await benchInvocations(JSON.parse(Deno.args[0] ?? "null") as string[][]);
+  const invocations = await benchInvocations(
+    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as string[][],
+  );
   console.log(JSON.stringify({ invocations }));
 }

@@ -5,7 +5,8 @@
  * `deno test --parallel` process, never see it. Prints `{ "message": … }` as JSON on its
  * last line: what the step threw (`String(e)`), or null when it did not throw.
  *
- * Usage: `RNNBENCH_EMU_FAIL=<call>[:<kernel>] deno run --allow-all _fault_child.ts <step JSON>`
+ * Usage: `RNNBENCH_EMU_FAIL=<call>[:<kernel>] RNNBENCH_TEST_REQUEST=<step JSON> deno run
+ * --allow-all _fault_child.ts`
  * where the JSON is a {@linkcode FaultedStep}.
  *
  * @module
@@ -53,6 +54,8 @@ export async function faultedStep(s: FaultedStep): Promise<string | null> {
 }
 
 if (import.meta.main) {
-  const message = await faultedStep(JSON.parse(Deno.args[0] ?? "null") as FaultedStep);
+  const message = await faultedStep(
+    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as FaultedStep,
+  );
   console.log(JSON.stringify({ message }));
 }

@@ -5,7 +5,8 @@
  * files, running in the same `deno test --parallel` process, never see them. Prints
  * `{ "runs": … }` as JSON on its last line, one {@linkcode StepsResult} per run.
  *
- * Usage: `RNNBENCH_EMU_ORDER=<order> deno run --allow-all _steps_child.ts <request JSON>`
+ * Usage: `RNNBENCH_EMU_ORDER=<order> RNNBENCH_TEST_REQUEST=<request JSON> deno run --allow-all
+ * _steps_child.ts`
  * where the JSON is a {@linkcode StepsRequest}.
  *
  * @module
@@ -70,6 +71,8 @@ export async function runSteps(r: StepsRequest): Promise<StepsResult[]> {
 }
 
 if (import.meta.main) {
-  const runs = await runSteps(JSON.parse(Deno.args[0] ?? "null") as StepsRequest);
+  const runs = await runSteps(
+    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as StepsRequest,
+  );
   console.log(JSON.stringify({ runs }));
 }

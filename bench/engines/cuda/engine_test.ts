@@ -106,8 +106,8 @@ async function faultMessage(fail: string, step: Omit<FaultedStep, "tuning">): Pr
   const script = new URL("./_fault_child.ts", import.meta.url).pathname;
   const s: FaultedStep = { ...step, tuning: await tuning() };
   const r = await denoJson<{ message: string | null }>(
-    ["run", "--allow-all", script, JSON.stringify(s)],
-    { RNNBENCH_EMU_FAIL: fail },
+    ["run", "--allow-all", script],
+    { RNNBENCH_EMU_FAIL: fail, RNNBENCH_TEST_REQUEST: JSON.stringify(s) },
   );
   return r.message ?? "";
 }
@@ -246,8 +246,8 @@ emuTest(
     const orders = ["forward", "reverse", "shuffle:1"];
     const [want, ...got] = await Promise.all(orders.map(async (order) => {
       const r = await denoJson<{ runs: StepsResult[] }>(
-        ["run", "--allow-all", script, JSON.stringify(request)],
-        { RNNBENCH_EMU_ORDER: order },
+        ["run", "--allow-all", script],
+        { RNNBENCH_EMU_ORDER: order, RNNBENCH_TEST_REQUEST: JSON.stringify(request) },
       );
       return r.runs.map((run) => ({ params: floats(run.params), out: run.out.map(floats) }));
     }));
@@ -581,8 +581,11 @@ emuTest(
         ...["--engine", engine, "--threads", "2", "--onnx", "none", "--out", `${dir}/${engine}`],
       ];
       const { invocations } = await denoJson<{ invocations: BenchOutcome[] }>(
-        ["run", "--allow-all", script, JSON.stringify(engines.map(argv))],
-        { RNNBENCH_CUDA_EMULATOR: t.emulator.dir },
+        ["run", "--allow-all", script],
+        {
+          RNNBENCH_CUDA_EMULATOR: t.emulator.dir,
+          RNNBENCH_TEST_REQUEST: JSON.stringify(engines.map(argv)),
+        },
         root,
       );
       const ran = (i: number): Run => {

@@ -6,7 +6,7 @@
  * there at the same time. Prints `{ "results": … }` as JSON on its last line, one
  * {@linkcode LaunchResult} per launch, in order.
  *
- * Usage: `deno run --allow-all _launch_child.ts <request JSON>`, where the JSON is a
+ * Usage: `RNNBENCH_TEST_REQUEST=<request JSON> deno run --allow-all _launch_child.ts`, where the JSON is a
  * {@linkcode LaunchRequest}.
  *
  * @module
@@ -97,6 +97,8 @@ export async function launchPlanted(r: LaunchRequest): Promise<LaunchResult[]> {
 }
 
 if (import.meta.main) {
-  const results = await launchPlanted(JSON.parse(Deno.args[0] ?? "null") as LaunchRequest);
+  const results = await launchPlanted(
+    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as LaunchRequest,
+  );
   console.log(JSON.stringify({ results }));
 }

@@ -112,7 +112,8 @@ async function launchAll(launches: readonly Launch[]): Promise<Launched[]> {
     launches,
   };
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CHILD, JSON.stringify(request)],
+    args: ["run", "--allow-all", CHILD],
+    env: { RNNBENCH_TEST_REQUEST: JSON.stringify(request) },
     stdout: "piped",
     stderr: "piped",
   }).output();
