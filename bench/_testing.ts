@@ -18,8 +18,6 @@ export function smokeBenchArgs(out: string, extra: readonly string[] = []): Benc
   ]);
 }
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
 /** The measured numbers of a run without its timings, for exact comparison. */
 export function runNumbers(r: Run) {
   return {
@@ -32,17 +30,15 @@ export function runNumbers(r: Run) {
 }
 
 /**
- * Runs `f` on a fresh temporary folder with the repository as the working folder (where the
- * data cache is), then puts the working folder back and removes the temporary one.
+ * Runs `f` on a fresh temporary folder (an absolute path), then removes it. The working
+ * folder is left alone: test files share it under `deno test --parallel`, and the caches are
+ * found from the modules (`cacheDir()`), not from it.
  */
-export async function withTempInRepo(f: (dir: string) => Promise<void>): Promise<void> {
+export async function withTemp(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(ROOT);
   try {
     await f(dir);
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 }

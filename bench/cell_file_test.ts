@@ -18,7 +18,6 @@ import { InterruptedError } from "./train.ts";
 import { cellFlagPaths } from "./util/shared_flags.ts";
 import { memoryProgress } from "./util/progress.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const script = (path: string) => new URL(path, import.meta.url).pathname;
 
 /** A cell file's text: a plain exported object literal, no imports (as a user writes it). */
@@ -299,8 +298,6 @@ Deno.test({
   ignore: !native.ok,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "rnnbench-cell-resume-" });
-    const cwd = Deno.cwd();
-    Deno.chdir(root); // the data cache lives in the project's .cache/
     try {
       const path = join(dir, "resumed.ts");
       const text = cellText("cellfile_resumed");
@@ -339,7 +336,6 @@ Deno.test({
       }
       if (run.cell.sha256 !== args.cells?.[0]?.sha256) throw new Error("hash not recorded");
     } finally {
-      Deno.chdir(cwd);
       await Deno.remove(dir, { recursive: true });
     }
   },

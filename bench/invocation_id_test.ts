@@ -1,4 +1,4 @@
-import { smokeBenchArgs, withTempInRepo } from "./_testing.ts";
+import { smokeBenchArgs, withTemp } from "./_testing.ts";
 // `bench --id`: stable invocation ids, and what running the same command again does (resume
 // the saved state, or nothing when the results are complete), on the smoke fixture with the
 // native engine.
@@ -21,8 +21,6 @@ const numbers = (r: ResultsFile) =>
       run.epochs.map((e) => [e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy]),
     ]),
   );
-
-const withTemp = withTempInRepo;
 
 const jsons = (dir: string) =>
   [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".json")).map((e) => e.name);

@@ -218,8 +218,6 @@ Deno.test("bench --validation never shows the test split to the engine", async (
       },
     });
   const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
   try {
     const r = await runBench(
       parseBenchArgs([
@@ -238,7 +236,6 @@ Deno.test("bench --validation never shows the test split to the engine", async (
     // Every evaluated row came from the validation split.
     assertEquals(seen.slice(-validation.size).every((s) => validation.has(s)), true);
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -310,8 +307,6 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
       },
     });
   const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
   try {
     const profile = { ...PROFILES.smoke, name: "cosine", epochs: 2, lrSchedule: "cosine" as const };
     const r = await runBench(
@@ -326,15 +321,12 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
     assertEquals(lrs, [0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4)));
     assertEquals(r.results.runs[0]!.config.lrSchedule, "cosine");
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("a per-cell readout reaches each architecture's model, its ONNX file and its record", async () => {
   const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
   try {
     const profile = {
       ...PROFILES.smoke,
@@ -362,7 +354,6 @@ Deno.test("a per-cell readout reaches each architecture's model, its ONNX file a
       assertEquals(meta["readout"], run.arch === "rnn" ? "max" : undefined);
     }
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -383,8 +374,6 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
       },
     });
   const dir = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
   try {
     const run = async (wordDropout: number) => {
       train.length = 0;
@@ -420,7 +409,6 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
     on.evalIds.forEach((ids, i) => assertEquals([...ids], [...off.evalIds[i]!]));
     assertEquals(on.evalIds.length > 0, true);
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });

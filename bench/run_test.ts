@@ -1,4 +1,4 @@
-import { runNumbers, smokeBenchArgs, withTempInRepo } from "./_testing.ts";
+import { runNumbers, smokeBenchArgs, withTemp } from "./_testing.ts";
 // End-to-end tests of `bench` on the smoke fixture with the native CPU engine: resume
 // after SIGKILL, determinism, a forced NaN, shards, the original-labels mechanism, and the
 // summary `bench` ends with.
@@ -22,8 +22,6 @@ const sameNumbers = (a: ResultsFile, b: ResultsFile) =>
     JSON.stringify(b.runs.map(numbers).sort((x, y) => x.key.localeCompare(y.key)));
 
 const smoke = (out: string, extra: string[] = []) => smokeBenchArgs(out, extra);
-
-const withTemp = withTempInRepo;
 
 Deno.test("two smoke runs with the same seed give bitwise identical numbers (native)", async () => {
   await withTemp(async (dir) => {
@@ -75,9 +73,11 @@ Deno.test("a run killed with SIGKILL mid-training and resumed equals an uninterr
     const out = `${dir}/killed`;
     const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--threads", "2"];
     args.push("--onnx", "none", "--checkpoint-every", "0", "--out", out, ...flags);
+    // In this process's working folder, as the resume below: the fixture's data source is named
+    // relative to it, and a checkpoint resumes only under the name it was written with.
     const child = new Deno.Command(Deno.execPath(), {
       args,
-      cwd: root,
+      cwd: Deno.cwd(),
       stdout: "null",
       stderr: "null",
     }).spawn();

@@ -218,16 +218,8 @@ Deno.test("report reads a folder that bench --peers torch, gpu-check and infer -
     const results = await readResultsFile(FIXTURE);
     await Deno.copyFile(FIXTURE, join(dir, `${id}.json`));
     // The sidecar bench --peers torch writes when torch is missing.
-    const python = Deno.env.get("RNNBENCH_PYTHON");
-    Deno.env.set("RNNBENCH_PYTHON", "rnnbench-no-such-python");
-    let sidecar: string;
-    try {
-      const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", dir]);
-      sidecar = await benchPeers(results, args, id, () => {});
-    } finally {
-      if (python === undefined) Deno.env.delete("RNNBENCH_PYTHON");
-      else Deno.env.set("RNNBENCH_PYTHON", python);
-    }
+    const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", dir]);
+    const sidecar = await benchPeers(results, args, id, () => {}, "rnnbench-no-such-python");
     // What gpu-check --out and infer --json write.
     const gpuCheck = join(dir, "gpu-check-20250101T000000000Z.json");
     await Deno.writeTextFile(

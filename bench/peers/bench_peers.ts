@@ -16,7 +16,7 @@ import type { ResultsFile } from "../results/types.ts";
 import { medianEpoch } from "../train.ts";
 import { exportNpy } from "./export_npy.ts";
 import { learningRateOf, loadProfileData } from "../profiles.ts";
-import { type PeerRow, peersTable, probeTorch, runPeer } from "./peers.ts";
+import { type PeerRow, peersTable, probeTorch, pythonCommand, runPeer } from "./peers.ts";
 import { type PeersSidecar, peersSidecarPath, writePeersSidecar } from "./sidecar.ts";
 
 /**
@@ -48,6 +48,7 @@ export function ourEpoch(
  * @param args its arguments
  * @param id its id (names the sidecar)
  * @param log where lines go
+ * @param python the interpreter for the probe and the peers @default pythonCommand()
  * @returns the sidecar's path
  */
 export async function benchPeers(
@@ -55,9 +56,10 @@ export async function benchPeers(
   args: BenchArgs,
   id: string,
   log: (s: string) => void,
+  python: string = pythonCommand(),
 ): Promise<string> {
   const path = peersSidecarPath(args.out, id);
-  const torch = await probeTorch();
+  const torch = await probeTorch(python);
   const tables: PeersSidecar["tables"] = [];
   if (!torch.ok) {
     log(`peers unavailable: ${torch.reason}`);
@@ -75,6 +77,7 @@ export async function benchPeers(
         const ours = ourEpoch(results, name, arch);
         if (ours) engine = ours.engine;
         const o = {
+          python,
           dataDir,
           arch,
           device: String(args.device),

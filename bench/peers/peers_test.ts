@@ -180,34 +180,32 @@ ignorableTest({
   ignore: mountUnavailable,
   fn: () =>
     withTmpfs({ sizeKiB: 64 }, async (out) => {
-      const python = Deno.env.get("RNNBENCH_PYTHON");
-      Deno.env.set("RNNBENCH_PYTHON", "rnnbench-no-such-python");
-      try {
-        const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", out]);
-        const results = JSON.parse(
-          await Deno.readTextFile(
-            new URL("../../fixtures/results/one-machine.json", import.meta.url),
-          ),
-        ) as ResultsFile;
-        const path = await benchPeers(results, args, "id", () => {});
-        const old = await Deno.readTextFile(path);
-        await fillDisk(out);
-        let message = "";
-        try {
-          await benchPeers(results, args, "id", () => {});
-        } catch (e) {
-          message = (e as Error).message;
-        }
-        if (!message.includes(`"${path}"`) || !/No space left on device/.test(message)) {
-          throw new Error(`not the error wanted: ${JSON.stringify(message)}`);
-        }
-        if (await Deno.readTextFile(path) !== old) throw new Error("the old sidecar changed");
-        const names = [...Deno.readDirSync(out)].map((e) => e.name);
-        if (names.some((n) => n.endsWith(".tmp"))) throw new Error(`left behind: ${names}`);
-      } finally {
-        if (python === undefined) Deno.env.delete("RNNBENCH_PYTHON");
-        else Deno.env.set("RNNBENCH_PYTHON", python);
+      const args = parseBenchArgs(["--profile", "smoke", "--peers", "torch", "--out", out]);
+      const results = JSON.parse(
+        await Deno.readTextFile(
+          new URL("../../fixtures/results/one-machine.json", import.meta.url),
+        ),
+      ) as ResultsFile;
+      const path = await benchPeers(results, args, "id", () => {}, "rnnbench-no-such-python");
+      const old = await Deno.readTextFile(path);
+      // The interpreter passed in, not $RNNBENCH_PYTHON or python3, is the one probed.
+      const unavailable = JSON.parse(old).unavailable;
+      if (unavailable !== "rnnbench-no-such-python with torch not found") {
+        throw new Error(`probed another interpreter: ${JSON.stringify(unavailable)}`);
       }
+      await fillDisk(out);
+      let message = "";
+      try {
+        await benchPeers(results, args, "id", () => {}, "rnnbench-no-such-python");
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      if (!message.includes(`"${path}"`) || !/No space left on device/.test(message)) {
+        throw new Error(`not the error wanted: ${JSON.stringify(message)}`);
+      }
+      if (await Deno.readTextFile(path) !== old) throw new Error("the old sidecar changed");
+      const names = [...Deno.readDirSync(out)].map((e) => e.name);
+      if (names.some((n) => n.endsWith(".tmp"))) throw new Error(`left behind: ${names}`);
     }),
 });
 
