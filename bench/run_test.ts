@@ -73,11 +73,11 @@ Deno.test("a run killed with SIGKILL mid-training and resumed equals an uninterr
     const out = `${dir}/killed`;
     const args = ["run", "-A", main, "--profile", "smoke", "--engine", "native", "--threads", "2"];
     args.push("--onnx", "none", "--checkpoint-every", "0", "--out", out, ...flags);
-    // In this process's working folder, as the resume below: the fixture's data source is named
-    // relative to it, and a checkpoint resumes only under the name it was written with.
+    // In the repository, whatever this process's working folder: the resume below runs here, and
+    // the fixture's data source (part of a checkpoint's config key) is named the same from both.
     const child = new Deno.Command(Deno.execPath(), {
       args,
-      cwd: Deno.cwd(),
+      cwd: root,
       stdout: "null",
       stderr: "null",
     }).spawn();

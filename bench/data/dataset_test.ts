@@ -286,3 +286,29 @@ Deno.test("loadDataset() serves an imdb cache when the data file is gone but its
     );
   });
 });
+
+Deno.test("the fixture's source name is relative to the repository whatever the working folder", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const module = new URL("./dataset.ts", import.meta.url).href;
+    const code = `const { loadDataset } = await import(${JSON.stringify(module)});
+      const ds = await loadDataset({ source: "fixture", maxLen: 8, padding: "end",
+        cacheDir: ${JSON.stringify(`${dir}/cache`)} });
+      console.log(ds.source);`;
+    // In a child started in another folder: this process's working folder is shared by every
+    // test file running in it, so it is never changed here.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    const err = new TextDecoder().decode(out.stderr);
+    if (text !== "fixture:fixtures/imdb_small.json") {
+      throw new Error(`source from ${dir}: ${JSON.stringify(text)} ${err}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
