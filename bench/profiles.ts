@@ -21,9 +21,9 @@ import type { RunConfig } from "./results/types.ts";
  * How the learning rate moves over training, per optimizer step:
  * - `"constant"`: the base rate throughout (the original);
  * - `"cosine"`: `base · ½(1 + cos(π s / S))` for step s of S, from the base rate down to 0;
- * - `"tail-decay"`: the base rate for the steps before the last
- *   {@linkcode TAIL_DECAY_SHARE} (20 %) of them, then a straight line down to 0 over the rest (the "stable, then decay"
- *   schedule: the noisy iterate of a constant rate settles at the end).
+ * - `"tail-decay"`: the base rate until the last {@linkcode TAIL_DECAY_SHARE} (20 %) of the
+ *   steps, then a straight line down to 0 over them (the "stable, then decay" schedule: the
+ *   noisy iterate of a constant rate settles at the end).
  */
 export type LrSchedule = "constant" | "cosine" | "tail-decay";
 
@@ -384,10 +384,10 @@ export const FIXED_SWITCHES: readonly ProfileSwitch[] = [
  * The switches that turn `fixed` into `best`, IN LADDER ORDER. Each VALUE was chosen on
  * validation; the ORDER was not (nothing depends on it): the optimiser settings at `fixed`'s
  * shape first, then the vocabulary and the RNN's word dropout, then the shape, the epochs back
- * to 5, and last the readout. `best` is always the rung after the last of them. It inherits from `fixed`
- * keeping the last tokens (sweep 9 chose it for `best` first: +0.008 GRU, +0.014 LSTM on
- * validation), the gated cells' word dropout (sweeps 5–6 chose 0.25 for `best`) and clipping
- * at 5 (a safety net in `best`, not swept there).
+ * to 5, and last the readout. `best` is always the rung after the last of them. It inherits
+ * from `fixed` keeping the last tokens (sweep 9 chose it for `best` first: +0.008 GRU, +0.014
+ * LSTM on validation), the gated cells' word dropout (sweeps 5–6 chose 0.25 for `best`) and
+ * clipping at 5 (a safety net in `best`, not swept there).
  * Two fields `best` shares with `fixed` had notes of their own: `embedDim` 64 is not swept
  * (E = 128 doubles the step time, measured: 0.205 vs 0.111 s per batch), and
  * `init: "remember"` came out of sweeps 2–3 (+0.04 LSTM and +0.08 GRU on its own; kept in the

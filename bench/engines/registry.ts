@@ -10,7 +10,8 @@
  */
 import type { Availability, Engine, EngineOptions } from "./engine.ts";
 import { compileNative, createNativeEngine, nativeAvailability } from "./native/engine.ts";
-import { type ModelConfig, readoutOf } from "../../models/classifier.ts";
+import type { ModelConfig } from "../../models/classifier.ts";
+import { programShapeKey } from "../../models/codegen/program_shape.ts";
 import { createTfjsEngine, tfjsAvailability } from "./tfjs/engine.ts";
 import { createCudaEngine } from "./cuda/engine.ts";
 import { cudaAvailability, cudaFitProblem } from "./cuda/probe.ts";
@@ -141,7 +142,7 @@ export async function prepareEngines(
   if (kind !== "native") return;
   const byShape = new Map<string, ModelConfig>();
   for (const m of models) {
-    byShape.set(JSON.stringify([m.arch, m.embedDim, m.hiddenSize, m.layers, readoutOf(m)]), m);
+    byShape.set(programShapeKey(m), m);
   }
   const queue = [...byShape.values()];
   const worker = async () => {

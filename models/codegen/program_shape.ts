@@ -70,6 +70,16 @@ export function programShape(model: ModelConfig): ProgramShape {
   };
 }
 
+/**
+ * A key equal for two models exactly when {@linkcode programShape} gives them the same shape
+ * (the sizes the generated code is specialised to; not the vocabulary, a run-time argument).
+ * A field added to {@linkcode ProgramShape} belongs here too.
+ */
+export function programShapeKey(model: ModelConfig): string {
+  const { embedDim, hiddenSize, layers } = model;
+  return JSON.stringify([model.arch, embedDim, hiddenSize, layers, readoutOf(model)]);
+}
+
 /** Where a weight sits inside one layer's block of the flat parameter array. */
 export interface WeightSlot {
   /** The weight's name in the cell, e.g. "W_hf". */

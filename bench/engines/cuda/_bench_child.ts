@@ -6,9 +6,7 @@
  * tests of other files running there at the same time see. Prints `{ "invocations": … }` as
  * JSON on its last line, one {@linkcode BenchOutcome} per invocation.
  *
- * Usage: `RNNBENCH_TEST_REQUEST=<JSON of string[][]> deno run --allow-all _bench_child.ts`: the
- * command lines (in the environment, not the arguments: a file reading its arguments is a
- * user-facing entry point, `bench/util/entry_points_test.ts`).
+ * Run by `runChild` (`../_child.ts`) on the command lines (`string[][]`).
  *
  * @module
  */
@@ -16,6 +14,7 @@ import type { Run } from "../../results/types.ts";
 import { parseBenchArgs } from "../../cli.ts";
 import { runBench } from "../../run.ts";
 import { memoryProgress } from "../../util/progress.ts";
+import { childMain } from "../_child.ts";
 
 /** What an invocation gave: whether it succeeded, and its runs. */
 export interface BenchOutcome {
@@ -39,8 +38,5 @@ export async function benchInvocations(argvs: readonly string[][]): Promise<Benc
 }
 
 if (import.meta.main) {
-  const invocations = await benchInvocations(
-    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as string[][],
-  );
-  console.log(JSON.stringify({ invocations }));
+  await childMain(async (argvs: string[][]) => ({ invocations: await benchInvocations(argvs) }));
 }

@@ -5,9 +5,8 @@
  * `deno test --parallel` process, never see it. Prints `{ "message": … }` as JSON on its
  * last line: what the step threw (`String(e)`), or null when it did not throw.
  *
- * Usage: `RNNBENCH_EMU_FAIL=<call>[:<kernel>] RNNBENCH_TEST_REQUEST=<step JSON> deno run
- * --allow-all _fault_child.ts`
- * where the JSON is a {@linkcode FaultedStep}.
+ * Run by `runChild` (`../_child.ts`) on a {@linkcode FaultedStep}, with
+ * `RNNBENCH_EMU_FAIL=<call>[:<kernel>]` in its environment.
  *
  * @module
  */
@@ -15,6 +14,7 @@ import type { ModelConfig } from "../../../models/classifier.ts";
 import { type Cell, engineFixture, engineOptions } from "../_testing.ts";
 import { createCudaEngine } from "./engine.ts";
 import type { CudaTuning } from "./probe.ts";
+import { childMain } from "../_child.ts";
 
 /** What the child does: on the fixture of `cell` (changed by `model`), one step. */
 export interface FaultedStep {
@@ -54,8 +54,5 @@ export async function faultedStep(s: FaultedStep): Promise<string | null> {
 }
 
 if (import.meta.main) {
-  const message = await faultedStep(
-    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as FaultedStep,
-  );
-  console.log(JSON.stringify({ message }));
+  await childMain(async (s: FaultedStep) => ({ message: await faultedStep(s) }));
 }

@@ -5,9 +5,8 @@
  * files, running in the same `deno test --parallel` process, never see them. Prints
  * `{ "runs": … }` as JSON on its last line, one {@linkcode StepsResult} per run.
  *
- * Usage: `RNNBENCH_EMU_ORDER=<order> RNNBENCH_TEST_REQUEST=<request JSON> deno run --allow-all
- * _steps_child.ts`
- * where the JSON is a {@linkcode StepsRequest}.
+ * Run by `runChild` (`../_child.ts`) on a {@linkcode StepsRequest}, with
+ * `RNNBENCH_EMU_ORDER=<order>` in its environment.
  *
  * @module
  */
@@ -15,6 +14,7 @@ import type { ModelConfig } from "../../../models/classifier.ts";
 import { type Cell, engineFixture, engineOptions, type OptionChanges } from "../_testing.ts";
 import { createCudaEngine } from "./engine.ts";
 import type { CudaTuning } from "./probe.ts";
+import { childMain } from "../_child.ts";
 
 /** One run: on the fixture of `cell` (`size` sequences, changed by `model`), a fresh engine. */
 export interface StepsRun {
@@ -71,8 +71,5 @@ export async function runSteps(r: StepsRequest): Promise<StepsResult[]> {
 }
 
 if (import.meta.main) {
-  const runs = await runSteps(
-    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as StepsRequest,
-  );
-  console.log(JSON.stringify({ runs }));
+  await childMain(async (r: StepsRequest) => ({ runs: await runSteps(r) }));
 }

@@ -40,6 +40,7 @@ import {
 } from "../_testing.ts";
 import { createCudaEngine } from "./engine.ts";
 import type { FaultedStep } from "./_fault_child.ts";
+import { denoJson, runChild } from "../_child.ts";
 import type { StepsRequest, StepsResult } from "./_steps_child.ts";
 import type { BenchOutcome } from "./_bench_child.ts";
 import type { Run } from "../../results/types.ts";
@@ -64,33 +65,6 @@ async function engineFor(layout: ParamLayout, over: OptionChanges = {}): Promise
   return await createCudaEngine(engineOptions(layout, over), 0, await tuning());
 }
 
-/**
- * Runs `deno <args>` in a child process (fresh driver, probe caches and environment: this
- * process's, changed by `env`; in `cwd`, default this process's) and returns the JSON of the
- * last line it prints.
- */
-async function denoJson<T>(
-  args: string[],
-  env: Record<string, string>,
-  cwd?: string,
-): Promise<T> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    env,
-    ...(cwd === undefined ? {} : { cwd }),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  try {
-    return JSON.parse(text.split("\n").pop() || "undefined") as T;
-  } catch {
-    throw new Error(
-      `no JSON from deno ${args[0]}: ${text} ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-}
-
 /** Runs `code` in a fresh `deno eval` and returns the JSON of the last line it prints. */
 function evalJson<T>(code: string, env: Record<string, string>): Promise<T> {
   return denoJson<T>(["eval", code], env);
@@ -103,11 +77,11 @@ function evalJson<T>(code: string, env: Record<string, string>): Promise<T> {
  * tests of other files run in this process at the same time (`deno test --parallel`).
  */
 async function faultMessage(fail: string, step: Omit<FaultedStep, "tuning">): Promise<string> {
-  const script = new URL("./_fault_child.ts", import.meta.url).pathname;
   const s: FaultedStep = { ...step, tuning: await tuning() };
-  const r = await denoJson<{ message: string | null }>(
-    ["run", "--allow-all", script],
-    { RNNBENCH_EMU_FAIL: fail, RNNBENCH_TEST_REQUEST: JSON.stringify(s) },
+  const r = await runChild<{ message: string | null }>(
+    new URL("./_fault_child.ts", import.meta.url),
+    s,
+    { RNNBENCH_EMU_FAIL: fail },
   );
   return r.message ?? "";
 }
@@ -231,7 +205,7 @@ emuTest(
     ];
     // Each order in a child process (`_steps_child.ts`), the only one whose environment has
     // it: emulated tests of other files run in this process at the same time.
-    const script = new URL("./_steps_child.ts", import.meta.url).pathname;
+    const script = new URL("./_steps_child.ts", import.meta.url);
     const request: StepsRequest = {
       tuning: await tuning(),
       runs: cases.map(({ arch, over }) => ({
@@ -245,10 +219,9 @@ emuTest(
     const floats = (bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
     const orders = ["forward", "reverse", "shuffle:1"];
     const [want, ...got] = await Promise.all(orders.map(async (order) => {
-      const r = await denoJson<{ runs: StepsResult[] }>(
-        ["run", "--allow-all", script],
-        { RNNBENCH_EMU_ORDER: order, RNNBENCH_TEST_REQUEST: JSON.stringify(request) },
-      );
+      const r = await runChild<{ runs: StepsResult[] }>(script, request, {
+        RNNBENCH_EMU_ORDER: order,
+      });
       return r.runs.map((run) => ({ params: floats(run.params), out: run.out.map(floats) }));
     }));
     cases.forEach(({ arch, over }, c) => {
@@ -572,7 +545,7 @@ emuTest(
     // run in this process at the same time, with its working directory and environment.
     const t = await tuning();
     const root = new URL("../../../", import.meta.url).pathname;
-    const script = new URL("./_bench_child.ts", import.meta.url).pathname;
+    const script = new URL("./_bench_child.ts", import.meta.url);
     const dir = await Deno.makeTempDir();
     try {
       const engines = ["cuda", "native"];
@@ -580,12 +553,10 @@ emuTest(
         ...["--profile", "smoke", "--arch", "lstm", "--epochs", "2", "--limit-batches", "3"],
         ...["--engine", engine, "--threads", "2", "--onnx", "none", "--out", `${dir}/${engine}`],
       ];
-      const { invocations } = await denoJson<{ invocations: BenchOutcome[] }>(
-        ["run", "--allow-all", script],
-        {
-          RNNBENCH_CUDA_EMULATOR: t.emulator.dir,
-          RNNBENCH_TEST_REQUEST: JSON.stringify(engines.map(argv)),
-        },
+      const { invocations } = await runChild<{ invocations: BenchOutcome[] }>(
+        script,
+        engines.map(argv),
+        { RNNBENCH_CUDA_EMULATOR: t.emulator.dir },
         root,
       );
       const ran = (i: number): Run => {

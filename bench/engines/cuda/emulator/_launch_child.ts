@@ -6,13 +6,13 @@
  * there at the same time. Prints `{ "results": … }` as JSON on its last line, one
  * {@linkcode LaunchResult} per launch, in order.
  *
- * Usage: `RNNBENCH_TEST_REQUEST=<request JSON> deno run --allow-all _launch_child.ts`, where the JSON is a
- * {@linkcode LaunchRequest}.
+ * Run by `runChild` (`../../_child.ts`) on a {@linkcode LaunchRequest}.
  *
  * @module
  */
 import { emulatorToolchain } from "../compiler.ts";
 import { CudaContext, openDriver } from "../driver.ts";
+import { childMain } from "../../_child.ts";
 
 /** One launch: a kernel of the source, its int argument, geometry, order and environment. */
 export interface PlantedLaunch {
@@ -97,8 +97,5 @@ export async function launchPlanted(r: LaunchRequest): Promise<LaunchResult[]> {
 }
 
 if (import.meta.main) {
-  const results = await launchPlanted(
-    JSON.parse(Deno.env.get("RNNBENCH_TEST_REQUEST") ?? "null") as LaunchRequest,
-  );
-  console.log(JSON.stringify({ results }));
+  await childMain(async (r: LaunchRequest) => ({ results: await launchPlanted(r) }));
 }

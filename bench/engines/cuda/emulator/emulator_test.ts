@@ -7,6 +7,7 @@
 import { CudaContext, openDriver } from "../driver.ts";
 import { emulatorTuning, emuTest } from "../../_testing.ts";
 import type { LaunchRequest, LaunchResult, PlantedLaunch } from "./_launch_child.ts";
+import { runChild } from "../../_child.ts";
 
 /** Planted kernels; `sync` 0 leaves out the barrier a neighbour's read needs. */
 const SOURCE = String.raw`
@@ -94,7 +95,7 @@ type Launch = PlantedLaunch & { readonly kernel: Kernel };
 type Launched = { out: Float32Array } | { error: string };
 
 /** The child process of {@linkcode launchAll}. */
-const CHILD = new URL("./_launch_child.ts", import.meta.url).pathname;
+const CHILD = new URL("./_launch_child.ts", import.meta.url);
 
 /**
  * Runs the launches in one child process (`_launch_child.ts`): the order and `env` are
@@ -111,23 +112,9 @@ async function launchAll(launches: readonly Launch[]): Promise<Launched[]> {
     source: SOURCE,
     launches,
   };
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CHILD],
-    env: { RNNBENCH_TEST_REQUEST: JSON.stringify(request) },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const text = dec.decode(out.stdout).trim();
-  let results: LaunchResult[] | undefined;
-  try {
-    results = (JSON.parse(text.split("\n").pop() || "null") as { results?: LaunchResult[] })
-      ?.results;
-  } catch { /* reported below */ }
+  const { results } = await runChild<{ results?: LaunchResult[] }>(CHILD, request);
   if (!Array.isArray(results) || results.length !== launches.length) {
-    throw new Error(
-      `the launch child (exit ${out.code}) gave no results: ${text} ${dec.decode(out.stderr)}`,
-    );
+    throw new Error(`the launch child gave no results: ${JSON.stringify(results)}`);
   }
   return results.map((r) =>
     "error" in r ? { error: r.error } : { out: new Float32Array(Uint32Array.from(r.bits).buffer) }
