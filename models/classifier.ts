@@ -190,10 +190,12 @@ export function initParams(layout: ParamLayout, seed: number): Float64Array {
   for (const t of layout.tensors) {
     const init = t.init;
     if (init.kind === "zeros") continue;
+    if (init.kind === "normal") {
+      rng.fillNormal(p, t.offset, t.offset + t.size);
+      continue;
+    }
     for (let i = t.offset; i < t.offset + t.size; i++) {
-      p[i] = init.kind === "normal"
-        ? rng.normal()
-        : init.kind === "uniformIn"
+      p[i] = init.kind === "uniformIn"
         ? rng.uniformIn(init.low, init.high)
         : rng.uniformIn(-init.bound, init.bound);
     }
