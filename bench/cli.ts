@@ -24,7 +24,7 @@ import {
 import { archsOption, cellOption } from "./util/shared_flags.ts";
 import type { CellFile } from "./cell_file.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
-import { PROFILE_NAMES } from "./profiles.ts";
+import { getProfile, PROFILE_NAMES, seedsOf } from "./profiles.ts";
 import { expandLadder, LADDER_PROFILE, profileChoicesText, rungsThrough } from "./ladder.ts";
 import { ID_PATTERN } from "./invocation_id.ts";
 import type { LabelMode } from "./data/batches.ts";
@@ -63,8 +63,11 @@ export interface BenchArgs {
   labels: LabelMode | null;
   /** First random seed. @default 1 */
   seed: number;
-  /** How many seeds per architecture (seed, seed+1, …). @default 1 */
-  seeds: number;
+  /**
+   * How many seeds per architecture (seed, seed+1, …); null: each profile's own count
+   * (`Profile.seeds`: 1, and 3 for `fixed`'s RNN). @default null
+   */
+  seeds: number | null;
   /** Train and evaluate on only the first N batches of each split; null = all. */
   limitBatches: number | null;
   /** @default "results" */
@@ -201,11 +204,13 @@ export function benchCommand(): Command {
       ]),
     )
     .option("--seed <n>", "first random seed", integer("--seed", 0, MAX_SEED), 1)
-    .option(
-      "--seeds <n>",
-      "seeds per architecture (seed, seed+1, …)",
-      integer("--seeds", 1, MAX_SEEDS),
-      1,
+    .addOption(
+      optional(
+        "--seeds <n>",
+        "seeds per architecture (seed, seed+1, …)",
+        "the profile's: 1, and 3 for fixed's RNN",
+        integer("--seeds", 1, MAX_SEEDS),
+      ),
     )
     .addOption(
       optional(
@@ -337,9 +342,12 @@ export function parseBenchArgs(argv: string[], cells: readonly CellFile[] = []):
   const archs = cells.length > 0 && cmd.getOptionValueSource("arch") === "default"
     ? [...new Set(cells.flatMap((c) => c.names))]
     : arch;
-  if (rest.seed + rest.seeds - 1 > MAX_SEED) {
+  const seeds = rest.seeds ??
+    Math.max(...profile.flatMap((name) => archs.map((a) => seedsOf(getProfile(name), a))));
+  if (rest.seed + seeds - 1 > MAX_SEED) {
+    const flag = rest.seeds === null ? `(a profile's ${seeds} seeds)` : `--seeds ${seeds}`;
     throw new UsageError(
-      `--seed ${rest.seed} --seeds ${rest.seeds} reaches seed ${rest.seed + rest.seeds - 1}, ` +
+      `--seed ${rest.seed} ${flag} reaches seed ${rest.seed + seeds - 1}, ` +
         `past ${MAX_SEED}: the random generator keeps 32 bits of a seed, so larger seeds would ` +
         `repeat smaller ones; lower --seed or --seeds.`,
     );

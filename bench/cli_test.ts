@@ -39,6 +39,11 @@ const cases: [string[], RegExp][] = [
     /--seed must be an integer from 0 to 4294967295/,
   ],
   [["--seed", "4294967295", "--seeds", "2"], /reaches seed 4294967296, past 4294967295/],
+  // Without --seeds, fixed's 3 seeds of the RNN count.
+  [
+    ["--seed", "4294967294", "--profile", "fixed"],
+    /--seed 4294967294 \(a profile's 3 seeds\) reaches seed 4294967296/,
+  ],
   [["--out", ""], /--out must not be empty/],
   // Limits on counts that would exhaust memory before anything is said.
   [["--seeds", "100000000"], /--seeds must be an integer from 1 to 1000/],
@@ -147,6 +152,25 @@ Deno.test("--profile original resolves to exactly the report's hyperparameters",
   ) {
     throw new Error("original-labels must differ from original only in labels");
   }
+});
+
+Deno.test("without --seeds each profile runs its own count of seeds per cell; --seeds sets every one", () => {
+  const cells = (argv: string[]) =>
+    runMatrix(parseBenchArgs(argv)).map((s) => `${s.profile.name}/${s.arch}/${s.seed}`);
+  const byDefault = cells(["--profile", "original,fixed", "--seed", "4"]);
+  const want = [
+    ...["rnn/4", "lstm/4", "gru/4"].map((c) => `original/${c}`),
+    ...["rnn/4", "rnn/5", "rnn/6", "lstm/4", "gru/4"].map((c) => `fixed/${c}`),
+  ];
+  if (JSON.stringify(byDefault) !== JSON.stringify(want)) {
+    throw new Error(`profile seed counts: ${byDefault.join(" ")}`);
+  }
+  const two = cells(["--profile", "original,fixed", "--seeds", "2"]);
+  if (two.length !== 2 * 3 * 2 || two.filter((c) => c.startsWith("fixed/rnn/")).length !== 2) {
+    throw new Error(`--seeds 2: ${two.join(" ")}`);
+  }
+  // The seed checks count the profile's seeds too: one seed of smoke fits below the limit.
+  parseBenchArgs(["--seed", "4294967295", "--profile", "smoke"]);
 });
 
 Deno.test("flags override the profile, and shards partition the run matrix", () => {

@@ -16,6 +16,7 @@
  */
 import type { BenchArgs } from "./cli.ts";
 import { expandLadder, LADDER_PROFILE } from "./ladder.ts";
+import { type Profile, PROFILES, seedsOf } from "./profiles.ts";
 
 /** What `--id` accepts besides "auto": a file-name-safe word. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -28,7 +29,18 @@ function comparable(args: BenchArgs): Record<string, unknown> {
   for (const k of LOCATION_FLAGS) delete rest[k];
   // The default, as states and ids from before the flag existed have it (absent).
   if (rest.reference === "auto") delete rest.reference;
+  // No --seeds: each profile's own count. Where that is 1 for every run it is the old
+  // default's 1, as states and ids from before profiles had counts have it.
+  if (rest.seeds === null && oneSeedEach(args)) rest.seeds = 1;
   return Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Whether every profile of the command line runs one seed of every architecture it names. */
+function oneSeedEach(args: BenchArgs): boolean {
+  return args.profiles.every((name) => {
+    const p = (PROFILES as Readonly<Record<string, Profile | undefined>>)[name];
+    return p !== undefined && args.archs.every((arch) => seedsOf(p, arch) === 1);
+  });
 }
 
 /** The longest profile list an `--id auto` id spells out (the hash tells lists apart). */
@@ -73,6 +85,11 @@ export async function stableInvocationId(
   return { id: `${base}${shard}`, runPrefix: base };
 }
 
+/** A flag's value as a difference shows it (an absent --seeds: the profiles' counts). */
+function shown(key: string, value: unknown): string {
+  return key === "seeds" && value === null ? "(the profiles' counts)" : JSON.stringify(value);
+}
+
 /**
  * The flags in which two command lines of one invocation differ (location flags aside).
  * @returns one `--flag saved vs now` phrase per difference; empty when they agree
@@ -84,5 +101,5 @@ export function flagDifferences(saved: BenchArgs, now: BenchArgs): string[] {
     "--" + (names[k] ?? k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`));
   return [...new Set([...Object.keys(a), ...Object.keys(b)])]
     .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `${flag(k)} ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
+    .map((k) => `${flag(k)} ${shown(k, a[k])} vs ${shown(k, b[k])}`);
 }

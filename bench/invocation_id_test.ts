@@ -37,6 +37,16 @@ Deno.test("--id auto depends on what is run, not on flag order, --out or --shard
   if (s.id !== `${a.id}-shard2of3` || s.runPrefix !== a.id) {
     throw new Error(`shard 2/3 of ${a.id} is ${JSON.stringify(s)}`);
   }
+  // No --seeds: the profiles' counts. Where those are one seed each it is the same invocation
+  // as --seeds 1 (the default before profiles had counts); fixed runs 3 of the RNN, so not there.
+  const one = await id(["--id", "auto", "--profile", "smoke", "--seeds", "1"]);
+  if ((await id(["--id", "auto", "--profile", "smoke"])).id !== one.id) {
+    throw new Error("smoke without --seeds and with --seeds 1 got different ids");
+  }
+  const fixed = (argv: string[]) => id(["--id", "auto", "--profile", "fixed", ...argv]);
+  if ((await fixed([])).id === (await fixed(["--seeds", "1"])).id) {
+    throw new Error("fixed without --seeds (3 seeds of the RNN) and with --seeds 1 share an id");
+  }
   const named = await id(["--id", "sweep1", "--shard", "1/2"]);
   if (named.id !== "sweep1-shard1of2" || named.runPrefix !== "sweep1") {
     throw new Error(`--id sweep1 --shard 1/2 gives ${JSON.stringify(named)}`);

@@ -21,10 +21,11 @@ import {
 import { stableInvocationId } from "./invocation_id.ts";
 import { parseSweepArgs, sweepConfigs } from "./tools/sweep.ts";
 
-// The fields that say what a rung trains and evaluates: not its name and description, nor how
-// long its ONNX inference is timed (see the test of inferSeconds below).
-const fieldsOf = (p: object) =>
-  Object.entries(p).filter(([k]) => k !== "name" && k !== "description" && k !== "inferSeconds");
+// The fields that say what a rung trains and evaluates: not its name and description, how
+// long its ONNX inference is timed, nor how many seeds it runs (see the tests of inferSeconds
+// and seeds below).
+const NOT_TRAINING = ["name", "description", "inferSeconds", "seeds"];
+const fieldsOf = (p: object) => Object.entries(p).filter(([k]) => !NOT_TRAINING.includes(k));
 
 Deno.test("consecutive rungs differ in exactly one field: the rung's switch", () => {
   for (const rung of LADDER.slice(1)) {
@@ -48,6 +49,14 @@ Deno.test("the named rungs time their ONNX inference; the rungs between them, an
   }
   assertEquals(PROFILES.fixed.inferSeconds, PROFILES.original.inferSeconds);
   assertEquals(PROFILES.best.inferSeconds, PROFILES.original.inferSeconds);
+});
+
+Deno.test("every rung runs one seed of every cell by default, but fixed three of the RNN", () => {
+  for (const rung of LADDER) {
+    const want = rung.profile.name === "fixed" ? { default: 1, rnn: 3 } : { default: 1 };
+    assertEquals(rung.profile.seeds, want, rung.profile.name);
+  }
+  assertEquals(PROFILES.smoke.seeds, { default: 1 });
 });
 
 Deno.test("the ladder runs original-labels, original, the fixed switches to fixed, the best switches to best", () => {

@@ -36,6 +36,8 @@ export interface ExportOptions {
   readonly workers: number;
   /** Approximate seconds per timed repeat of the inference benchmark; 0: not timed. */
   readonly inferSeconds: number;
+  /** Why inference is not timed when `inferSeconds` is 0. @default the profile's setting */
+  readonly untimedBecause?: string;
   readonly progress: ProgressSink;
 }
 
@@ -72,7 +74,9 @@ export async function exportAndMeasure(
   );
   if (o.inferSeconds === 0) {
     o.progress.log(
-      `  inference not timed (profile ${o.profile}: inferSeconds 0; time the file with ` +
+      `  inference not timed (${
+        o.untimedBecause ?? `profile ${o.profile}: inferSeconds 0`
+      }; time the file with ` +
         `\`deno task infer ${path}\`)`,
     );
   }

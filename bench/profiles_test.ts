@@ -14,7 +14,14 @@ import {
   scheduledLearningRate,
 } from "./profiles.ts";
 import { memoryProgress } from "./util/progress.ts";
-import { initialParams, resolveProfile, runBench, runSplits, VALIDATION_SEED } from "./run.ts";
+import {
+  InitCache,
+  initialParams,
+  resolveProfile,
+  runBench,
+  runSplits,
+  VALIDATION_SEED,
+} from "./run.ts";
 import { initParams, paramLayout } from "../models/classifier.ts";
 import { parseSweepArgs, sweepConfigs } from "./tools/sweep.ts";
 import { readModelInfo } from "../models/onnx/proto.ts";
@@ -54,6 +61,7 @@ Deno.test("fixed differs from original only in its named switches", () => {
     "learningRate",
     "name",
     "padding",
+    "seeds", // how many runs, not a switch: see ladder_test
     "wordDropout",
   ]);
   for (const s of FIXED_SWITCHES) assertEquals(fixed[s.field], s.value);
@@ -94,6 +102,7 @@ Deno.test("fixed resolves to its documented values", () => {
     init: "remember",
     wordDropout: { default: 0.25, rnn: 0 },
     inferSeconds: 0.5,
+    seeds: { default: 1, rnn: 3 },
   });
 });
 
@@ -123,6 +132,7 @@ Deno.test("best resolves to its documented values", () => {
     init: "remember",
     wordDropout: { default: 0.25 },
     inferSeconds: 0.5,
+    seeds: { default: 1 },
   });
 });
 
@@ -151,6 +161,22 @@ Deno.test('initialParams() sets only the gate biases of the "remember" scheme', 
     };
     assertEquals(changed.map((t) => t.name), want[arch]);
     for (const t of changed) assertEquals(b[t.offset], arch === "gru" ? -1 : 1);
+  }
+});
+
+Deno.test("initialParams() through an InitCache: the same values, a fresh copy each time, the oldest layout dropped", () => {
+  const cache = new InitCache(2);
+  const layouts = [2, 3, 4].map((layers) =>
+    paramLayout({ arch: "lstm", vocabSize: 10, embedDim: 4, hiddenSize: 3, layers })
+  );
+  for (const scheme of ["original", "remember"] as const) {
+    for (const layout of [...layouts, ...layouts]) {
+      for (const seed of [1, 2]) {
+        const got = initialParams(layout, seed, scheme, cache);
+        assertEquals(got, initialParams(layout, seed, scheme));
+        got.fill(7); // the caller's copy: the cache keeps its own
+      }
+    }
   }
 });
 

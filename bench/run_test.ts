@@ -3,6 +3,7 @@ import { runNumbers, smokeBenchArgs, withTemp } from "./_testing.ts";
 // after SIGKILL, determinism, a forced NaN, shards, the original-labels mechanism, and the
 // summary `bench` ends with.
 import { parseBenchArgs } from "./cli.ts";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import { memoryProgress } from "./util/progress.ts";
@@ -330,6 +331,24 @@ Deno.test("a profile with inferSeconds 0 exports and checks its ONNX model but d
     if (run.inference.length !== 0) throw new Error(JSON.stringify(run.inference));
     const said = progress.lines.join("\n");
     if (!said.includes("inference not timed (profile smoke-untimed")) throw new Error(said);
+  });
+});
+
+Deno.test("of several seeds of one profile and cell, only the first times ONNX inference", async () => {
+  await withTemp(async (dir) => {
+    const twice = { ...PROFILES.smoke, name: "smoke-seeds", epochs: 1, seeds: { default: 2 } };
+    const progress = memoryProgress();
+    const args = parseBenchArgs([
+      ...["--engine", "native", "--arch", "rnn", "--limit-batches", "2", "--onnx", "scan"],
+      ...["--batch-sizes", "1", "--seed", "7", "--out", `${dir}/out`],
+    ]);
+    const { results } = await runBench(args, progress, { profiles: [twice] });
+    const got = results.runs.map((r) => [r.seed, r.onnx !== null, r.inference.length > 0]);
+    assertEquals(got, [[7, true, true], [8, true, false]]);
+    const said = progress.lines.join("\n");
+    if (!said.includes("inference not timed (seed 7 of smoke-seeds rnn times the same graph")) {
+      throw new Error(said);
+    }
   });
 });
 

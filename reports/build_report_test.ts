@@ -170,7 +170,8 @@ Deno.test("runs exported but not timed (rungs between named profiles) get one li
   assertEquals(notTimed(files), [
     "Not timed: 2 runs of best: exported and checked for parity only (a profile with " +
     "inferSeconds 0 times no inference: the ladder's rungs between named profiles, whose shapes " +
-    "the named profiles around them time).",
+    "the named profiles around them time; of several seeds of one profile and cell, only the " +
+    "first is timed, the others' graphs being the same).",
   ]);
 });
 

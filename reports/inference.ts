@@ -156,7 +156,8 @@ export function inference(doc: Doc, rows: readonly RunRow[], byMachine: boolean)
 
 /**
  * One line for the runs whose model was exported and checked but not timed (a profile with
- * `inferSeconds` 0: the ladder's rungs between named profiles), naming their profiles.
+ * `inferSeconds` 0: the ladder's rungs between named profiles; a second or later seed of a
+ * profile and cell), naming their profiles.
  */
 function untimed(doc: Doc, rows: readonly RunRow[]): void {
   const runs = okRows(rows).filter((r) => r.run.onnx !== null && r.run.inference.length === 0);
@@ -168,6 +169,7 @@ function untimed(doc: Doc, rows: readonly RunRow[]): void {
     ...profiles.flatMap((p, i) => [...(i === 0 ? [] : [", "]), code(p)]),
     ": exported and checked for parity only (a profile with inferSeconds 0 times no " +
     "inference: the ladder's rungs between named profiles, whose shapes the named profiles " +
-    "around them time).",
+    "around them time; of several seeds of one profile and cell, only the first is timed, " +
+    "the others' graphs being the same).",
   ]]);
 }

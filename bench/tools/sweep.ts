@@ -61,7 +61,7 @@ import type { Run } from "../results/types.ts";
 import { resolveProfile, runBench } from "../run.ts";
 
 /** A profile field a sweep may vary. */
-export type SweepKey = Exclude<keyof Profile, "name" | "description" | "dataSource">;
+export type SweepKey = Exclude<keyof Profile, "name" | "description" | "dataSource" | "seeds">;
 
 const num = (min: number, integer: boolean) => (v: string): number => {
   const n = Number(v);
