@@ -199,6 +199,33 @@ const medianOrNull = (runs: readonly RunRow[] | undefined) => {
   return values.length === 0 ? null : median(values);
 };
 
+/** A run's seed and engine: what a run of one rung shares with its like on another. */
+const runKey = (r: RunRow) => JSON.stringify([r.run.seed, r.run.engine]);
+
+/**
+ * The change of an architecture's median accuracy from `before`'s runs to `now`'s. When the
+ * two rungs ran other seeds or engines (`fixed` runs 3 seeds of the RNN, the rung before it
+ * one), only the runs both have are compared, and `over` names their seeds; null when they
+ * share none.
+ */
+function changeOf(
+  now: readonly RunRow[] | undefined,
+  before: readonly RunRow[] | undefined,
+): { change: number; over: string | null } | null {
+  if (now === undefined || before === undefined) return null;
+  const keysNow = new Set(now.map(runKey)), keysBefore = new Set(before.map(runKey));
+  const same = keysNow.size === keysBefore.size && [...keysNow].every((k) => keysBefore.has(k));
+  const a = same ? now : now.filter((r) => keysBefore.has(runKey(r)));
+  const b = same ? before : before.filter((r) => keysNow.has(runKey(r)));
+  const m = medianOrNull(a), n = medianOrNull(b);
+  if (m === null || n === null) return null;
+  const seeds = distinct(a.map((r) => r.run.seed)).sort((x, y) => x - y);
+  return {
+    change: m - n,
+    over: same ? null : `${seeds.length === 1 ? "seed" : "seeds"} ${seeds.join(", ")}`,
+  };
+}
+
 /** How a pair of consecutive present rungs compares with what the ladder switches. */
 interface StepCheck {
   /** Fields whose recorded values differ for some shared architecture, in field order. */
@@ -408,11 +435,12 @@ export function ladder(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
         code(s.rung.profile.name),
         change,
         ...arches.flatMap((a) => {
-          const now = medianOrNull(s.runs.get(a));
-          const before = medianOrNull(previousWith(i, a)?.runs.get(a));
+          const c = changeOf(s.runs.get(a), previousWith(i, a)?.runs.get(a));
           return [
             accuracyCell(s.runs.get(a)),
-            now === null || before === null ? DASH : formatAccuracyChange(now - before),
+            c === null
+              ? DASH
+              : formatAccuracyChange(c.change) + (c.over === null ? "" : ` (${c.over})`),
           ];
         }),
       ];
@@ -443,6 +471,23 @@ export function ladder(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
       ).join("; "),
   });
   doc.paragraph("The figure draws the medians; the table gives each rung's range over its runs.");
+  const unlike = steps.flatMap((s, i) =>
+    arches.flatMap((a) => {
+      const c = changeOf(s.runs.get(a), previousWith(i, a)?.runs.get(a));
+      return c === null || c.over === null ? [] : [{ s, a, over: c.over }];
+    })
+  );
+  if (unlike.length > 0) {
+    doc.paragraph(
+      "Where a rung ran other seeds than the rung before it, its change compares only the " +
+        "runs both have (",
+      ...joinInline(
+        unlike.map(({ s, a, over }) => [`${archLabel(a)} at `, ...rungName(s.rung), `: ${over}`]),
+        "; ",
+      ),
+      "); the figure's line between them joins medians over different seeds.",
+    );
+  }
 
   const notes: Inline[][] = [];
   steps.forEach((s, i) => {

@@ -154,6 +154,39 @@ Deno.test("the ladder table has a row per rung in order, medians of the runs, an
   }
 });
 
+Deno.test("a rung that ran other seeds than the rung before it changes by the seeds both ran, and says so", async () => {
+  // As the default run: seed 1 everywhere, and seeds 1–3 of fixed's RNN.
+  const specs = everyRung(["rnn", "lstm"], [1]).filter((s) => s.rung <= FIXED);
+  const extra = [2, 3].map((seed) => ({
+    rung: FIXED,
+    arch: "rnn",
+    seed,
+    accuracy: 0.9 + seed / 100,
+  }));
+  const blocks = section(buildReport(await results([...specs, ...extra])));
+  const table = tableOf(blocks);
+  const header = table.columns.map((c) => c.header);
+  const row = table.rows[FIXED]!.map(plainText);
+  const cell = (name: string) => row[header.indexOf(name)]!;
+  // Seed 1 against seed 1, not the median of three against seed 1.
+  const seed1 = (rung: number) => acc(rung, "rnn", 1);
+  const want = seed1(FIXED) - seed1(FIXED - 1);
+  assertEquals(cell("RNN change"), `${want >= 0 ? "+" : "−"}${Math.abs(want).toFixed(4)} (seed 1)`);
+  assert(/^\d\.\d{4} \(.*\), 3 seeds$/.test(cell("RNN accuracy")), cell("RNN accuracy"));
+  // The LSTM ran the same seed on both rungs: a plain change.
+  assert(/^[+−]\d\.\d{4}$/.test(cell("LSTM change")), cell("LSTM change"));
+  const text = textOf(blocks);
+  assert(
+    text.includes(
+      "Where a rung ran other seeds than the rung before it, its change compares " +
+        `only the runs both have (RNN at rung ${FIXED} (fixed): seed 1)`,
+    ),
+    text,
+  );
+  // Without the extra seeds, no such paragraph.
+  assert(!textOf(section(buildReport(await results(specs)))).includes("ran other seeds"));
+});
+
 Deno.test("the ladder figure draws one series per architecture: the median per rung present", async () => {
   const arches = ["rnn", "lstm", "gru", "mycell"];
   const rungs = [0, 1, 2, FIXED, BEST];
