@@ -312,6 +312,23 @@ export function artefactExplanation(doc: Doc, rows: readonly RunRow[]): void {
         original !== undefined && originalShapes.length === 1 && shapes.some((x) => x !== original)
       ) {
         reach.push(` (a stack of ${shapes.join(", ")} instead of the original's ${original})`);
+        // Why the shape changed, where the results show it: the best any rung with correct
+        // labels reached at the original's shape.
+        const atOriginal = okRows(rows).filter((r) =>
+          r.run.config.labels === "correct" && shapeOf(r) === original &&
+          LADDER.some((g) => g.profile.name === r.run.profile)
+        );
+        if (profile === "fixed" && atOriginal.length > 0) {
+          const profiles = distinct(atOriginal.map((r) => r.run.profile)).sort(compareProfiles);
+          reach.push(
+            `. At the original's shape the rungs of the ladder here (`,
+            ...joinInline(profiles.map(code), ", "),
+            `) reach at most ${perArch(atOriginal, last, formatAccuracy, true)}: no change ` +
+              "measured at that shape reached 0.80 on the validation split, so ",
+            code("fixed"),
+            " takes the smallest change of shape found (bench/notes/profiles.md)",
+          );
+        }
       }
       reach.push(".");
     }
