@@ -82,7 +82,7 @@ Deno.test("the ladder runs original-labels, original, the fixed switches to fixe
   const differing = fieldsOf(PROFILES.best).filter(([k, v]) =>
     JSON.stringify(v) !== JSON.stringify((PROFILES.fixed as unknown as Record<string, unknown>)[k])
   ).map(([k]) => k).sort();
-  assertEquals(BEST_SWITCHES.map((s) => s.field).sort(), differing);
+  assertEquals([...new Set(BEST_SWITCHES.map((s) => s.field))].sort(), differing);
 });
 
 Deno.test("rungs between named profiles are profiles named ladder-NN-<key>, described from the rung below", () => {

@@ -108,9 +108,9 @@ Deno.test("fixed resolves to its documented values", () => {
 
 // `best` as documented in bench/notes/profiles.md, field by field (it inherits keeping the
 // last tokens and the gated cells' word dropout from `fixed`, gives the RNN word dropout too,
-// and its last switch takes the epochs back from 10 to 5). These are the values `best` had
-// before those switches moved into `fixed`: every run of it resolves as before, so its earlier
-// results stay valid.
+// takes the epochs back from 10 to 5, max-pools the RNN's and the LSTM's top layer, and stacks
+// two layers). Runs of the one-layer `best` of before are the rung before it now
+// (`ladder-19-max-pool`).
 Deno.test("best resolves to its documented values", () => {
   const { name: _n, description: _d, ...best } = resolveProfile("best", parseBenchArgs([]));
   assertEquals(best, {
@@ -121,7 +121,7 @@ Deno.test("best resolves to its documented values", () => {
     vocabMaxSize: 20000,
     embedDim: 64,
     hiddenSize: 64,
-    layers: 1,
+    layers: 2,
     readout: { default: "max", gru: "last" },
     batchSize: 100,
     epochs: 5,
