@@ -24,7 +24,7 @@ import {
 import { archsOption, cellOption } from "./util/shared_flags.ts";
 import type { CellFile } from "./cell_file.ts";
 import { ENGINE_CHOICES, type EngineChoice } from "./engines/registry.ts";
-import { getProfile, PROFILE_NAMES, seedsOf } from "./profiles.ts";
+import { mostSeeds, PROFILE_NAMES } from "./profiles.ts";
 import { expandLadder, LADDER_PROFILE, profileChoicesText, rungsThrough } from "./ladder.ts";
 import { ID_PATTERN } from "./invocation_id.ts";
 import type { LabelMode } from "./data/batches.ts";
@@ -342,8 +342,7 @@ export function parseBenchArgs(argv: string[], cells: readonly CellFile[] = []):
   const archs = cells.length > 0 && cmd.getOptionValueSource("arch") === "default"
     ? [...new Set(cells.flatMap((c) => c.names))]
     : arch;
-  const seeds = rest.seeds ??
-    Math.max(...profile.flatMap((name) => archs.map((a) => seedsOf(getProfile(name), a))));
+  const seeds = rest.seeds ?? mostSeeds(profile, archs);
   if (rest.seed + seeds - 1 > MAX_SEED) {
     const flag = rest.seeds === null ? `(a profile's ${seeds} seeds)` : `--seeds ${seeds}`;
     throw new UsageError(

@@ -16,7 +16,7 @@
  */
 import type { BenchArgs } from "./cli.ts";
 import { expandLadder, LADDER_PROFILE } from "./ladder.ts";
-import { type Profile, PROFILES, seedsOf } from "./profiles.ts";
+import { mostSeeds } from "./profiles.ts";
 
 /** What `--id` accepts besides "auto": a file-name-safe word. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
@@ -31,16 +31,8 @@ function comparable(args: BenchArgs): Record<string, unknown> {
   if (rest.reference === "auto") delete rest.reference;
   // No --seeds: each profile's own count. Where that is 1 for every run it is the old
   // default's 1, as states and ids from before profiles had counts have it.
-  if (rest.seeds === null && oneSeedEach(args)) rest.seeds = 1;
+  if (rest.seeds === null && mostSeeds(args.profiles, args.archs) === 1) rest.seeds = 1;
   return Object.fromEntries(Object.entries(rest).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-/** Whether every profile of the command line runs one seed of every architecture it names. */
-function oneSeedEach(args: BenchArgs): boolean {
-  return args.profiles.every((name) => {
-    const p = (PROFILES as Readonly<Record<string, Profile | undefined>>)[name];
-    return p !== undefined && args.archs.every((arch) => seedsOf(p, arch) === 1);
-  });
 }
 
 /** The longest profile list an `--id auto` id spells out (the hash tells lists apart). */

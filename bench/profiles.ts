@@ -113,6 +113,14 @@ export function seedsOf(p: Profile, arch: Arch): number {
   return forCell(p.seeds, arch, `seed count in profile "${p.name}"`);
 }
 
+/**
+ * The most seeds of one architecture that the named profiles run when `--seeds` is not given.
+ * @throws Error naming an unknown profile
+ */
+export function mostSeeds(profiles: readonly string[], archs: readonly Arch[]): number {
+  return Math.max(...profiles.flatMap((name) => archs.map((a) => seedsOf(getProfile(name), a))));
+}
+
 /** A profile's word-dropout probability for an architecture (see {@linkcode PerCell}). */
 export function wordDropoutOf(p: Profile, arch: Arch): number {
   return forCell(p.wordDropout, arch, `word dropout in profile "${p.name}"`);

@@ -411,6 +411,10 @@ export function ladder(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
     for (let j = i - 1; j >= 0; j--) if (steps[j]!.runs.has(arch)) return steps[j]!;
     return undefined;
   };
+  // Per step and architecture: the change from the previous step that has it.
+  const changes = steps.map((s, i) =>
+    new Map(arches.map((a) => [a, changeOf(s.runs.get(a), previousWith(i, a)?.runs.get(a))]))
+  );
   doc.table({
     columns: [
       col("Rung", "right"),
@@ -435,7 +439,7 @@ export function ladder(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
         code(s.rung.profile.name),
         change,
         ...arches.flatMap((a) => {
-          const c = changeOf(s.runs.get(a), previousWith(i, a)?.runs.get(a));
+          const c = changes[i]!.get(a) ?? null;
           return [
             accuracyCell(s.runs.get(a)),
             c === null
@@ -473,7 +477,7 @@ export function ladder(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
   doc.paragraph("The figure draws the medians; the table gives each rung's range over its runs.");
   const unlike = steps.flatMap((s, i) =>
     arches.flatMap((a) => {
-      const c = changeOf(s.runs.get(a), previousWith(i, a)?.runs.get(a));
+      const c = changes[i]!.get(a) ?? null;
       return c === null || c.over === null ? [] : [{ s, a, over: c.over }];
     })
   );
