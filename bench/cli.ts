@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Arch } from "../models/cells.ts";
 import {
+  choice,
   command,
   fraction,
   integer,
@@ -28,6 +29,7 @@ import { mostSeeds, PROFILE_NAMES } from "./profiles.ts";
 import { expandLadder, LADDER_PROFILE, profileChoicesText, rungsThrough } from "./ladder.ts";
 import { ID_PATTERN } from "./invocation_id.ts";
 import type { LabelMode } from "./data/batches.ts";
+import { VALIDATION_CARVES, type ValidationCarve } from "./data/validation.ts";
 
 /** The resolved command line of `bench`. */
 export interface BenchArgs {
@@ -94,6 +96,14 @@ export interface BenchArgs {
    * @default 0
    */
   validation: number;
+  /**
+   * How the validation split is carved (see {@linkcode ValidationCarve}): "random" reviews,
+   * or whole "chunks" of consecutive reviews, which keep most of a movie's reviews on one
+   * side as the test split does. Only with `validation` > 0. Absent in states saved before
+   * the flag existed: "random".
+   * @default "random"
+   */
+  validationCarve?: ValidationCarve;
   /**
    * The non-recurrent reference line to train beside the runs: "nbsvm", "none", or "auto"
    * (nbsvm when a profile run reads the imdb data, none for fixture-only runs such as smoke).
@@ -268,6 +278,13 @@ export function benchCommand(): Command {
       fraction("--validation", MAX_VALIDATION),
       0,
     )
+    .option(
+      "--validation-carve <carve>",
+      "with --validation: random (each review on its own) or chunks (runs of " +
+        "consecutive reviews, so that a movie's reviews stay on one side, as in the test split)",
+      choice("validation carve", VALIDATION_CARVES),
+      "random",
+    )
     .addOption(
       new Option(
         "--reference <model>",
@@ -342,6 +359,12 @@ export function parseBenchArgs(argv: string[], cells: readonly CellFile[] = []):
   const archs = cells.length > 0 && cmd.getOptionValueSource("arch") === "default"
     ? [...new Set(cells.flatMap((c) => c.names))]
     : arch;
+  if (rest.validationCarve !== "random" && rest.validation === 0) {
+    throw new UsageError(
+      `--validation-carve ${rest.validationCarve} needs a validation split: add --validation F ` +
+        `(0 < F ≤ ${MAX_VALIDATION}), or drop --validation-carve.`,
+    );
+  }
   const seeds = rest.seeds ?? mostSeeds(profile, archs);
   if (rest.seed + seeds - 1 > MAX_SEED) {
     const flag = rest.seeds === null ? `(a profile's ${seeds} seeds)` : `--seeds ${seeds}`;

@@ -30,6 +30,8 @@ const cases: [string[], RegExp][] = [
   [["--validation", "1"], /--validation must be a number in \[0, 0.5\]/],
   // Issue 17, defect 15: refused before .state/ is written (the loop checks nothing is).
   [["--validation", "0.999"], /--validation must be a number in \[0, 0.5\]/],
+  [["--validation-carve", "chunks"], /--validation-carve chunks needs a validation split/],
+  [["--validation", "0.2", "--validation-carve", "blocks"], /random, chunks/],
   // Defects 2–5: refused up front instead of failing after training, or writing into "/".
   [["--machine", ""], /--machine must be 1 to 100 printable characters, got ""/],
   [["--machine", "a\tb"], /--machine must be 1 to 100 printable characters/],

@@ -24,11 +24,19 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
 /** Flags that do not change what an invocation runs or records. */
 const LOCATION_FLAGS = ["out", "resume", "id", "shard", "checkpointEvery"] as const;
 
+/**
+ * Flags added after states and ids were first saved, with their defaults: a flag at its
+ * default counts as absent, as those states and ids have it.
+ */
+const LATER_FLAG_DEFAULTS: Readonly<Record<string, unknown>> = {
+  reference: "auto",
+  validationCarve: "random",
+};
+
 function comparable(args: BenchArgs): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...args };
   for (const k of LOCATION_FLAGS) delete rest[k];
-  // The default, as states and ids from before the flag existed have it (absent).
-  if (rest.reference === "auto") delete rest.reference;
+  for (const [k, v] of Object.entries(LATER_FLAG_DEFAULTS)) if (rest[k] === v) delete rest[k];
   // No --seeds: each profile's own count. Where that is 1 for every run it is the old
   // default's 1, as states and ids from before profiles had counts have it.
   if (rest.seeds === null && mostSeeds(args.profiles, args.archs) === 1) rest.seeds = 1;
@@ -77,9 +85,13 @@ export async function stableInvocationId(
   return { id: `${base}${shard}`, runPrefix: base };
 }
 
-/** A flag's value as a difference shows it (an absent --seeds: the profiles' counts). */
+/**
+ * A flag's value as a difference shows it (an absent --seeds: the profiles' counts; a later
+ * flag left out: its default).
+ */
 function shown(key: string, value: unknown): string {
-  return key === "seeds" && value === null ? "(the profiles' counts)" : JSON.stringify(value);
+  if (key === "seeds" && value === null) return "(the profiles' counts)";
+  return JSON.stringify(value === undefined ? LATER_FLAG_DEFAULTS[key] : value);
 }
 
 /**

@@ -141,3 +141,28 @@ Deno.test("--reference auto (the default) keeps the ids and saved flags of invoc
   const asked = await stableInvocationId(smoke("o", ["--id", "auto", "--reference", "none"]));
   if (asked.id === a.id) throw new Error("--reference none must give another id");
 });
+
+Deno.test("--validation-carve random (the default) keeps the ids of invocations from before the flag", async () => {
+  const now = smoke("o", ["--id", "auto", "--validation", "0.2"]);
+  const { validationCarve: _, ...before } = now; // a state saved before --validation-carve
+  const [a, b] = await Promise.all([stableInvocationId(now), stableInvocationId(before)]);
+  if (a.id !== b.id) {
+    throw new Error(`--validation-carve random changed the id: ${a.id} vs ${b.id}`);
+  }
+  if (flagDifferences(before, now).length !== 0) throw new Error("random differs from absent");
+  const chunks = smoke("o", [
+    "--id",
+    "auto",
+    "--validation",
+    "0.2",
+    "--validation-carve",
+    "chunks",
+  ]);
+  if ((await stableInvocationId(chunks)).id === a.id) {
+    throw new Error("--validation-carve chunks must give another id");
+  }
+  const differences = flagDifferences(now, chunks);
+  if (differences.join() !== '--validation-carve "random" vs "chunks"') {
+    throw new Error(`unexpected differences: ${differences.join("; ")}`);
+  }
+});

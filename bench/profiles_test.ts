@@ -3,7 +3,7 @@
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
 import { parseBenchArgs } from "./cli.ts";
 import { type EncodedSplit, loadDataset } from "./data/dataset.ts";
-import { validationSplitRows } from "./data/validation.ts";
+import { VALIDATION_CARVES, validationSplitRows } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import {
@@ -226,45 +226,50 @@ Deno.test("the validation split is carved from train and disjoint from test (row
   assertEquals(plain.validationSize, null);
 });
 
-Deno.test("bench --validation never shows the test split to the engine", async () => {
-  const ds = await fixture();
-  const test = new Set(rows(ds.test));
-  const validation = new Set(rows(runSplits(ds, 0.25).evaluated));
-  const seen: string[] = [];
-  const T = PROFILES.smoke.maxLen;
-  const spy = (e: Engine): Engine =>
-    forwardingEngine(e, {
-      trainStep: (b) => {
-        for (let i = 0; i < b.size; i++) seen.push(b.ids.subarray(i * T, (i + 1) * T).join(","));
-        return e.trainStep(b);
-      },
-      predict: (ids, n) => {
-        for (let i = 0; i < n; i++) seen.push(ids.subarray(i * T, (i + 1) * T).join(","));
-        return e.predict(ids, n);
-      },
-    });
-  const dir = await Deno.makeTempDir();
-  try {
-    const r = await runBench(
-      parseBenchArgs([
-        ...["--profile", "smoke", "--arch", "rnn", "--engine", "native", "--epochs", "1"],
-        ...["--onnx", "none", "--validation", "0.25", "--out", dir],
-      ]),
-      memoryProgress(),
-      { wrapEngine: spy },
-    );
-    const run = r.results.runs[0]!;
-    assertEquals(run.data.validationSize, validation.size);
-    assertEquals(run.data.testSize, validation.size);
-    assertEquals(run.data.trainSize, ds.train.n - validation.size);
-    assertEquals(seen.length > 0, true);
-    assertEquals(seen.filter((s) => test.has(s)), []);
-    // Every evaluated row came from the validation split.
-    assertEquals(seen.slice(-validation.size).every((s) => validation.has(s)), true);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (const carve of VALIDATION_CARVES) {
+  Deno.test(`bench --validation (carve ${carve}) never shows the test split to the engine`, async () => {
+    const ds = await fixture();
+    const test = new Set(rows(ds.test));
+    const carved = runSplits(ds, 0.25, carve);
+    const validation = new Set(rows(carved.evaluated)); // a few reviews are in IMDB twice
+    const size = carved.validationSize!;
+    const seen: string[] = [];
+    const T = PROFILES.smoke.maxLen;
+    const spy = (e: Engine): Engine =>
+      forwardingEngine(e, {
+        trainStep: (b) => {
+          for (let i = 0; i < b.size; i++) seen.push(b.ids.subarray(i * T, (i + 1) * T).join(","));
+          return e.trainStep(b);
+        },
+        predict: (ids, n) => {
+          for (let i = 0; i < n; i++) seen.push(ids.subarray(i * T, (i + 1) * T).join(","));
+          return e.predict(ids, n);
+        },
+      });
+    const dir = await Deno.makeTempDir();
+    try {
+      const r = await runBench(
+        parseBenchArgs([
+          ...["--profile", "smoke", "--arch", "rnn", "--engine", "native", "--epochs", "1"],
+          ...["--onnx", "none", "--validation", "0.25", "--validation-carve", carve, "--out", dir],
+        ]),
+        memoryProgress(),
+        { wrapEngine: spy },
+      );
+      const run = r.results.runs[0]!;
+      assertEquals(run.data.validationSize, size);
+      assertEquals(run.data.validationCarve, carve);
+      assertEquals(run.data.testSize, size);
+      assertEquals(run.data.trainSize, ds.train.n - size);
+      assertEquals(seen.length > 0, true);
+      assertEquals(seen.filter((s) => test.has(s)), []);
+      // Every evaluated row came from the validation split.
+      assertEquals(seen.slice(-size).every((s) => validation.has(s)), true);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("the sweep tool refuses to run without a validation split", () => {
   for (const v of [[], ["--validation", "0"], ["--validation", "1"], ["--validation", "x"]]) {

@@ -44,7 +44,7 @@ import { reloadCellFiles } from "./cell_file.ts";
 import { type BenchArgs, DEFAULT_CHECKPOINT_SECONDS } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
-import { carveValidation } from "./data/validation.ts";
+import { carveValidation, VALIDATION_CHUNK_ROWS, type ValidationCarve } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import {
   createEngine,
@@ -269,7 +269,8 @@ export interface BenchHooks {
 /**
  * What a run trains on and evaluates after each epoch: all of train and the test split, or,
  * with a validation fraction, train minus a class-stratified validation split carved from it
- * ({@linkcode carveValidation}, seed {@linkcode VALIDATION_SEED}) and that validation split.
+ * ({@linkcode carveValidation}, seed {@linkcode VALIDATION_SEED}, carved as the flags say)
+ * and that validation split.
  * The test split is then never looked at.
  */
 export interface RunSplits {
@@ -279,18 +280,37 @@ export interface RunSplits {
   readonly evaluated: EncodedSplit;
   /** The validation split's size, or null when `evaluated` is the test split. */
   readonly validationSize: number | null;
+  /** How the validation split was carved, or null when `evaluated` is the test split. */
+  readonly validationCarve: ValidationCarve | null;
+}
+
+/** How a log line names a carve. */
+function carveText(carve: ValidationCarve): string {
+  return carve === "random" ? "random reviews" : `chunks of ${VALIDATION_CHUNK_ROWS} reviews`;
 }
 
 /**
  * The splits of a run.
  * @param data the encoded dataset
  * @param validation share of each class of train carved off for validation; 0 = none
+ * @param carve how the validation reviews are chosen
  * @returns what to train on and what to evaluate
  */
-export function runSplits(data: EncodedDataset, validation: number): RunSplits {
-  if (validation === 0) return { train: data.train, evaluated: data.test, validationSize: null };
-  const v = carveValidation(data.train, validation, VALIDATION_SEED);
-  return { train: v.train, evaluated: v.validation, validationSize: v.validation.n };
+export function runSplits(
+  data: EncodedDataset,
+  validation: number,
+  carve: ValidationCarve = "random",
+): RunSplits {
+  if (validation === 0) {
+    return { train: data.train, evaluated: data.test, validationSize: null, validationCarve: null };
+  }
+  const v = carveValidation(data.train, validation, VALIDATION_SEED, carve);
+  return {
+    train: v.train,
+    evaluated: v.validation,
+    validationSize: v.validation.n,
+    validationCarve: carve,
+  };
 }
 
 /**
@@ -416,12 +436,13 @@ async function runInvocation(
   const done = new Set(results.runs.map((r) => r.runId));
   const data = new Map<string, { ds: EncodedDataset; splits: RunSplits }>();
   const validation = args.validation ?? 0; // absent in states saved before the flag existed
+  const carve = args.validationCarve ?? "random"; // likewise
   const dataFor = async (p: Profile) => {
     const key = JSON.stringify([p.dataSource, p.maxLen, p.padding, p.keepTokens, p.vocabMaxSize]);
     let entry = data.get(key);
     if (entry === undefined) {
       const ds = await loadProfileData(p, (s) => progress.log(s));
-      const splits = runSplits(ds, validation);
+      const splits = runSplits(ds, validation, carve);
       progress.log(
         `data: ${ds.source}, ${ds.train.n} train / ${ds.test.n} test reviews, ` +
           `vocabulary ${ds.vocabSize}, maxLen ${ds.maxLen}, padding ${ds.padding}, ` +
@@ -430,7 +451,8 @@ async function runInvocation(
           (splits.validationSize === null
             ? ""
             : `; validation: ${splits.validationSize} reviews carved from train ` +
-              `(seed ${VALIDATION_SEED}), training on ${splits.train.n}, test NOT evaluated`),
+              `(${carveText(carve)}, seed ${VALIDATION_SEED}), training on ${splits.train.n}, ` +
+              `test NOT evaluated`),
       );
       entry = { ds, splits };
       data.set(key, entry);
@@ -480,6 +502,7 @@ async function runInvocation(
       source: referenceSource,
       validation,
       validationSeed: VALIDATION_SEED,
+      validationCarve: carve,
       log: (line) => progress.log(line),
     });
     await writeResultsFile(path, results);
@@ -578,6 +601,7 @@ async function oneRun(
       trainPositiveFraction: positiveFraction(trainLabels),
       testPositiveFraction: positiveFraction(testLabels),
       validationSize: splits.validationSize,
+      ...(splits.validationCarve === null ? {} : { validationCarve: splits.validationCarve }),
     },
     epochs: [],
     status: "ok",

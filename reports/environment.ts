@@ -212,7 +212,9 @@ export function environment(
         String(d.vocabSize),
         String(d.trainSize),
         String(d.testSize),
-        d.validationSize === null ? DASH : String(d.validationSize),
+        d.validationSize === null
+          ? DASH
+          : `${d.validationSize}${d.validationCarve === "chunks" ? " (chunks)" : ""}`,
         `${formatPercent(d.trainPositiveFraction)} / ${formatPercent(d.testPositiveFraction)}`,
       ];
     }),

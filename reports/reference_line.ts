@@ -110,5 +110,5 @@ export function referenceLine(
 function evaluatedOn(ref: ReferenceLine): string {
   return ref.validationSize === null
     ? `test (${ref.testSize})`
-    : `validation (${ref.validationSize})`;
+    : `validation (${ref.validationSize}${ref.validationCarve === "chunks" ? ", chunks" : ""})`;
 }

@@ -42,3 +42,27 @@ Deno.test("the reference section says how to get a line when no file has one", a
     blocks[0]!.kind === "paragraph" && plainText(blocks[0]!.text).includes("--reference nbsvm"),
   );
 });
+
+Deno.test("the reference section says which split the line was evaluated on, and a chunks carve", async () => {
+  const files = await loadFixtures("fixtures/results/one-machine.json");
+  const ref = files[0]!.results.reference!;
+  const cells = (reference: typeof ref) => {
+    files[0]!.results.reference = reference;
+    const blocks = buildReport(files).blocks;
+    const start = blocks.findIndex((b) => b.kind === "heading" && plainText(b.text) === SECTION);
+    const table = blocks.slice(start).find((b) => b.kind === "table");
+    assert(table?.kind === "table");
+    return table.table.rows[0]!.map(plainText);
+  };
+  assert(cells(ref).includes("test (25000)"));
+  assert(
+    cells({ ...ref, validationSize: 5000, validationCarve: "random" }).includes(
+      "validation (5000)",
+    ),
+  );
+  assert(
+    cells({ ...ref, validationSize: 5000, validationCarve: "chunks" }).includes(
+      "validation (5000, chunks)",
+    ),
+  );
+});

@@ -9,6 +9,25 @@ import { permutation, Rng, STREAM } from "../../models/rng.ts";
 import type { EncodedSplit } from "./dataset.ts";
 
 /**
+ * How {@linkcode validationSplitRows} chooses a class's validation reviews:
+ * - `"random"`: each review on its own, by a seeded permutation of the class (every sweep
+ *   until 2026-12-04 used it);
+ * - `"chunks"`: whole runs of {@linkcode VALIDATION_CHUNK_ROWS} consecutive reviews of the
+ *   class in the dataset's file order, the runs in a seeded random order. That order keeps a
+ *   movie's reviews (at most 30 per movie in IMDB) next to each other, so a random carve puts
+ *   most validation reviews beside reviews of the same movie in training, while the test
+ *   split's movies are not in train at all. A chunk carve shares only the movies cut at a
+ *   chunk's edges with training (bench/notes/data.md measures both).
+ */
+export type ValidationCarve = "random" | "chunks";
+
+/** The carves, for validation and `--help`. */
+export const VALIDATION_CARVES: readonly ValidationCarve[] = ["random", "chunks"];
+
+/** Reviews per chunk of the `"chunks"` carve (see {@linkcode ValidationCarve}). */
+export const VALIDATION_CHUNK_ROWS = 100;
+
+/**
  * The rows `indices` of a split, in that order, as a new split.
  * @param split source split (`ids` is `[N, T]`)
  * @param indices rows to take, each < N
@@ -42,13 +61,14 @@ function rowLength(split: EncodedSplit): number {
 /**
  * Split TRAIN into train′ and validation, deterministically and stratified by class.
  *
- * For each class, `round(fraction × count)` of its reviews, chosen by a permutation from
+ * For each class, `round(fraction × count)` of its reviews, chosen by `carve` with draws from
  * `new Rng(seed, STREAM.split)`, go to validation; the rest stay. Both parts keep the
  * original row order. Together they cover train exactly once.
  *
  * @param train the training split
  * @param fraction share of each class that goes to validation, in (0, 1)
  * @param seed the random seed
+ * @param carve how the reviews are chosen (see {@linkcode ValidationCarve})
  * @returns the remaining training rows and the validation rows
  * @example
  * ```ts
@@ -59,13 +79,14 @@ export function carveValidation(
   train: EncodedSplit,
   fraction: number,
   seed: number,
+  carve: ValidationCarve = "random",
 ): { train: EncodedSplit; validation: EncodedSplit } {
   if (!(fraction > 0 && fraction < 1)) {
     throw new RangeError(
       `Cannot carve a validation split: fraction must be in (0, 1), got ${fraction}`,
     );
   }
-  const { trainRows, validationRows } = validationSplitRows(train, fraction, seed);
+  const { trainRows, validationRows } = validationSplitRows(train, fraction, seed, carve);
   if (trainRows.length === 0 || validationRows.length === 0) {
     throw new RangeError(
       `Cannot carve a validation split: a fraction of ${fraction} of ${train.n} reviews leaves ` +
@@ -80,12 +101,14 @@ export function carveValidation(
  * @param train the training split
  * @param fraction share of each class that goes to validation, in (0, 1)
  * @param seed the random seed
+ * @param carve how the reviews are chosen (see {@linkcode ValidationCarve})
  * @returns row numbers of train′ and of validation
  */
 export function validationSplitRows(
   train: EncodedSplit,
   fraction: number,
   seed: number,
+  carve: ValidationCarve = "random",
 ): { trainRows: Uint32Array; validationRows: Uint32Array } {
   rowLength(train);
   const rng = new Rng(seed, STREAM.split);
@@ -93,9 +116,11 @@ export function validationSplitRows(
   for (const cls of [0, 1]) {
     const rows: number[] = [];
     for (let i = 0; i < train.n; i++) if (train.labels[i] === cls) rows.push(i);
+    // Both carves draw this permutation, so the random carve's draws stay what they were.
     const perm = permutation(rows.length, rng);
     const take = Math.round(fraction * rows.length);
-    for (let k = 0; k < take; k++) inValidation[rows[perm[k]!]!] = 1;
+    const order = carve === "random" ? perm : chunkOrder(rows.length, rng);
+    for (let k = 0; k < take; k++) inValidation[rows[order[k]!]!] = 1;
   }
   let nv = 0;
   for (let i = 0; i < train.n; i++) nv += inValidation[i]!;
@@ -107,4 +132,20 @@ export function validationSplitRows(
     else trainRows[a++] = i;
   }
   return { trainRows, validationRows };
+}
+
+/**
+ * The positions 0…n−1 of a class's reviews, chunk by chunk: the chunks of
+ * {@linkcode VALIDATION_CHUNK_ROWS} consecutive positions in a random order, each chunk's
+ * positions ascending. The validation split takes a prefix, so it is whole chunks and the
+ * first reviews of one more.
+ */
+function chunkOrder(n: number, rng: Rng): number[] {
+  const chunks = permutation(Math.ceil(n / VALIDATION_CHUNK_ROWS), rng);
+  const order: number[] = [];
+  for (const c of chunks) {
+    const start = c * VALIDATION_CHUNK_ROWS;
+    for (let k = start; k < Math.min(start + VALIDATION_CHUNK_ROWS, n); k++) order.push(k);
+  }
+  return order;
 }

@@ -4,7 +4,7 @@ import {
   throws as assertThrows,
 } from "node:assert/strict";
 import type { EncodedSplit } from "./dataset.ts";
-import { carveValidation, validationSplitRows } from "./validation.ts";
+import { carveValidation, VALIDATION_CHUNK_ROWS, validationSplitRows } from "./validation.ts";
 
 /** n rows of length 3, row i filled with i; labels: 30 % positive. */
 function split(n: number): EncodedSplit {
@@ -45,4 +45,47 @@ Deno.test("carveValidation() refuses fractions outside (0, 1) and empty parts", 
   assertThrows(() => carveValidation(split(10), 0, 1), /fraction must be in \(0, 1\)/);
   assertThrows(() => carveValidation(split(10), 1, 1), /fraction must be in \(0, 1\)/);
   assertThrows(() => carveValidation(split(10), 0.01, 1), /leaves 0 for validation/);
+});
+
+Deno.test("the random carve chooses the rows it chose before carves had a name", () => {
+  // Rows from the code of 39dd8e9, before the chunks carve: the default carve must keep
+  // every recorded sweep's validation split.
+  const rows = [...validationSplitRows(split(1000), 0.2, 42).validationRows].slice(0, 8);
+  assertEquals(rows, [5, 8, 12, 29, 38, 45, 60, 65]);
+  assertEquals(
+    [...validationSplitRows(split(1000), 0.2, 42, "random").validationRows].slice(0, 8),
+    rows,
+  );
+});
+
+Deno.test("the chunks carve takes whole runs of consecutive reviews of each class", () => {
+  const train = split(5000); // 1,500 positive, 3,500 negative
+  const { trainRows, validationRows } = validationSplitRows(train, 0.2, 1, "chunks");
+  assertEquals(trainRows.length + validationRows.length, 5000);
+  assertEquals(new Set([...trainRows, ...validationRows]).size, 5000);
+  const inValidation = new Set(validationRows);
+  for (const [cls, count] of [[0, 3500], [1, 1500]] as const) {
+    const rows = [...Array(5000).keys()].filter((i) => train.labels[i] === cls);
+    assertEquals(rows.length, count);
+    const taken = rows.map((r) => inValidation.has(r));
+    assertEquals(taken.filter(Boolean).length, Math.round(0.2 * count));
+    // Chunk by chunk of the class's positions: all taken, none, or (at most once) a prefix.
+    const partial: number[] = [];
+    for (let c = 0; c * VALIDATION_CHUNK_ROWS < count; c++) {
+      const chunk = taken.slice(c * VALIDATION_CHUNK_ROWS, (c + 1) * VALIDATION_CHUNK_ROWS);
+      const k = chunk.filter(Boolean).length;
+      if (k === 0 || k === chunk.length) continue;
+      assertEquals(chunk, chunk.map((_, i) => i < k), `class ${cls} chunk ${c} is not a prefix`);
+      partial.push(c);
+    }
+    if (partial.length > 1) throw new Error(`class ${cls}: partial chunks ${partial}`);
+  }
+  // Deterministic per seed, and another seed takes other chunks.
+  const again = validationSplitRows(train, 0.2, 1, "chunks").validationRows;
+  assertEquals([...again], [...validationRows]);
+  assertNotEquals([...validationSplitRows(train, 0.2, 2, "chunks").validationRows], [
+    ...validationRows,
+  ]);
+  // And not the random carve's rows.
+  assertNotEquals([...validationSplitRows(train, 0.2, 1).validationRows], [...validationRows]);
 });

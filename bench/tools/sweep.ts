@@ -57,6 +57,7 @@ import {
 } from "../profiles.ts";
 import { profileChoicesText } from "../ladder.ts";
 import { memoryProgress, stderrProgress } from "../util/progress.ts";
+import { VALIDATION_CHUNK_ROWS } from "../data/validation.ts";
 import type { Run } from "../results/types.ts";
 import { resolveProfile, runBench } from "../run.ts";
 
@@ -228,6 +229,12 @@ export function sweepCommand(): Command {
     .usage("--validation F [options]")
     .option("--validation <F>", "share of train to validate on, 0 < F < 1 (required)")
     .option(
+      "--validation-carve <carve>",
+      "random (each review on its own) or chunks (runs of consecutive reviews: a movie's " +
+        "reviews stay on one side, as in the test split)",
+      "random",
+    )
+    .option(
       "--base <name>",
       `profile to vary: ${profileChoicesText()}`,
       choice("profile", PROFILE_NAMES),
@@ -281,6 +288,7 @@ export function parseSweepArgs(argv: string[], cells: readonly CellFile[] = []):
   const cmd = parseCommandLine(sweepCommand(), argv);
   const values = cmd.opts<{
     validation?: string;
+    validationCarve: string;
     base: string;
     arch: string;
     grid: string[];
@@ -323,6 +331,8 @@ export function parseSweepArgs(argv: string[], cells: readonly CellFile[] = []):
     values.out,
     "--validation",
     String(fraction),
+    "--validation-carve",
+    values.validationCarve,
   ];
   if (values.threads !== null) argvBench.push("--threads", values.threads);
   if (values.limitBatches !== null) argvBench.push("--limit-batches", values.limitBatches);
@@ -458,7 +468,11 @@ if (import.meta.main) {
       `Base profile: ${s.base}; fixed settings: ${
         s.set.map((st) => `${st.key}=${st.text}`).join(", ") || "none"
       }. Validation: ${results.runs[0]?.data.validationSize ?? "?"} reviews carved from ` +
-      `train (stratified, fixed seed); training on ${results.runs[0]?.data.trainSize ?? "?"}. ` +
+      `train (stratified, fixed seed, ${
+        s.bench.validationCarve === "chunks"
+          ? `whole chunks of ${VALIDATION_CHUNK_ROWS} consecutive reviews`
+          : "random reviews"
+      }); training on ${results.runs[0]?.data.trainSize ?? "?"}. ` +
       `Accuracies are on the VALIDATION split; ◀ marks the best last-epoch value per ` +
       `architecture (ties: lower validation loss). Results: ${path}. Machine: ${results.machine.cpuModel}, ` +
       `${results.machine.cores} cores; ${results.createdAt}.`,
