@@ -279,7 +279,17 @@ Deno.test("the sweep tool refuses to run without a validation split", () => {
     );
   }
   const s = parseSweepArgs(["--validation", "0.2", "--grid", "learningRate=1e-3,1e-2"]);
-  assertEquals([s.bench.validation, s.bench.onnx], [0.2, "none"]);
+  assertEquals([s.bench.validation, s.bench.onnx, s.bench.validationCarve], [
+    0.2,
+    "none",
+    "random",
+  ]);
+  const chunks = parseSweepArgs(["--validation", "0.2", "--validation-carve", "chunks"]);
+  assertEquals(chunks.bench.validationCarve, "chunks");
+  assertThrows(
+    () => parseSweepArgs(["--validation", "0.2", "--validation-carve", "blocks"]),
+    /valid values are random, chunks/,
+  );
 });
 
 Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base profile", () => {
