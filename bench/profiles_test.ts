@@ -108,9 +108,10 @@ Deno.test("fixed resolves to its documented values", () => {
 
 // `best` as documented in bench/notes/profiles.md, field by field (it inherits keeping the
 // last tokens and the gated cells' word dropout from `fixed`, gives the RNN word dropout too,
-// takes the epochs back from 10 to 5, max-pools the RNN's and the LSTM's top layer, and stacks
-// two layers). Runs of the one-layer `best` of before are the rung before it now
-// (`ladder-19-max-pool`).
+// takes the epochs back from 10 to 5, max-pools the RNN's and the LSTM's top layer, stacks
+// two layers and keeps 10,000 tokens of vocabulary). Runs of the `best` of before are the rung
+// before it now (`ladder-20-two-layers`), of the one-layer `best` before that
+// `ladder-19-max-pool`.
 Deno.test("best resolves to its documented values", () => {
   const { name: _n, description: _d, ...best } = resolveProfile("best", parseBenchArgs([]));
   assertEquals(best, {
@@ -118,7 +119,7 @@ Deno.test("best resolves to its documented values", () => {
     maxLen: 400,
     padding: "start",
     keepTokens: "last",
-    vocabMaxSize: 20000,
+    vocabMaxSize: 10000,
     embedDim: 64,
     hiddenSize: 64,
     layers: 2,
