@@ -44,7 +44,7 @@ import { reloadCellFiles } from "./cell_file.ts";
 import { type BenchArgs, DEFAULT_CHECKPOINT_SECONDS } from "./cli.ts";
 import { applyLabelMode } from "./data/batches.ts";
 import { type EncodedDataset, type EncodedSplit, positiveFraction } from "./data/dataset.ts";
-import { carveValidation, VALIDATION_CHUNK_ROWS, type ValidationCarve } from "./data/validation.ts";
+import { carveText, carveValidation, type ValidationCarve } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import {
   createEngine,
@@ -282,11 +282,6 @@ export interface RunSplits {
   readonly validationSize: number | null;
   /** How the validation split was carved, or null when `evaluated` is the test split. */
   readonly validationCarve: ValidationCarve | null;
-}
-
-/** How a log line names a carve. */
-function carveText(carve: ValidationCarve): string {
-  return carve === "random" ? "random reviews" : `chunks of ${VALIDATION_CHUNK_ROWS} reviews`;
 }
 
 /**

@@ -27,6 +27,13 @@ export const VALIDATION_CARVES: readonly ValidationCarve[] = ["random", "chunks"
 /** Reviews per chunk of the `"chunks"` carve (see {@linkcode ValidationCarve}). */
 export const VALIDATION_CHUNK_ROWS = 100;
 
+/** How logs and tables name a carve, e.g. "chunks of 100 consecutive reviews". */
+export function carveText(carve: ValidationCarve): string {
+  return carve === "random"
+    ? "random reviews"
+    : `chunks of ${VALIDATION_CHUNK_ROWS} consecutive reviews`;
+}
+
 /**
  * The rows `indices` of a split, in that order, as a new split.
  * @param split source split (`ids` is `[N, T]`)
@@ -116,7 +123,8 @@ export function validationSplitRows(
   for (const cls of [0, 1]) {
     const rows: number[] = [];
     for (let i = 0; i < train.n; i++) if (train.labels[i] === cls) rows.push(i);
-    // Both carves draw this permutation, so the random carve's draws stay what they were.
+    // The chunks carve draws this permutation too, unused: its chunk order comes after it in
+    // the stream, so that it keeps choosing the rows of the sweeps behind `best`'s vocabulary.
     const perm = permutation(rows.length, rng);
     const take = Math.round(fraction * rows.length);
     const order = carve === "random" ? perm : chunkOrder(rows.length, rng);

@@ -57,7 +57,7 @@ import {
 } from "../profiles.ts";
 import { profileChoicesText } from "../ladder.ts";
 import { memoryProgress, stderrProgress } from "../util/progress.ts";
-import { VALIDATION_CHUNK_ROWS } from "../data/validation.ts";
+import { carveText } from "../data/validation.ts";
 import type { Run } from "../results/types.ts";
 import { resolveProfile, runBench } from "../run.ts";
 
@@ -468,11 +468,8 @@ if (import.meta.main) {
       `Base profile: ${s.base}; fixed settings: ${
         s.set.map((st) => `${st.key}=${st.text}`).join(", ") || "none"
       }. Validation: ${results.runs[0]?.data.validationSize ?? "?"} reviews carved from ` +
-      `train (stratified, fixed seed, ${
-        s.bench.validationCarve === "chunks"
-          ? `whole chunks of ${VALIDATION_CHUNK_ROWS} consecutive reviews`
-          : "random reviews"
-      }); training on ${results.runs[0]?.data.trainSize ?? "?"}. ` +
+      `train (stratified, fixed seed, ${carveText(s.bench.validationCarve ?? "random")}); ` +
+      `training on ${results.runs[0]?.data.trainSize ?? "?"}. ` +
       `Accuracies are on the VALIDATION split; ◀ marks the best last-epoch value per ` +
       `architecture (ties: lower validation loss). Results: ${path}. Machine: ${results.machine.cpuModel}, ` +
       `${results.machine.cores} cores; ${results.createdAt}.`,
