@@ -597,10 +597,9 @@ const LANDMARKS = new Map<
     name: "best",
     description: "The strongest recurrent classifier the suite trains from scratch in 5 " +
       "epochs with the same cells: 2 layers of hidden 64, embedding 64, a vocabulary of " +
-      "5,000, maxLen 400, batch 100, " +
-      "Adam 1e-2 (RNN 3e-3) with a cosine decay, gate-bias init, word dropout 0.25, a long " +
-      "review's last tokens kept, max pooling over time for the RNN and the LSTM (settings " +
-      "chosen on a validation split)",
+      "5,000, maxLen 400, batch 100, Adam 1e-2 (RNN 3e-3) with a cosine decay, gate-bias " +
+      "init, word dropout 0.25, a long review's last tokens kept, max pooling over time for " +
+      "the RNN and the LSTM (settings chosen on a validation split)",
   }],
 ]);
 
