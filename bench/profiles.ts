@@ -411,21 +411,45 @@ export const FIXED_SWITCHES: readonly ProfileSwitch[] = [
 
 /**
  * The switches that turn `fixed` into `best`, IN LADDER ORDER. Each VALUE was chosen on
- * validation; the ORDER was not (nothing depends on it): the optimiser settings at `fixed`'s
- * shape first, then the vocabulary and the RNN's word dropout, then the shape, the epochs back
- * to 5, the readout, two layers and, last, the smaller vocabulary (the last three were measured
- * and adopted in that order; the last on the chunks carve of validation, every other on the
- * random carve). `best` is always the rung after the last of them. It inherits
- * from `fixed` keeping the last tokens (sweep 9 chose it for `best` first: +0.008 GRU, +0.014
- * LSTM on validation), the gated cells' word dropout (sweeps 5–6 chose 0.25 for `best`) and
- * clipping at 5 (a safety net in `best`, not swept there).
+ * validation (the sweeps named in each comment), and so was the ORDER: sweep CA
+ * (bench/notes/profiles.md) trained `fixed` with each switch alone on the chunks carve of
+ * validation, 3 seeds, and the ladder takes them by the mean over the three architectures of
+ * the gain alone (last-epoch medians against `fixed`'s), largest first, but keeps every rung's
+ * training no costlier than `best`'s: hidden 64 (a gain of +0.006 alone, second) waits until two
+ * layers and 5 epochs make it affordable, so it comes last (at 5 layers and 10 epochs it trains
+ * 2.5 × longer than `best`; `bench/ladder_test.ts` recomputes the order from sweep CA's
+ * numbers). Each field appears once, so any order ends at `best`. `best` is always the rung
+ * after the last of them. It inherits from `fixed` keeping the last tokens (sweep 9 chose it for
+ * `best` first: +0.008 GRU, +0.014 LSTM on validation), the gated cells' word dropout (sweeps
+ * 5–6 chose 0.25 for `best`) and clipping at 5 (a safety net in `best`, not swept there).
  * Two fields `best` shares with `fixed` had notes of their own: `embedDim` 64 is not swept
  * (E = 128 doubles the step time, measured: 0.205 vs 0.111 s per batch), and
  * `init: "remember"` came out of sweeps 2–3 (+0.04 LSTM and +0.08 GRU on its own; kept in the
  * best combination).
  */
 export const BEST_SWITCHES: readonly ProfileSwitch[] = [
-  /** Sweep 3 (at hidden 16): batch 50 lost to 100 with LR 3e-2 and the gate-bias init. */
+  /**
+   * A vocabulary of the 5,000 most frequent tokens instead of all of them, chosen on the chunks
+   * carve of validation (`--validation-carve chunks`: its movies are not in training, as the
+   * test split's are not; bench/notes/data.md). Sweeps AP, AS, BA, BB and BC (3 seeds, at
+   * `best`'s shape), last-epoch medians, 20,000 / 10,000 / 5,000 / 2,500 tokens: GRU 0.8752 /
+   * 0.8836 / 0.8940 / 0.8922, LSTM 0.8732 / 0.8814 / 0.8848 / 0.8848 (the GRU breaks the
+   * LSTM's tie). The tokens ranked 5,000 to 20,000 occur 10 to 82 times each in train, ordinary
+   * words (energetic, deranged) and names (tara, cassidy) alike: few enough that one movie's
+   * reviews (at most 30) can hold many uses of one, which the random carve rewards and unseen
+   * movies do not. Alone on `fixed` (sweep CA): RNN +0.012, LSTM +0.019, GRU +0.014.
+   */
+  {
+    field: "vocabMaxSize",
+    value: 5000,
+    key: "vocab",
+    why: "a vocabulary of the 5,000 most frequent tokens (a smaller embedding, fewer of one " +
+      "movie's own words to learn)",
+  },
+  /**
+   * Sweep 3 (at hidden 16): batch 50 lost to 100 with LR 3e-2 and the gate-bias init. Alone on
+   * `fixed` (sweep CA): RNN +0.012, LSTM +0.000, GRU +0.003.
+   */
   {
     field: "batchSize",
     value: 100,
@@ -433,47 +457,9 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
     why: "smaller batches (more Adam steps per epoch)",
   },
   /**
-   * Sweeps 4–6 at hidden 64: 1e-2 beat 3e-3 for GRU and LSTM, and 3e-2 for LSTM (at hidden
-   * 16, sweeps 1–3 had preferred 3e-2); with word dropout 0.25 the RNN does best at 3e-3.
+   * Sweep 1 (at hidden 16): 400 beat 200 for every architecture and both learning rates. Alone
+   * on `fixed` (sweep CA): RNN +0.008, LSTM −0.000, GRU +0.004.
    */
-  {
-    field: "learningRate",
-    value: { default: 1e-2, rnn: 3e-3 },
-    key: "lr",
-    why: "the learning rates chosen for best",
-  },
-  /** Sweep 3 (at hidden 16): cosine beat constant with LR 3e-2 and the gate-bias init. */
-  {
-    field: "lrSchedule",
-    value: "cosine",
-    key: "cosine",
-    why: "a cosine decay of the learning rate over the run",
-  },
-  /** Not swept: caps the dense Adam update of the embedding (20k × 64 instead of 100k × 64). */
-  {
-    field: "vocabMaxSize",
-    value: 20000,
-    key: "vocab",
-    why: "a vocabulary of the most frequent tokens only (a smaller embedding to update)",
-  },
-  /**
-   * Word dropout for the RNN too: `fixed` gives it to the gated cells only (sweep Q), and
-   * `best`'s RNN was tuned with it (sweeps 5–6: with 0.25 the RNN does best at 3e-3; for GRU
-   * and LSTM 0.25 beat 0 (+0.005, +0.032) and 0.4 on validation).
-   */
-  {
-    field: "wordDropout",
-    value: { default: 0.25 },
-    key: "rnn-dropout",
-    why: "word dropout for the RNN too (best's RNN was tuned with it)",
-  },
-  {
-    field: "layers",
-    value: 1,
-    key: "one-layer",
-    why: "a single recurrent layer",
-  },
-  /** Sweep 1 (at hidden 16): 400 beat 200 for every architecture and both learning rates. */
   {
     field: "maxLen",
     value: 400,
@@ -481,36 +467,61 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
     why: "longer reviews (a larger maxLen)",
   },
   /**
-   * Sweep 4 (bench/notes/profiles.md): 64 beat the earlier 16 by +0.06 (GRU) and +0.04 (LSTM) on
-   * validation; 64 needs the code generator's wide path (4 × the step time of 16).
+   * Word dropout for the RNN too: `fixed` gives it to the gated cells only (sweep Q, random
+   * carve: at 5 × 8 it made the RNN unstable), and `best`'s RNN was tuned with it (sweeps 5–6:
+   * with 0.25 the RNN does best at 3e-3; for GRU and LSTM 0.25 beat 0 (+0.005, +0.032) and 0.4
+   * on validation). Alone on `fixed` (sweep CA, chunks carve): RNN +0.005.
    */
   {
-    field: "hiddenSize",
-    value: 64,
-    key: "hidden",
-    why: "a wider hidden state",
+    field: "wordDropout",
+    value: { default: 0.25 },
+    key: "rnn-dropout",
+    why: "word dropout for the RNN too (best's RNN was tuned with it)",
   },
   /**
-   * Back to 5 epochs (early stopping, chosen last, at the final shape): the one-layer
-   * hidden-64 models fit train to 0.97–0.99 and stop gaining on validation after epoch 5.
-   * Sweep K (validation, seed 1): 8 epochs gave GRU 0.8964 and LSTM 0.9058 against 0.9052 and
-   * 0.9034 at 5 (sweep 9): −0.009 for GRU, +0.002 for LSTM, at 1.6 × the time (10 epochs,
-   * `fixed`'s, was not run at this shape: 2 × the time of 5).
+   * Sweeps 4–6 at hidden 64: 1e-2 beat 3e-3 for GRU and LSTM, and 3e-2 for LSTM (at hidden
+   * 16, sweeps 1–3 had preferred 3e-2); with word dropout 0.25 the RNN does best at 3e-3. It
+   * changes only the GRU's rate from `fixed`'s; alone on `fixed` (sweep CA): GRU −0.002.
    */
   {
-    field: "epochs",
-    value: 5,
-    key: "epochs",
-    why: "5 epochs instead of 10 (the one-layer hidden-64 models overfit after epoch 5)",
+    field: "learningRate",
+    value: { default: 1e-2, rnn: 3e-3 },
+    key: "lr",
+    why: "the learning rates chosen for best",
+  },
+  /**
+   * Sweep 3 (at hidden 16): cosine beat constant with LR 3e-2 and the gate-bias init. Alone on
+   * `fixed` (sweep CA): RNN +0.006, LSTM +0.001, GRU −0.023.
+   */
+  {
+    field: "lrSchedule",
+    value: "cosine",
+    key: "cosine",
+    why: "a cosine decay of the learning rate over the run",
+  },
+  /**
+   * Two stacked layers instead of `fixed`'s five. Sweep AD (validation, 3 seeds, at `best`'s
+   * final shape, epochs and readout), last-epoch medians: two layers LSTM 0.9002 against 0.8938
+   * for one, GRU 0.9018 against 0.9004, at about twice the step time (the second layer's input
+   * is the first's 64-wide h); `best` had had one layer since its first sweeps. Five layers were
+   * not run at `best`'s shape (2.5 × the training time of two). Alone on `fixed` (sweep CA):
+   * RNN −0.045, LSTM +0.009, GRU +0.005.
+   */
+  {
+    field: "layers",
+    value: 2,
+    key: "two-layers",
+    why: "two stacked layers instead of five",
   },
   /**
    * The head reads each unit's MAXIMUM of the top layer's h over the 400 steps instead of its
    * last value (max pooling over time), for the RNN and the LSTM; the GRU keeps its last state.
-   * Chosen last, at the final shape and epochs. Sweep W (validation, 3 seeds, from the rung
-   * before), last-epoch medians: RNN 0.8538 against 0.7344 (the vanilla RNN's last state
-   * forgets most of a 400-token review), LSTM 0.8938 against 0.8866, GRU 0.8928 against 0.9004.
-   * Sweeps Y and Z found nothing to adopt on top: a 40,000-token vocabulary (LSTM 0.8932), 8
-   * epochs (LSTM 0.8974, +0.004, but one value for every cell, and the GRU loses at 8).
+   * Sweep W (validation, 3 seeds, at `best`'s hidden-64 one-layer shape), last-epoch medians:
+   * RNN 0.8538 against 0.7344 (the vanilla RNN's last state forgets most of a 400-token review),
+   * LSTM 0.8938 against 0.8866, GRU 0.8928 against 0.9004. Sweeps Y and Z found nothing to
+   * adopt on top: a 40,000-token vocabulary (LSTM 0.8932), 8 epochs (LSTM 0.8974, +0.004, but
+   * one value for every cell, and the GRU loses at 8). Alone on `fixed`, at hidden 8 (sweep
+   * CA): RNN −0.041, LSTM −0.019.
    */
   {
     field: "readout",
@@ -520,35 +531,30 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
       "its last state)",
   },
   /**
-   * Two stacked layers instead of one, at the final shape, epochs and readout. Sweep AD
-   * (validation, 3 seeds, from the rung before), last-epoch medians: LSTM 0.9002 against
-   * 0.8938, GRU 0.9018 against 0.9004, at about twice the step time (the second layer's
-   * input is the first's 64-wide h). Measured last, after the 800-token sweeps AB and AE
-   * found nothing.
+   * Back to 5 epochs (early stopping, chosen at `best`'s one-layer hidden-64 shape): those models
+   * fit train to 0.97–0.99 and stop gaining on validation after epoch 5. Sweep K (validation,
+   * seed 1): 8 epochs gave GRU 0.8964 and LSTM 0.9058 against 0.9052 and 0.9034 at 5 (sweep 9):
+   * −0.009 for GRU, +0.002 for LSTM, at 1.6 × the time (10 epochs, `fixed`'s, was not run at
+   * this shape: 2 × the time of 5). Alone on `fixed`, at hidden 8, it loses most (sweep CA):
+   * RNN −0.019, LSTM −0.031, GRU −0.030.
    */
   {
-    field: "layers",
-    value: 2,
-    key: "two-layers",
-    why: "two stacked layers instead of one",
+    field: "epochs",
+    value: 5,
+    key: "epochs",
+    why: "5 epochs instead of 10 (the hidden-64 models overfit after epoch 5)",
   },
   /**
-   * A vocabulary of the 5,000 most frequent tokens instead of 20,000, chosen on the chunks
-   * carve of validation (`--validation-carve chunks`: its movies are not in training, as the
-   * test split's are not; bench/notes/data.md). Sweeps AP, AS, BA, BB and BC (3 seeds, from the
-   * rung before), last-epoch medians, 20,000 / 10,000 / 5,000 / 2,500 tokens: GRU 0.8752 /
-   * 0.8836 / 0.8940 / 0.8922, LSTM 0.8732 / 0.8814 / 0.8848 / 0.8848 (the GRU breaks the
-   * LSTM's tie). The tokens ranked 5,000 to 20,000 occur 10 to 82 times each in train, ordinary
-   * words (energetic, deranged) and names (tara, cassidy) alike: few enough that one movie's
-   * reviews (at most 30) can hold many uses of one, which the random carve rewards and unseen
-   * movies do not.
+   * Sweep 4 (bench/notes/profiles.md): 64 beat the earlier 16 by +0.06 (GRU) and +0.04 (LSTM) on
+   * validation; 64 needs the code generator's wide path (4 × the step time of 16). Alone on
+   * `fixed` (sweep CA, seed 1 only: it cannot move before the cheaper switches whatever its
+   * gain): RNN −0.011, LSTM +0.000, GRU +0.029.
    */
   {
-    field: "vocabMaxSize",
-    value: 5000,
-    key: "vocab-5k",
-    why: "a vocabulary of the 5,000 most frequent tokens (fewer of one movie's own words " +
-      "to learn)",
+    field: "hiddenSize",
+    value: 64,
+    key: "hidden",
+    why: "a wider hidden state",
   },
 ];
 

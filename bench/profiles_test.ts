@@ -109,9 +109,10 @@ Deno.test("fixed resolves to its documented values", () => {
 // `best` as documented in bench/notes/profiles.md, field by field (it inherits keeping the
 // last tokens and the gated cells' word dropout from `fixed`, gives the RNN word dropout too,
 // takes the epochs back from 10 to 5, max-pools the RNN's and the LSTM's top layer, stacks
-// two layers and keeps 5,000 tokens of vocabulary). Runs of the two-layer `best` of
-// 20,000 tokens are the rung before it now (`ladder-20-two-layers`), of the one-layer `best`
-// before that `ladder-19-max-pool`; the `best` of 10,000 tokens (2026-12-04) is no rung.
+// two layers and keeps 5,000 tokens of vocabulary). Since 2026-12-05 its switches take the
+// order chosen on validation (sweep CA) and hidden 64 is the last: the rung before `best` is
+// the hidden-8 `ladder-18-epochs`; the earlier `best`s (one layer, 20,000 or 10,000 tokens)
+// are no rungs.
 Deno.test("best resolves to its documented values", () => {
   const { name: _n, description: _d, ...best } = resolveProfile("best", parseBenchArgs([]));
   assertEquals(best, {
