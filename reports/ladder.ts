@@ -401,6 +401,16 @@ export function ladder(doc: Doc, rows: readonly RunRow[], lang: Lang): void {
     code(LADDER.at(-1)!.profile.name),
     ", each rung is the rung before it with one field switched (",
     code("bench/ladder.ts"),
+    "), in an order chosen on a validation split, never on test: ",
+    code("fixed"),
+    "'s switches in the order its sweeps adopted them, then ",
+    code("best"),
+    "'s by what each buys alone on top of ",
+    code("fixed"),
+    ", largest first, with no rung costlier to train than ",
+    code("best"),
+    " (",
+    code("bench/notes/profiles.md"),
     "). Per architecture: the test accuracy after the last epoch (median, with min–max and " +
       "the count over several runs) and its change from the previous rung in these results " +
       "that has the architecture. The change column is read from the runs' recorded configs.",
