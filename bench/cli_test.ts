@@ -125,7 +125,7 @@ Deno.test("--profile original resolves to exactly the report's hyperparameters",
     maxLen: 200,
     padding: "end",
     batchSize: 1000,
-    epochs: 5,
+    epochs: { default: 5 },
     labels: "correct",
     gradClip: null,
     vocabMaxSize: null,
@@ -177,7 +177,9 @@ Deno.test("without --seeds each profile runs its own count of seeds per cell; --
 
 Deno.test("flags override the profile, and shards partition the run matrix", () => {
   const args = parseBenchArgs(["--profile", "smoke,original", "--epochs", "2", "--seeds", "3"]);
-  if (resolveProfile("original", args).epochs !== 2) throw new Error("--epochs not applied");
+  if (resolveProfile("original", args).epochs.default !== 2) {
+    throw new Error("--epochs not applied");
+  }
   const all = runMatrix(args).map((s) => `${s.profile.name}/${s.arch}/${s.seed}`);
   if (all.length !== 2 * 3 * 3) throw new Error(`matrix has ${all.length} cells`);
   const shards = [1, 2, 3].flatMap((i) =>

@@ -102,9 +102,9 @@ const GAIN_ALONE: Record<string, readonly [rnn: number, lstm: number, gru: numbe
   "epochs": [-0.0192, -0.0308, -0.0296],
 };
 
-// Training work per review up to a constant: epochs × steps × Σ over layers of H × (input + H).
+// Training work per review up to a constant, of the cell that trains longest: epochs × steps × Σ over layers of H × (input + H).
 const work = (p: Profile) =>
-  p.epochs * p.maxLen * p.hiddenSize *
+  Math.max(...Object.values(p.epochs)) * p.maxLen * p.hiddenSize *
   ((p.embedDim + p.hiddenSize) + (p.layers - 1) * 2 * p.hiddenSize);
 
 Deno.test("best's switches come in the order validation chose: by gain alone, no rung costlier than best", () => {

@@ -121,6 +121,11 @@ export function mostSeeds(profiles: readonly string[], archs: readonly Arch[]): 
   return Math.max(...profiles.flatMap((name) => archs.map((a) => seedsOf(getProfile(name), a))));
 }
 
+/** How many epochs a profile trains an architecture (see {@linkcode PerCell}). */
+export function epochsOf(p: Profile, arch: Arch): number {
+  return forCell(p.epochs, arch, `epochs in profile "${p.name}"`);
+}
+
 /** A profile's word-dropout probability for an architecture (see {@linkcode PerCell}). */
 export function wordDropoutOf(p: Profile, arch: Arch): number {
   return forCell(p.wordDropout, arch, `word dropout in profile "${p.name}"`);
@@ -141,7 +146,7 @@ export function runConfigOf(
   const readout = cellReadoutOf(p, arch);
   return {
     learningRate: learningRateOf(p, arch),
-    epochs: p.epochs,
+    epochs: epochsOf(p, arch),
     batchSize: p.batchSize,
     hiddenSize: p.hiddenSize,
     layers: p.layers,
@@ -192,8 +197,11 @@ export interface Profile {
   readonly readout: PerCell<Readout>;
   /** Sequences per batch. */
   readonly batchSize: number;
-  /** Training epochs (epoch 0, the evaluation before training, comes on top). */
-  readonly epochs: number;
+  /**
+   * Training epochs (epoch 0, the evaluation before training, comes on top), per architecture
+   * like the learning rate.
+   */
+  readonly epochs: PerCell<number>;
   /** Adam learning rate: a default, and the architectures that differ from it. */
   readonly learningRate: PerCell<number>;
   /** Label handling: "correct", or "original" (the report's bug: every label 0). */
@@ -243,7 +251,7 @@ const original: Profile = {
   layers: 25,
   readout: { default: "last" },
   batchSize: 1000,
-  epochs: 5,
+  epochs: { default: 5 },
   learningRate: { default: 1e-7, lstm: 1e-10, gru: 1e-9 },
   labels: "correct",
   gradClip: null,
@@ -373,7 +381,7 @@ export const FIXED_SWITCHES: readonly ProfileSwitch[] = [
    */
   {
     field: "epochs",
-    value: 10,
+    value: { default: 10 },
     key: "epochs",
     why: "10 training epochs instead of 5 (the 5-layer stacks are still learning at epoch 5)",
   },
@@ -540,7 +548,7 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
    */
   {
     field: "epochs",
-    value: 5,
+    value: { default: 5 },
     key: "epochs",
     why: "5 epochs instead of 10 (the hidden-64 models overfit after epoch 5)",
   },
@@ -649,7 +657,7 @@ const smoke: Profile = {
   layers: 2,
   readout: { default: "last" },
   batchSize: 100,
-  epochs: 3,
+  epochs: { default: 3 },
   learningRate: { default: 1e-2, rnn: 3e-3 },
   labels: "correct",
   gradClip: 5,

@@ -7,6 +7,7 @@ import { VALIDATION_CARVES, validationSplitRows } from "./data/validation.ts";
 import type { Engine } from "./engines/engine.ts";
 import { forwardingEngine } from "./engines/_testing.ts";
 import {
+  epochsOf,
   FIXED_SWITCHES,
   learningRateOf,
   PROFILES,
@@ -69,7 +70,7 @@ Deno.test("fixed differs from original only in its named switches", () => {
     5,
     "remember",
     "last",
-    10,
+    { default: 10 },
     { default: 0.25, rnn: 0 },
   ]);
   // The report's width, data, batch and schedule stay.
@@ -94,7 +95,7 @@ Deno.test("fixed resolves to its documented values", () => {
     layers: 5,
     readout: { default: "last" },
     batchSize: 1000,
-    epochs: 10,
+    epochs: { default: 10 },
     learningRate: { default: 3e-3, lstm: 1e-2 },
     labels: "correct",
     gradClip: 5,
@@ -126,7 +127,7 @@ Deno.test("best resolves to its documented values", () => {
     layers: 2,
     readout: { default: "max", gru: "last" },
     batchSize: 100,
-    epochs: 5,
+    epochs: { default: 5 },
     learningRate: { default: 1e-2, rnn: 3e-3 },
     labels: "correct",
     gradClip: 5,
@@ -309,7 +310,7 @@ Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base 
   ]);
   assertEquals(c[3]!.profile.learningRate, { default: 1e-2 });
   assertEquals(c[3]!.profile.padding, "end");
-  assertEquals([c[0]!.profile.epochs, c[0]!.profile.vocabMaxSize], [2, 20000]);
+  assertEquals([c[0]!.profile.epochs, c[0]!.profile.vocabMaxSize], [{ default: 2 }, 20000]);
   assertEquals(c[0]!.profile.hiddenSize, PROFILES.fixed.hiddenSize);
   assertEquals(c.map((x) => x.profile.name), ["t-c1", "t-c2", "t-c3", "t-c4"]);
   assertThrows(
@@ -338,6 +339,14 @@ Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base 
   assertEquals(readout('{"default":"max","gru":"last"}'), { default: "max", gru: "last" });
   assertThrows(() => readout("mean"), /must be one of last, max, got "mean"/);
   assertThrows(() => readout('{"default":1}'), /needs text, got 1 for "default"/);
+  // Epochs per cell: whole numbers of at least 1.
+  const epochs = (v: string) =>
+    sweepConfigs(parseSweepArgs(["--validation", "0.2", "--set", `epochs=${v}`]))[0]!.profile
+      .epochs;
+  assertEquals(epochs("8"), { default: 8 });
+  assertEquals(epochs('{"default":5,"lstm":8}'), { default: 5, lstm: 8 });
+  assertThrows(() => epochs('{"default":5,"lstm":2.5}'), /needs whole numbers >= 1, got 2.5/);
+  assertThrows(() => epochs("0"), /needs whole numbers >= 1, got 0/);
 });
 
 Deno.test("a cosine profile sets the scheduled rate before every training step", async () => {
@@ -351,7 +360,12 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
     });
   const dir = await Deno.makeTempDir();
   try {
-    const profile = { ...PROFILES.smoke, name: "cosine", epochs: 2, lrSchedule: "cosine" as const };
+    const profile = {
+      ...PROFILES.smoke,
+      name: "cosine",
+      epochs: { default: 2 },
+      lrSchedule: "cosine" as const,
+    };
     const r = await runBench(
       parseBenchArgs([
         ...["--arch", "gru", "--engine", "native", "--limit-batches", "2", "--onnx", "none"],
@@ -368,13 +382,64 @@ Deno.test("a cosine profile sets the scheduled rate before every training step",
   }
 });
 
+Deno.test("per-cell epochs: each cell trains its own count, its cosine spans its own run, and it is recorded", async () => {
+  // The learning rates each run's engine is given, one list per engine created (one per run).
+  const perRun: number[][] = [];
+  const spy = (e: Engine): Engine => {
+    const lrs: number[] = [];
+    perRun.push(lrs);
+    return forwardingEngine(e, {
+      setLearningRate: (lr) => {
+        lrs.push(lr);
+        e.setLearningRate(lr);
+      },
+    });
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const profile = {
+      ...PROFILES.smoke,
+      name: "per-cell-epochs",
+      epochs: { default: 1, gru: 3 },
+      lrSchedule: "cosine" as const,
+    };
+    const r = await runBench(
+      parseBenchArgs([
+        ...["--arch", "rnn,gru", "--engine", "native", "--limit-batches", "2", "--onnx", "none"],
+        ...["--out", dir],
+      ]),
+      memoryProgress(),
+      { wrapEngine: spy, profiles: [profile] },
+    );
+    const runs = r.results.runs;
+    assertEquals(runs.map((x) => [x.arch, x.config.epochs, x.epochs.length]), [
+      ["rnn", 1, 2],
+      ["gru", 3, 4],
+    ]);
+    assertEquals(perRun.length, runs.length);
+    runs.forEach((run, i) => {
+      const steps = 2 * epochsOf(profile, run.arch);
+      const base = learningRateOf(PROFILES.smoke, run.arch);
+      assertEquals(
+        perRun[i],
+        Array.from({ length: steps }, (_, s) => scheduledLearningRate("cosine", base, s, steps)),
+        run.arch,
+      );
+    });
+    // --epochs gives every cell the same count.
+    assertEquals(resolveProfile("best", parseBenchArgs(["--epochs", "2"])).epochs, { default: 2 });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a per-cell readout reaches each architecture's model, its ONNX file and its record", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const profile = {
       ...PROFILES.smoke,
       name: "pooled",
-      epochs: 1,
+      epochs: { default: 1 },
       readout: { default: "max", gru: "last" } as const,
     };
     const r = await runBench(
@@ -424,7 +489,7 @@ Deno.test("word dropout changes training batches only, never evaluation, and is 
       const profile = {
         ...PROFILES.smoke,
         name: `wd${wordDropout}`,
-        epochs: 1,
+        epochs: { default: 1 },
         wordDropout: { default: wordDropout },
       };
       const r = await runBench(

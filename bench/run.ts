@@ -56,6 +56,7 @@ import { gitRevision, machineInfo } from "./util/machine.ts";
 import { exportAndMeasure } from "./onnx_step.ts";
 import {
   cellReadoutOf,
+  epochsOf,
   getProfile,
   type InitScheme,
   learningRateOf,
@@ -89,7 +90,7 @@ export function resolveProfile(name: string, args: BenchArgs): Profile {
   const lr = args.lr;
   return {
     ...p,
-    epochs: args.epochs ?? p.epochs,
+    epochs: args.epochs === null ? p.epochs : { default: args.epochs },
     labels: args.labels ?? p.labels,
     learningRate: lr === null ? p.learningRate : { default: lr },
   };
@@ -561,6 +562,7 @@ async function oneRun(
   const model = modelOf(spec, data.vocabSize);
   const layout = paramLayout(model);
   const lr = learningRateOf(profile, spec.arch);
+  const epochs = epochsOf(profile, spec.arch);
   const trainLabels = applyLabelMode(splits.train.labels, profile.labels);
   const testLabels = applyLabelMode(splits.evaluated.labels, profile.labels);
   const created = await createEngine(kind, {
@@ -641,7 +643,7 @@ async function oneRun(
       testLabels,
       maxLen: profile.maxLen,
       batchSize: profile.batchSize,
-      epochs: profile.epochs,
+      epochs,
       seed: spec.seed,
       limitBatches: args.limitBatches,
       targetAccuracy: args.targetAccuracy,
@@ -655,7 +657,7 @@ async function oneRun(
             profile.lrSchedule,
             lr,
             (epoch - 1) * perEpoch + batch,
-            profile.epochs * perEpoch,
+            epochs * perEpoch,
           ),
       }),
       ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),

@@ -317,7 +317,12 @@ Deno.test("a second --resume of a live invocation is refused, and the live one e
 
 Deno.test("a profile with inferSeconds 0 exports and checks its ONNX model but does not time it", async () => {
   await withTemp(async (dir) => {
-    const untimed = { ...PROFILES.smoke, name: "smoke-untimed", epochs: 1, inferSeconds: 0 };
+    const untimed = {
+      ...PROFILES.smoke,
+      name: "smoke-untimed",
+      epochs: { default: 1 },
+      inferSeconds: 0,
+    };
     const progress = memoryProgress();
     const args = parseBenchArgs([
       ...["--engine", "native", "--arch", "rnn", "--limit-batches", "2", "--onnx", "scan"],
@@ -336,7 +341,12 @@ Deno.test("a profile with inferSeconds 0 exports and checks its ONNX model but d
 
 Deno.test("of several seeds of one profile and cell, only the first times ONNX inference", async () => {
   await withTemp(async (dir) => {
-    const twice = { ...PROFILES.smoke, name: "smoke-seeds", epochs: 1, seeds: { default: 2 } };
+    const twice = {
+      ...PROFILES.smoke,
+      name: "smoke-seeds",
+      epochs: { default: 1 },
+      seeds: { default: 2 },
+    };
     const progress = memoryProgress();
     const args = parseBenchArgs([
       ...["--engine", "native", "--arch", "rnn", "--limit-batches", "2", "--onnx", "scan"],

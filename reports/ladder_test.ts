@@ -3,7 +3,7 @@
 // profile, and last-epoch accuracies chosen here.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { LADDER, type Rung, rungOf, rungSwitching } from "../bench/ladder.ts";
-import { cellReadoutOf, learningRateOf, wordDropoutOf } from "../bench/profiles.ts";
+import { cellReadoutOf, epochsOf, learningRateOf, wordDropoutOf } from "../bench/profiles.ts";
 import type { Arch, Run, RunConfig } from "../bench/results/types.ts";
 import { type Block, chartsOf, plainText, type Report, type Table } from "./model.ts";
 import { buildReport, type LoadedResults } from "./build_report.ts";
@@ -15,7 +15,7 @@ function configOf(template: RunConfig, r: Rung, arch: Arch): RunConfig {
   return {
     ...template,
     learningRate: learningRateOf(p, arch),
-    epochs: p.epochs,
+    epochs: epochsOf(p, arch),
     batchSize: p.batchSize,
     hiddenSize: p.hiddenSize,
     layers: p.layers,

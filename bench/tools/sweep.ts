@@ -140,7 +140,9 @@ export const SWEEP_KEYS: { readonly [K in SweepKey]: (v: string) => Profile[K] }
   layers: num(1, true),
   readout: perCellOneOf<Readout>(READOUTS),
   batchSize: num(1, true),
-  epochs: num(1, true),
+  epochs: perCell((x) => {
+    if (!(Number.isInteger(x) && x >= 1)) throw new Error(`needs whole numbers >= 1, got ${x}`);
+  }),
   learningRate: learningRates,
   labels: oneOf(["correct", "original"] as const),
   gradClip: orNull((v) => {
@@ -272,7 +274,8 @@ export function sweepCommand(): Command {
     .addHelpText(
       "after",
       `\nKeys: ${Object.keys(SWEEP_KEYS).join(", ")}.\n` +
-        "learningRate takes a number or a JSON object per architecture.",
+        "learningRate, epochs, wordDropout and readout take one value or a JSON object per " +
+        'architecture ({"default":5,"lstm":8}).',
     );
 }
 
