@@ -527,8 +527,8 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
    * Sweep W (validation, 3 seeds, at `best`'s hidden-64 one-layer shape), last-epoch medians:
    * RNN 0.8538 against 0.7344 (the vanilla RNN's last state forgets most of a 400-token review),
    * LSTM 0.8938 against 0.8866, GRU 0.8928 against 0.9004. Sweeps Y and Z found nothing to
-   * adopt on top: a 40,000-token vocabulary (LSTM 0.8932), 8 epochs (LSTM 0.8974, +0.004, but
-   * one value for every cell, and the GRU loses at 8). Alone on `fixed`, at hidden 8 (sweep
+   * adopt on top: a 40,000-token vocabulary (LSTM 0.8932), 8 epochs (LSTM 0.8974, +0.004;
+   * at `best`'s final shape on the chunks carve, sweep CC: −0.0008). Alone on `fixed`, at hidden 8 (sweep
    * CA): RNN −0.041, LSTM −0.019.
    */
   {
