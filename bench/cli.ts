@@ -205,7 +205,12 @@ export function benchCommand(): Command {
         .choices(ENGINE_CHOICES).default("auto"),
     )
     .addOption(
-      optional("--epochs <n>", "training epochs", "the profile's", integer("--epochs", 0, 1000)),
+      optional(
+        "--epochs <n>",
+        "training epochs of every cell",
+        "the profile's",
+        integer("--epochs", 0, 1000),
+      ),
     )
     .addOption(
       optional("--labels <mode>", "label handling", "the profile's").choices([
