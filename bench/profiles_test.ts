@@ -10,6 +10,7 @@ import {
   epochsOf,
   FIXED_SWITCHES,
   learningRateOf,
+  type Profile,
   PROFILES,
   rungProfileName,
   scheduledLearningRate,
@@ -349,45 +350,15 @@ Deno.test("sweepConfigs() spans the grid's cartesian product on top of the base 
   assertThrows(() => epochs("0"), /needs whole numbers >= 1, got 0/);
 });
 
-Deno.test("a cosine profile sets the scheduled rate before every training step", async () => {
-  const lrs: number[] = [];
-  const spy = (e: Engine): Engine =>
-    forwardingEngine(e, {
-      setLearningRate: (lr) => {
-        lrs.push(lr);
-        e.setLearningRate(lr);
-      },
-    });
-  const dir = await Deno.makeTempDir();
-  try {
-    const profile = {
-      ...PROFILES.smoke,
-      name: "cosine",
-      epochs: { default: 2 },
-      lrSchedule: "cosine" as const,
-    };
-    const r = await runBench(
-      parseBenchArgs([
-        ...["--arch", "gru", "--engine", "native", "--limit-batches", "2", "--onnx", "none"],
-        ...["--out", dir],
-      ]),
-      memoryProgress(),
-      { wrapEngine: spy, profiles: [profile] },
-    );
-    const base = learningRateOf(PROFILES.smoke, "gru");
-    assertEquals(lrs, [0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4)));
-    assertEquals(r.results.runs[0]!.config.lrSchedule, "cosine");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("per-cell epochs: each cell trains its own count, its cosine spans its own run, and it is recorded", async () => {
-  // The learning rates each run's engine is given, one list per engine created (one per run).
-  const perRun: number[][] = [];
+/**
+ * Runs `profile` for `archs` on the native engine (2 batches an epoch, no ONNX) and returns its
+ * results and the learning rates each run's engine was given, one list per run (one engine each).
+ */
+async function runWithRates(profile: Profile, archs: string) {
+  const rates: number[][] = [];
   const spy = (e: Engine): Engine => {
     const lrs: number[] = [];
-    perRun.push(lrs);
+    rates.push(lrs);
     return forwardingEngine(e, {
       setLearningRate: (lr) => {
         lrs.push(lr);
@@ -397,40 +368,57 @@ Deno.test("per-cell epochs: each cell trains its own count, its cosine spans its
   };
   const dir = await Deno.makeTempDir();
   try {
-    const profile = {
-      ...PROFILES.smoke,
-      name: "per-cell-epochs",
-      epochs: { default: 1, gru: 3 },
-      lrSchedule: "cosine" as const,
-    };
     const r = await runBench(
       parseBenchArgs([
-        ...["--arch", "rnn,gru", "--engine", "native", "--limit-batches", "2", "--onnx", "none"],
+        ...["--arch", archs, "--engine", "native", "--limit-batches", "2", "--onnx", "none"],
         ...["--out", dir],
       ]),
       memoryProgress(),
       { wrapEngine: spy, profiles: [profile] },
     );
-    const runs = r.results.runs;
-    assertEquals(runs.map((x) => [x.arch, x.config.epochs, x.epochs.length]), [
-      ["rnn", 1, 2],
-      ["gru", 3, 4],
-    ]);
-    assertEquals(perRun.length, runs.length);
-    runs.forEach((run, i) => {
-      const steps = 2 * epochsOf(profile, run.arch);
-      const base = learningRateOf(PROFILES.smoke, run.arch);
-      assertEquals(
-        perRun[i],
-        Array.from({ length: steps }, (_, s) => scheduledLearningRate("cosine", base, s, steps)),
-        run.arch,
-      );
-    });
-    // --epochs gives every cell the same count.
-    assertEquals(resolveProfile("best", parseBenchArgs(["--epochs", "2"])).epochs, { default: 2 });
+    return { runs: r.results.runs, rates };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("a cosine profile sets the scheduled rate before every training step", async () => {
+  const profile: Profile = {
+    ...PROFILES.smoke,
+    name: "cosine",
+    epochs: { default: 2 },
+    lrSchedule: "cosine",
+  };
+  const { runs, rates } = await runWithRates(profile, "gru");
+  const base = learningRateOf(PROFILES.smoke, "gru");
+  assertEquals(rates, [[0, 1, 2, 3].map((s) => scheduledLearningRate("cosine", base, s, 4))]);
+  assertEquals(runs[0]!.config.lrSchedule, "cosine");
+});
+
+Deno.test("per-cell epochs: each cell trains its own count, its cosine spans its own run, and it is recorded", async () => {
+  const profile: Profile = {
+    ...PROFILES.smoke,
+    name: "per-cell-epochs",
+    epochs: { default: 1, gru: 3 },
+    lrSchedule: "cosine",
+  };
+  const { runs, rates } = await runWithRates(profile, "rnn,gru");
+  assertEquals(runs.map((x) => [x.arch, x.config.epochs, x.epochs.length]), [
+    ["rnn", 1, 2],
+    ["gru", 3, 4],
+  ]);
+  assertEquals(rates.length, runs.length);
+  runs.forEach((run, i) => {
+    const steps = 2 * epochsOf(profile, run.arch);
+    const base = learningRateOf(PROFILES.smoke, run.arch);
+    assertEquals(
+      rates[i],
+      Array.from({ length: steps }, (_, s) => scheduledLearningRate("cosine", base, s, steps)),
+      run.arch,
+    );
+  });
+  // --epochs gives every cell the same count.
+  assertEquals(resolveProfile("best", parseBenchArgs(["--epochs", "2"])).epochs, { default: 2 });
 });
 
 Deno.test("a per-cell readout reaches each architecture's model, its ONNX file and its record", async () => {
