@@ -528,8 +528,8 @@ export const BEST_SWITCHES: readonly ProfileSwitch[] = [
    * RNN 0.8538 against 0.7344 (the vanilla RNN's last state forgets most of a 400-token review),
    * LSTM 0.8938 against 0.8866, GRU 0.8928 against 0.9004. Sweeps Y and Z found nothing to
    * adopt on top: a 40,000-token vocabulary (LSTM 0.8932), 8 epochs (LSTM 0.8974, +0.004;
-   * at `best`'s final shape on the chunks carve, sweep CC: −0.0008). Alone on `fixed`, at hidden 8 (sweep
-   * CA): RNN −0.041, LSTM −0.019.
+   * at `best`'s final shape on the chunks carve, sweep CC: −0.0008). Alone on `fixed`, at
+   * hidden 8 (sweep CA): RNN −0.041, LSTM −0.019.
    */
   {
     field: "readout",
@@ -612,10 +612,10 @@ const LANDMARKS = new Map<
   [LADDER_SWITCHES.length, {
     name: "best",
     description: "The strongest recurrent classifier the suite trains from scratch in 5 " +
-      "epochs (the RNN 10) with the same cells: 2 layers of hidden 64, embedding 64, a vocabulary of " +
-      "5,000, maxLen 400, batch 100, Adam 1e-2 (RNN 3e-3) with a cosine decay, gate-bias " +
-      "init, word dropout 0.25, a long review's last tokens kept, max pooling over time for " +
-      "the RNN and the LSTM (settings chosen on a validation split)",
+      "epochs (the RNN 10) with the same cells: 2 layers of hidden 64, embedding 64, a " +
+      "vocabulary of 5,000, maxLen 400, batch 100, Adam 1e-2 (RNN 3e-3) with a cosine " +
+      "decay, gate-bias init, word dropout 0.25, a long review's last tokens kept, max " +
+      "pooling over time for the RNN and the LSTM (settings chosen on a validation split)",
   }],
 ]);
 

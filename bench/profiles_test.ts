@@ -110,8 +110,8 @@ Deno.test("fixed resolves to its documented values", () => {
 
 // `best` as documented in bench/notes/profiles.md, field by field (it inherits keeping the
 // last tokens and the gated cells' word dropout from `fixed`, gives the RNN word dropout too,
-// takes the gated cells' epochs back from 10 to 5 (the RNN keeps 10), max-pools the RNN's and the LSTM's top layer, stacks
-// two layers and keeps 5,000 tokens of vocabulary). Since 2026-12-05 its switches take the
+// takes the gated cells' epochs back from 10 to 5 (the RNN keeps 10), max-pools the RNN's and
+// the LSTM's top layer, stacks two layers and keeps 5,000 tokens of vocabulary). Since 2026-12-05 its switches take the
 // order chosen on validation (sweep CA) and hidden 64 is the last: the rung before `best` is
 // the hidden-8 `ladder-18-epochs`; the earlier `best`s (one layer, 20,000 or 10,000 tokens)
 // are no rungs.
